@@ -1,0 +1,344 @@
+"""The provider-neutral request and response model.
+
+Everything here is a plain frozen dataclass: cheap to build on the hot path (a call's
+whole overhead budget is ~100 µs), hashable-ish for cache keys, and free of any import
+beyond the standard library. Validation of values lives in ``llmrelay.validation``.
+
+Token accounting convention (the same for every provider):
+
+* ``Usage.input_tokens`` counts *all* prompt tokens, including those read from a
+  provider cache (``cached_input_tokens``) and those written to it
+  (``cache_write_tokens``).
+* ``Usage.output_tokens`` counts *all* generated tokens, including hidden reasoning
+  tokens (``reasoning_tokens``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter", "error"]
+ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
+ImageDetail: TypeAlias = Literal["auto", "low", "high"]
+
+ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
+FINISH_REASONS: frozenset[str] = frozenset(("stop", "length", "tool_calls", "content_filter", "error"))
+
+
+# --------------------------------------------------------------------------- content
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image given by URL (``https://…`` or ``data:…;base64,…``) or by base64 data.
+
+    Exactly one of ``url`` and ``data`` is set; ``media_type`` is required with ``data``.
+    """
+
+    url: str | None = None
+    data: str | None = None
+    media_type: str | None = None
+    detail: ImageDetail | None = None
+    type: Literal["image"] = "image"
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, media_type: str, detail: ImageDetail | None = None) -> ImagePart:
+        return cls(data=base64.b64encode(raw).decode("ascii"), media_type=media_type, detail=detail)
+
+    def as_data(self) -> tuple[str, str] | None:
+        """(media_type, base64 data) when the image is inline (data or a data: URL)."""
+        if self.data is not None:
+            return (self.media_type or "application/octet-stream", self.data)
+        if self.url is not None and self.url.startswith("data:"):
+            header, _, payload = self.url.partition(",")
+            media_type = header[5:].split(";", 1)[0] or "application/octet-stream"
+            return (media_type, payload)
+        return None
+
+    def as_url(self) -> str:
+        """A URL for the image, building a data: URL for inline data."""
+        if self.url is not None:
+            return self.url
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+ContentPart: TypeAlias = TextPart | ImagePart
+
+
+# --------------------------------------------------------------------------- tools
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A function the model may call; ``parameters`` is a JSON Schema object."""
+
+    name: str
+    description: str | None = None
+    parameters: Mapping[str, Any] = field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+    strict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedTool:
+    """``tool_choice`` that forces one named tool."""
+
+    name: str
+
+
+ToolChoice: TypeAlias = ToolChoiceMode | ForcedTool
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model made. ``arguments`` is the raw JSON text, as providers stream it."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+    def parsed_arguments(self) -> Any:
+        """The arguments decoded from JSON (raises ``json.JSONDecodeError`` if invalid)."""
+        return json.loads(self.arguments) if self.arguments else {}
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One conversation turn.
+
+    ``content`` is a string or a sequence of parts. An assistant turn may carry
+    ``tool_calls``; a ``tool`` turn answers the call named by ``tool_call_id``.
+    """
+
+    role: Role
+    content: str | Sequence[ContentPart] | None = None
+    tool_calls: Sequence[ToolCall] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def system(cls, text: str) -> Message:
+        return cls(role="system", content=text)
+
+    @classmethod
+    def user(cls, content: str | Sequence[ContentPart]) -> Message:
+        return cls(role="user", content=content)
+
+    @classmethod
+    def assistant(
+        cls, content: str | Sequence[ContentPart] | None = None, tool_calls: Sequence[ToolCall] = ()
+    ) -> Message:
+        return cls(role="assistant", content=content, tool_calls=tuple(tool_calls))
+
+    @classmethod
+    def tool(cls, tool_call_id: str, content: str, name: str | None = None) -> Message:
+        return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
+
+    def parts(self) -> tuple[ContentPart, ...]:
+        """The content as a tuple of parts (a string becomes one TextPart)."""
+        if self.content is None:
+            return ()
+        if isinstance(self.content, str):
+            return (TextPart(self.content),) if self.content else ()
+        return tuple(self.content)
+
+    def text(self) -> str:
+        """All text parts joined (images dropped)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.parts() if isinstance(p, TextPart))
+
+
+# --------------------------------------------------------------------------- request
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    """Plain text, any JSON object, or JSON matching ``schema``."""
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema: Mapping[str, Any] | None = None
+    name: str | None = None
+    strict: bool | None = None
+
+    @classmethod
+    def json_schema(
+        cls, schema: Mapping[str, Any], name: str = "response", strict: bool | None = True
+    ) -> ResponseFormat:
+        return cls(type="json_schema", schema=schema, name=name, strict=strict)
+
+
+JSON_OBJECT = ResponseFormat(type="json_object")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A chat call, independent of provider.
+
+    ``extra`` is merged into the provider's JSON body as-is (top-level keys), for
+    options llmrelay does not model; ``extra_headers`` are added to the HTTP request.
+    ``metadata`` and ``tags`` are llmrelay's own (logs, ledger, budgets) and are not
+    sent to the provider; ``user`` is sent where the provider supports it.
+    """
+
+    model: str
+    messages: Sequence[Message]
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: Sequence[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    tools: Sequence[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    user: str | None = None
+    metadata: Mapping[str, str] | None = None
+    tags: Sequence[str] = ()
+    extra: Mapping[str, Any] | None = None
+    extra_headers: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingRequest:
+    model: str
+    inputs: Sequence[str]
+    dimensions: int | None = None
+    user: str | None = None
+    extra: Mapping[str, Any] | None = None
+    extra_headers: Mapping[str, str] | None = None
+
+
+# --------------------------------------------------------------------------- response
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    """A completed chat call.
+
+    ``latency`` is wall-clock seconds from sending to the last byte (filled by the
+    client). ``raw`` holds the decoded provider payload only when asked for
+    (``include_raw=True``): keeping it costs memory on every call.
+    """
+
+    id: str
+    model: str
+    provider: str
+    text: str = ""
+    tool_calls: Sequence[ToolCall] = ()
+    finish_reason: FinishReason = "stop"
+    native_finish_reason: str | None = None
+    usage: Usage | None = None
+    reasoning: str | None = None
+    request_id: str | None = None
+    latency: float | None = None
+    time_to_first_token: float | None = None
+    raw: Any = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> Message:
+        """The reply as an assistant Message, to append to a conversation."""
+        return Message(role="assistant", content=self.text or None, tool_calls=tuple(self.tool_calls))
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    index: int
+    vector: Sequence[float]
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResponse:
+    model: str
+    provider: str
+    embeddings: Sequence[Embedding]
+    usage: Usage | None = None
+    request_id: str | None = None
+    latency: float | None = None
+
+    @property
+    def vectors(self) -> list[Sequence[float]]:
+        return [e.vector for e in sorted(self.embeddings, key=lambda e: e.index)]
+
+
+# --------------------------------------------------------------------------- stream events
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+    type: Literal["reasoning"] = "reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of tool call ``index``: the first delta of a call carries id and name,
+    later ones append to ``arguments``."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    type: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    usage: Usage
+    type: Literal["usage"] = "usage"
+
+
+@dataclass(frozen=True, slots=True)
+class FinishEvent:
+    reason: FinishReason
+    native_reason: str | None = None
+    type: Literal["finish"] = "finish"
+
+
+StreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent
