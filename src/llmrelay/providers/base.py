@@ -39,8 +39,9 @@ class Adapter(Protocol):
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest: ...
 
-    def parse_chat(self, body: bytes, ep: Endpoint) -> ChatResponse:
-        """Decode a 2xx chat body; raise ``MalformedResponseError`` if it is not one."""
+    def parse_chat(self, body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatResponse:
+        """Decode a 2xx chat body; raise ``MalformedResponseError`` if it is not one.
+        ``raw`` on the response is the decoded payload only when ``include_raw``."""
         ...
 
     def stream_parser(self, ep: Endpoint) -> StreamParser: ...
