@@ -35,7 +35,10 @@ class Endpoint:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the repr short anyway
-        return f"Endpoint(provider={self.provider!r}, host={self.host!r}, model={self.model!r}, base_url={self.base_url!r})"
+        return (
+            f"Endpoint(provider={self.provider!r}, host={self.host!r}, "
+            f"model={self.model!r}, base_url={self.base_url!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,9 @@ class Adapter(Protocol):
 
     def stream_parser(self, ep: Endpoint) -> StreamParser: ...
 
-    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes, ep: Endpoint) -> errors.LLMRelayError:
+    def parse_error(
+        self, status: int, headers: Mapping[str, str], body: bytes, ep: Endpoint
+    ) -> errors.LLMRelayError:
         """Map a non-2xx answer to the taxonomy, keeping status, retry-after and request id."""
         ...
 

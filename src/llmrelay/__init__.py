@@ -1,0 +1,138 @@
+"""llmrelay: one reliable, observable pipeline to every LLM provider.
+
+Importing the package is cheap: the client, transport, settings and simulator are
+imported on first use of the names below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from llmrelay.errors import (
+    AllDeploymentsFailedError,
+    APIError,
+    AuthenticationError,
+    BudgetExceededError,
+    CircuitOpenError,
+    ConfigError,
+    ConnectionError,
+    ContentFilterError,
+    ContextWindowExceededError,
+    InvalidRequestError,
+    LLMRelayError,
+    MalformedResponseError,
+    MissingKeyError,
+    NotFoundError,
+    OutputParseError,
+    OverloadedError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ServiceUnavailableError,
+    StreamTruncatedError,
+    TimeoutError,
+    UnknownModelError,
+    UnknownProviderError,
+    UnsupportedFeatureError,
+)
+from llmrelay.types import (
+    JSON_OBJECT,
+    ChatRequest,
+    ChatResponse,
+    Embedding,
+    EmbeddingResponse,
+    FinishEvent,
+    ForcedTool,
+    ImagePart,
+    Message,
+    ReasoningDelta,
+    ResponseFormat,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Client": "llmrelay.client",
+    "SyncClient": "llmrelay.sync",
+    "ChatStream": "llmrelay.stream",
+    "Settings": "llmrelay.settings",
+    "Simulator": "llmrelay.simulator",
+    "SimulatorConfig": "llmrelay.simulator",
+}
+
+if TYPE_CHECKING:
+    from llmrelay.client import Client
+    from llmrelay.settings import Settings
+    from llmrelay.simulator import Simulator, SimulatorConfig
+    from llmrelay.stream import ChatStream
+    from llmrelay.sync import SyncClient
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmrelay' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "JSON_OBJECT",
+    "APIError",
+    "AllDeploymentsFailedError",
+    "AuthenticationError",
+    "BudgetExceededError",
+    "ChatRequest",
+    "ChatResponse",
+    "ChatStream",
+    "CircuitOpenError",
+    "Client",
+    "ConfigError",
+    "ConnectionError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "Embedding",
+    "EmbeddingResponse",
+    "FinishEvent",
+    "ForcedTool",
+    "ImagePart",
+    "InvalidRequestError",
+    "LLMRelayError",
+    "MalformedResponseError",
+    "Message",
+    "MissingKeyError",
+    "NotFoundError",
+    "OutputParseError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ReasoningDelta",
+    "ResponseFormat",
+    "ServiceUnavailableError",
+    "Settings",
+    "Simulator",
+    "SimulatorConfig",
+    "StreamEvent",
+    "StreamTruncatedError",
+    "SyncClient",
+    "TextDelta",
+    "TextPart",
+    "TimeoutError",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "UnknownModelError",
+    "UnknownProviderError",
+    "UnsupportedFeatureError",
+    "Usage",
+    "UsageEvent",
+]

@@ -1,0 +1,3 @@
+from llmrelay.cli.main import run
+
+run()

@@ -1,0 +1,226 @@
+"""The ``llmrelay`` command line: a thin face over the library."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from llmrelay.errors import LLMRelayError
+
+app = typer.Typer(
+    name="llmrelay",
+    help="Talk to any LLM provider through one reliable pipeline (or the built-in simulator).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (default: $LLMRELAY_CONFIG).")
+]
+
+
+def _fail(exc: LLMRelayError) -> typer.Exit:
+    typer.echo(f"llmrelay: error: {exc}", err=True)
+    return typer.Exit(code=2 if exc.__class__.__name__.endswith(("ConfigError", "KeyError")) else 1)
+
+
+@app.command()
+def chat(
+    prompt: Annotated[
+        str | None, typer.Argument(help="The prompt; '-' (or nothing, with a pipe) reads stdin.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Alias or provider/model.")] = None,
+    system: Annotated[str | None, typer.Option("--system", "-s", help="System instruction.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Cap on generated tokens.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the whole response as one JSON object instead of streaming text."),
+    ] = False,
+    show_usage: Annotated[
+        bool, typer.Option("--show-usage", help="Print token usage and timing after the reply.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Send a prompt and stream the reply to the terminal."""
+    text = _read_prompt(prompt)
+    try:
+        code = asyncio.run(_chat(text, model, system, temperature, max_tokens, as_json, show_usage, config))
+    except LLMRelayError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(code=130) from None
+    raise typer.Exit(code=code)
+
+
+def _read_prompt(prompt: str | None) -> str:
+    if prompt == "-" or (prompt is None and not sys.stdin.isatty()):
+        text = sys.stdin.read()
+    elif prompt is None:
+        typer.echo(
+            "llmrelay: error: give a prompt, e.g. llmrelay chat \"Hello\", or '-' to read stdin", err=True
+        )
+        raise typer.Exit(code=2)
+    else:
+        text = prompt
+    if not text.strip():
+        typer.echo("llmrelay: error: the prompt is empty", err=True)
+        raise typer.Exit(code=2)
+    return text
+
+
+async def _chat(
+    text: str,
+    model: str | None,
+    system: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    as_json: bool,
+    show_usage: bool,
+    config: Path | None,
+) -> int:
+    from llmrelay.client import Client
+    from llmrelay.hosts import is_simulator
+    from llmrelay.types import Message, TextDelta
+
+    messages = ([Message.system(system)] if system else []) + [Message.user(text)]
+    params: dict[str, Any] = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    async with Client(config=config) as client:
+        route = client.route(model)
+        ep = route.deployments[0].endpoint
+        if is_simulator(ep.base_url):
+            typer.echo(
+                f"llmrelay: model {route.alias!r} is the built-in simulator (no provider key or config); "
+                "set OPENAI_API_KEY and use --model openai/gpt-4o-mini for a real model.",
+                err=True,
+            )
+        if as_json:
+            resp = await client.chat(messages, model=model, **params)
+            typer.echo(json.dumps(_response_dict(resp), indent=2))
+            return 0
+        out = sys.stdout
+        async with client.stream(messages, model=model, **params) as stream:
+            async for ev in stream:
+                if isinstance(ev, TextDelta):
+                    out.write(ev.text)
+                    out.flush()
+            resp = await stream.final()
+        for call in resp.tool_calls:
+            out.write(f"\n[tool call] {call.name}({call.arguments})")
+        out.write("\n")
+        if show_usage:
+            u = resp.usage
+            usage = f"{u.input_tokens} in / {u.output_tokens} out" if u else "usage not reported"
+            ttft = (
+                f", first token {resp.time_to_first_token * 1000:.0f} ms" if resp.time_to_first_token else ""
+            )
+            latency = f"{(resp.latency or 0) * 1000:.0f} ms"
+            typer.echo(
+                f"[{resp.provider}/{resp.model}] {usage}; finish={resp.finish_reason}; {latency}{ttft}",
+                err=True,
+            )
+    return 0
+
+
+def _response_dict(resp: Any) -> dict[str, Any]:
+    d = asdict(resp)
+    d.pop("raw", None)
+    d["meta"] = {k: v for k, v in d.get("meta", {}).items() if isinstance(v, str | int | float | bool | None)}
+    return d
+
+
+@app.command()
+def models(config: ConfigOpt = None) -> None:
+    """List configured aliases and known providers (with whether their key is set)."""
+    import os
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from llmrelay.hosts import HOSTS
+    from llmrelay.resolve import LOCAL_ALIAS, LOCAL_MODEL
+    from llmrelay.settings import Settings
+
+    try:
+        settings = Settings.load(config)
+    except LLMRelayError as exc:
+        raise _fail(exc) from None
+    console = Console()
+    aliases = Table(title="Model aliases", title_justify="left")
+    for col in ("alias", "deployments", "fallbacks"):
+        aliases.add_column(col)
+    for name, alias in settings.models.items():
+        deps = ", ".join(
+            f"{d.provider}/{d.model}" + (f" (w={d.weight:g})" if d.weight != 1 else "")
+            for d in alias.deployments
+        )
+        aliases.add_row(name, deps, ", ".join(alias.fallbacks) or "-")
+    if LOCAL_ALIAS not in settings.models:
+        aliases.add_row(LOCAL_ALIAS, f"simulator/{LOCAL_MODEL} (built in)", "-")
+    console.print(aliases)
+    providers = Table(title="Providers (use as provider/model)", title_justify="left")
+    for col in ("provider", "protocol", "key", "description"):
+        providers.add_column(col)
+    for host in HOSTS.values():
+        if not host.key_env:
+            key = "not needed"
+        else:
+            present = next((v for v in host.key_env if os.environ.get(v)), None)
+            key = (
+                f"{present} set"
+                if present
+                else (f"{host.key_env[0]} missing" if host.key_required else "optional")
+            )
+        providers.add_row(host.name, host.protocol, key, host.description)
+    console.print(providers)
+    console.print(f"default model: [bold]{settings.default_model}[/bold]")
+
+
+@app.command()
+def simulate(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    seed: Annotated[int, typer.Option(help="Seed for the deterministic replies.")] = 0,
+    latency: Annotated[float, typer.Option(help="Seconds before each response starts.")] = 0.0,
+    ttft: Annotated[float, typer.Option(help="Extra seconds before the first streamed token.")] = 0.0,
+    tps: Annotated[float | None, typer.Option(help="Streamed tokens per second (default: unpaced).")] = None,
+    api_key: Annotated[
+        list[str] | None, typer.Option("--api-key", help="Accept only these keys (repeatable); default: any.")
+    ] = None,
+) -> None:
+    """Run the provider simulator as an HTTP server (OpenAI, Anthropic and Gemini wire protocols)."""
+    from llmrelay.simulator import SimulatorConfig
+    from llmrelay.simulator.server import serve
+
+    cfg = SimulatorConfig(
+        seed=seed,
+        latency=latency,
+        ttft=ttft,
+        tokens_per_second=tps,
+        api_keys=frozenset(api_key) if api_key else None,
+    )
+    typer.echo(
+        f"llmrelay simulator on http://{host}:{port}  "
+        "(OpenAI: /v1/chat/completions, Anthropic: /v1/messages, Gemini: /v1beta/models/{model}:generateContent)",
+        err=True,
+    )
+    serve(host=host, port=port, config=cfg)
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,167 @@
+"""One settings object: code, environment (``LLMRELAY_*``), ``.env`` and a YAML file.
+
+Precedence, highest first: arguments given in code, environment variables, the YAML
+file (``LLMRELAY_CONFIG`` or ``config=``), defaults. Invalid values are refused at
+load time with the offending entry named.
+
+API keys are never stored here by default: a deployment names the environment
+variable that holds its key (``api_key_env``). An inline ``api_key`` is accepted for
+programmatic use and held as a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from llmrelay.errors import ConfigError
+from llmrelay.hosts import HOSTS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeploymentSettings(_Strict):
+    """One place a model alias can be served from."""
+
+    provider: str = Field(description="host name from llmrelay.hosts (openai, anthropic, azure, groq…)")
+    model: str = Field(min_length=1, description="the provider's model id (Azure: the deployment name)")
+    base_url: str | None = None
+    api_key_env: str | None = None
+    api_key: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    weight: float = Field(default=1.0, gt=0)
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, v: str) -> str:
+        if v not in HOSTS:
+            raise ValueError(f"unknown provider {v!r}; known: {', '.join(sorted(HOSTS))}")
+        return v
+
+
+class AliasSettings(_Strict):
+    deployments: list[DeploymentSettings] = Field(min_length=1)
+    fallbacks: list[str] = Field(default_factory=list)
+
+
+class TimeoutSettings(_Strict):
+    connect: float = Field(default=10.0, gt=0)
+    read: float = Field(default=600.0, gt=0)
+    total: float | None = Field(default=None, gt=0)
+
+
+class SimulatorSettings(_Strict):
+    seed: int = 0
+    latency: float = Field(default=0.0, ge=0)
+    ttft: float = Field(default=0.0, ge=0)
+    tokens_per_second: float | None = Field(default=None, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LLMRELAY_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+    )
+
+    default_model: str = "local"
+    models: dict[str, AliasSettings] = Field(default_factory=dict)
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    key_file: Path | None = Field(
+        default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives through init kwargs (see load), so keep the default order.
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+    @classmethod
+    def load(cls, config: str | Path | None = None, **overrides: Any) -> Settings:
+        """Build settings from a YAML file (``config`` or ``$LLMRELAY_CONFIG``), the
+        environment and ``overrides``. Raises ``ConfigError`` naming the bad entry."""
+        path = config if config is not None else os.environ.get("LLMRELAY_CONFIG")
+        data: dict[str, Any] = {}
+        if path:
+            data = _read_yaml(Path(path))
+        data.update(overrides)
+        try:
+            # YAML values go in as init kwargs; environment variables must still win over
+            # the file, so drop file keys that the environment sets.
+            env_keys = {
+                k[len("LLMRELAY_") :].split("__")[0].lower() for k in os.environ if k.startswith("LLMRELAY_")
+            }
+            for key in env_keys & set(data) - set(overrides):
+                data.pop(key)
+            return cls(**data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping at the top level, got {type(data).__name__}"
+        )
+    return data
+
+
+def _describe(exc: ValidationError, path: str | Path | None) -> str:
+    where = f" in {path}" if path else ""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{loc}: {err['msg']}")
+    return f"invalid llmrelay configuration{where}:\n  " + "\n  ".join(lines)
+
+
+def read_key_file(path: Path) -> dict[str, str]:
+    """KEY=value lines (``#`` comments, optional quotes, optional ``export``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from None
+    out: dict[str, str] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"key file {path}, line {n}: expected NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[name.strip()] = value
+    return out
