@@ -124,7 +124,8 @@ class Resolver:
         if host.base_url is None:
             raise MissingKeyError(
                 f"provider {host.name!r} needs its endpoint: set the environment variable "
-                f"{host.base_url_env} (for example https://my-resource.openai.azure.com) or give base_url in the deployment",
+                f"{host.base_url_env} (for example https://my-resource.openai.azure.com) "
+                + "or give base_url in the deployment",
                 env_var=host.base_url_env,
                 provider=host.name,
             )

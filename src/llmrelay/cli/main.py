@@ -212,7 +212,8 @@ def simulate(
     )
     typer.echo(
         f"llmrelay simulator on http://{host}:{port}  "
-        "(OpenAI: /v1/chat/completions, Anthropic: /v1/messages, Gemini: /v1beta/models/{model}:generateContent)",
+        + "(OpenAI: /v1/chat/completions, Anthropic: /v1/messages, "
+        + "Gemini: /v1beta/models/{model}:generateContent)",
         err=True,
     )
     serve(host=host, port=port, config=cfg)
