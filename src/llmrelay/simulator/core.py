@@ -1,0 +1,279 @@
+"""The simulator object: configuration, fault plan, counters, pacing, and the ASGI app.
+
+One ``Simulator`` serves all three protocols. Protocol modules (``openai``,
+``anthropic``, ``gemini``) each expose ``routes(sim)``; they call ``sim.begin`` once per
+request to get its index and fault, ``sim.generate`` for the reply, ``sim.delay`` before
+answering and ``sim.pace`` to stream pieces at the configured speed.
+
+All state lives on the instance; two simulators in one process never share anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import importlib
+import string
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from llmrelay.errors import ConfigError
+from llmrelay.simulator.engine import Generation, GenerationInput, generate
+from llmrelay.simulator.faults import Fault, FaultPlan, NoFaults, RequestInfo
+
+PROTOCOL_MODULES = ("openai", "anthropic", "gemini")
+
+DEFAULT_MODELS: tuple[str, ...] = (
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "o4-mini",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+    "claude-opus-4-1",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "text-embedding-004",
+    "sim-1",
+)
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """Knobs of a simulator.
+
+    ``latency``: seconds before the response headers; ``ttft``: extra seconds before the
+    first streamed piece; ``tokens_per_second``: streaming speed (None: as fast as
+    possible); ``api_keys``: None accepts any key or none, otherwise a request must
+    present one of them (401 otherwise); ``context_window``: prompt tokens beyond this
+    are refused; ``models``: None accepts any model name, otherwise others get 404;
+    ``hang_seconds``: how long a ``hang`` fault stalls.
+    """
+
+    seed: int = 0
+    latency: float = 0.0
+    ttft: float = 0.0
+    tokens_per_second: float | None = None
+    api_keys: frozenset[str] | None = field(default=None, repr=False)
+    context_window: int = 128_000
+    models: frozenset[str] | None = None
+    hang_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name in ("latency", "ttft"):
+            value = getattr(self, name)
+            if value < 0:
+                raise ConfigError(f"SimulatorConfig.{name} must be >= 0 seconds, got {value}")
+        if self.tokens_per_second is not None and self.tokens_per_second <= 0:
+            raise ConfigError(
+                "SimulatorConfig.tokens_per_second must be > 0 (or None for no pacing), "
+                f"got {self.tokens_per_second}"
+            )
+        if self.context_window < 1:
+            raise ConfigError(f"SimulatorConfig.context_window must be >= 1 token, got {self.context_window}")
+        if self.hang_seconds <= 0:
+            raise ConfigError(f"SimulatorConfig.hang_seconds must be > 0, got {self.hang_seconds}")
+        # Accept any iterable of keys/models for convenience; store frozensets.
+        keys: Any = self.api_keys
+        if keys is not None and not isinstance(keys, frozenset):
+            object.__setattr__(self, "api_keys", frozenset(keys))
+        models: Any = self.models
+        if models is not None and not isinstance(models, frozenset):
+            object.__setattr__(self, "models", frozenset(models))
+
+    def __repr__(self) -> str:
+        keys = "any" if self.api_keys is None else f"{len(self.api_keys)} keys"
+        return (
+            f"SimulatorConfig(seed={self.seed}, latency={self.latency}, ttft={self.ttft}, "
+            f"tokens_per_second={self.tokens_per_second}, api_keys=<{keys}>, "
+            f"context_window={self.context_window})"
+        )
+
+
+@dataclass(slots=True)
+class SimulatorStats:
+    """What a simulator has served, for tests and benchmarks to assert on."""
+
+    requests: Counter[str] = field(default_factory=Counter)  # by protocol
+    statuses: Counter[int] = field(default_factory=Counter)  # by HTTP status sent
+    faults: Counter[str] = field(default_factory=Counter)  # by fault kind injected
+    streams_completed: int = 0
+    streams_cut: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy."""
+        return {
+            "requests": dict(self.requests),
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+            "faults": dict(self.faults),
+            "streams_completed": self.streams_completed,
+            "streams_cut": self.streams_cut,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+
+class Simulator:
+    """An in-process LLM provider: mount ``sim.app`` on an ASGI transport or serve it."""
+
+    def __init__(self, config: SimulatorConfig | None = None, faults: FaultPlan | None = None) -> None:
+        self.config = config if config is not None else SimulatorConfig()
+        self.faults: FaultPlan = faults if faults is not None else NoFaults()
+        self.stats = SimulatorStats()
+        self._next_index = 0
+        self._app: ASGIApp | None = None
+
+    def __repr__(self) -> str:
+        return f"Simulator({self.config!r}, faults={self.faults!r})"
+
+    # ------------------------------------------------------------------ per request
+
+    def begin(self, protocol: str, model: str, stream: bool) -> tuple[RequestInfo, Fault | None]:
+        """Count a request that passed validation and ask the fault plan about it."""
+        info = RequestInfo(protocol, model, stream, self._next_index)
+        self._next_index += 1
+        self.stats.requests[protocol] += 1
+        fault = self.faults.next_fault(info)
+        if fault is not None:
+            self.stats.faults[fault.kind] += 1
+        return info, fault
+
+    def generate(self, inp: GenerationInput) -> Generation:
+        """The engine's reply with this simulator's seed, counted in the stats."""
+        generation = generate(inp, seed=self.config.seed)
+        self.stats.prompt_tokens += generation.prompt_tokens
+        self.stats.completion_tokens += generation.completion_tokens
+        return generation
+
+    def check_key(self, presented: str | None) -> bool:
+        keys = self.config.api_keys
+        if keys is None:
+            return True
+        if not presented:
+            return False
+        # Constant-time comparison: cheap, and the gateway reuses this for real keys.
+        candidate = presented.encode()
+        return any(hmac.compare_digest(candidate, k.encode()) for k in keys)
+
+    def knows_model(self, model: str) -> bool:
+        return self.config.models is None or model in self.config.models
+
+    def new_id(self, prefix: str, info: RequestInfo, length: int = 24) -> str:
+        """A provider-looking id, deterministic in the seed and the request index."""
+        digest = hashlib.blake2b(
+            f"{self.config.seed}:{info.index}:{prefix}".encode(), digest_size=32
+        ).digest()
+        return prefix + "".join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in digest[:length])
+
+    def stream_finished(self, *, cut: bool = False) -> None:
+        if cut:
+            self.stats.streams_cut += 1
+        else:
+            self.stats.streams_completed += 1
+
+    # ------------------------------------------------------------------ timing
+
+    async def delay(self) -> None:
+        """Wait the configured latency (call before sending headers)."""
+        if self.config.latency > 0:
+            await asyncio.sleep(self.config.latency)
+
+    async def hang(self) -> None:
+        """Stall far beyond any sensible client timeout (a ``hang`` fault)."""
+        await asyncio.sleep(self.config.hang_seconds)
+
+    async def pace(self, pieces: Sequence[str]) -> AsyncIterator[tuple[int, str]]:
+        """Yield ``(index, piece)`` after ``ttft``, at ``tokens_per_second``.
+
+        Pieces are scheduled against the clock rather than slept one by one, so at high
+        rates the stream keeps its average speed despite coarse timer resolution.
+        """
+        ttft, tps = self.config.ttft, self.config.tokens_per_second
+        if ttft <= 0 and tps is None:
+            for i, piece in enumerate(pieces):
+                yield i, piece
+            return
+        if ttft > 0:
+            await asyncio.sleep(ttft)
+        start = time.monotonic()
+        for i, piece in enumerate(pieces):
+            if tps is not None and i > 0:
+                ahead = start + i / tps - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            yield i, piece
+
+    # ------------------------------------------------------------------ app
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI app with every protocol's routes (built once)."""
+        if self._app is None:
+            self._app = _StatusCounter(self._build_app(), self.stats)
+        return self._app
+
+    def _build_app(self) -> Starlette:
+        routes: list[BaseRoute] = []
+        for name in PROTOCOL_MODULES:
+            try:
+                module = importlib.import_module(f"llmrelay.simulator.{name}")
+            except ModuleNotFoundError as exc:  # during development only: a protocol not written yet
+                if exc.name != f"llmrelay.simulator.{name}":
+                    raise
+                continue
+            routes.extend(module.routes(self))
+        routes.append(Route("/_simulator/stats", self._stats_endpoint, methods=["GET"]))
+        routes.append(Route("/_simulator/health", _health_endpoint, methods=["GET"]))
+        return Starlette(routes=routes)
+
+    async def _stats_endpoint(self, request: Request) -> Response:
+        return JSONResponse(self.stats.snapshot())
+
+
+async def _health_endpoint(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+class _StatusCounter:
+    """ASGI wrapper counting the status of every response sent (including Starlette's own 404s)."""
+
+    __slots__ = ("_app", "_stats")
+
+    def __init__(self, app: ASGIApp, stats: SimulatorStats) -> None:
+        self._app = app
+        self._stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        stats = self._stats
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stats.statuses[int(message["status"])] += 1
+            await send(message)
+
+        await self._app(scope, receive, counting_send)
