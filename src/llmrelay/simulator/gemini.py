@@ -1,0 +1,297 @@
+"""The simulator's Gemini API: ``models/{model}:generateContent`` and friends, under ``/v1beta`` and ``/v1``.
+
+``:streamGenerateContent?alt=sse`` streams ``data: {chunk}\\r\\n\\r\\n`` events; without
+``alt=sse`` the answer is one JSON array of chunks, as the real service sends it.
+Request checks run in the service's order: credentials, method, body, model, context
+window. Only a request that passes them is counted by ``Simulator.begin`` and may
+receive a scripted fault.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
+from llmrelay.simulator.engine import Generation, prompt_tokens
+from llmrelay.simulator.faults import Fault, RequestInfo
+from llmrelay.simulator.gemini_request import (
+    GeminiInvalid,
+    GenerateCall,
+    parse_batch_embed,
+    parse_count_tokens,
+    parse_embed,
+    parse_generate,
+)
+from llmrelay.simulator.gemini_response import (
+    StreamChunk,
+    chunk_pieces,
+    error_body,
+    response_body,
+    stream_chunks,
+)
+from llmrelay.simulator.responses import ResetResponse, TruncatedResponse, dumps, json_response, sse_response
+from llmrelay.simulator.vectors import embedding_vector
+
+PROTOCOL = "gemini"
+# Seeds of the 2nd, 3rd… candidates are offset by multiples of this prime so they differ.
+_CANDIDATE_SEED_STEP = 7919
+_UNREGISTERED = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+_QUOTA_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+_KEY_INVALID = "API key not valid. Please pass a valid API key."
+_DEFAULT_MESSAGES = {
+    429: "You exceeded your current quota, please check your plan and billing details. For more information "
+    "on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+    500: "An internal error has occurred. Please retry or report in "
+    "https://developers.generativeai.google/guide/troubleshooting",
+    503: "The model is overloaded. Please try again later.",
+    504: "Deadline expired before operation could complete.",
+}
+
+
+def _error(code: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+    return json_response(error_body(code, message, details), code)
+
+
+def _key_invalid() -> Response:
+    details: list[dict[str, Any]] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+            "locale": "en-US",
+            "message": _KEY_INVALID,
+        },
+    ]
+    return _error(400, _KEY_INVALID, details)
+
+
+def fault_error(fault: Fault) -> tuple[int, dict[str, Any]]:
+    """Status and body of a ``status`` fault; 529 (Anthropic's overloaded) is 503 UNAVAILABLE here."""
+    code = 503 if fault.status == 529 else fault.status
+    message = fault.message or _DEFAULT_MESSAGES.get(code, "Request failed.")
+    details: list[dict[str, Any]] = []
+    if code == 429:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": _QUOTA_METRIC,
+                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    }
+                ],
+            }
+        )
+        if fault.retry_after is not None:
+            details.append(
+                {
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": f"{math.ceil(fault.retry_after)}s",
+                }
+            )
+    return code, error_body(code, message, details or None)
+
+
+def _not_found(model: str, method: str, version: str) -> Response:
+    return _error(
+        404,
+        f"models/{model} is not found for API version {version}, or is not supported for {method}. "
+        "Call ListModels to see the list of available models and their supported methods.",
+    )
+
+
+def _model_resource(model: str) -> dict[str, Any]:
+    embedding_model = "embedding" in model
+    return {
+        "name": f"models/{model}",
+        "version": "001",
+        "displayName": model,
+        "inputTokenLimit": 2048 if embedding_model else 1_048_576,
+        "outputTokenLimit": 1 if embedding_model else 65_536,
+        "supportedGenerationMethods": (
+            ["embedContent", "batchEmbedContents"]
+            if embedding_model
+            else ["generateContent", "streamGenerateContent", "countTokens"]
+        ),
+    }
+
+
+class _Api:
+    """The endpoints, bound to one simulator."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def _gate(self, request: Request) -> Response | None:
+        presented = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+        if self.sim.check_key(presented):
+            return None
+        return _key_invalid() if presented else _error(403, _UNREGISTERED)
+
+    async def unknown(self, request: Request) -> Response:
+        return _error(404, f"Method not found: {request.method} {request.url.path}")
+
+    async def models(self, request: Request) -> Response:
+        refusal = self._gate(request)
+        if refusal is not None:
+            return refusal
+        names = self.sim.config.models if self.sim.config.models is not None else DEFAULT_MODELS
+        listed = sorted(n for n in names if n.startswith(("gemini", "text-embedding", "sim")))
+        return json_response({"models": [_model_resource(n) for n in listed]})
+
+    async def model(self, request: Request) -> Response:
+        refusal = self._gate(request)
+        if refusal is not None:
+            return refusal
+        version = request.url.path.split("/")[1]
+        target = request.path_params["target"]
+        model, _, method = target.partition(":")
+        if request.method == "GET" and not method:
+            if not self.sim.knows_model(model):
+                return _error(404, f"Model is not found: models/{model} for api version {version}")
+            return json_response(_model_resource(model))
+        handler = {
+            "generateContent": self._generate,
+            "streamGenerateContent": self._generate,
+            "countTokens": self._count_tokens,
+            "embedContent": self._embed,
+            "batchEmbedContents": self._embed,
+        }.get(method)
+        if request.method != "POST" or handler is None:
+            return await self.unknown(request)
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "Invalid UTF-8"
+            return _error(400, f"Invalid JSON payload received. {reason}.")
+        if not self.sim.knows_model(model):
+            return _not_found(model, method, version)
+        try:
+            return await handler(request, model, method, body)
+        except GeminiInvalid as exc:
+            return _error(400, exc.message)
+
+    async def _count_tokens(self, request: Request, model: str, method: str, body: Any) -> Response:
+        tokens = parse_count_tokens(model, body)
+        return json_response(
+            {"totalTokens": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
+        )
+
+    async def _embed(self, request: Request, model: str, method: str, body: Any) -> Response:
+        batch = method == "batchEmbedContents"
+        inputs = parse_batch_embed(model, body) if batch else [parse_embed(model, body)]
+        _, fault = self.sim.begin(PROTOCOL, model, False)
+        await self.sim.delay()
+        seed = self.sim.config.seed
+        vectors = [{"values": embedding_vector(t, model=model, dimensions=n, seed=seed)} for t, n in inputs]
+        payload = {"embeddings": vectors} if batch else {"embedding": vectors[0]}
+        if fault is not None:
+            return await self._unary_fault(fault, dumps(payload))
+        return json_response(payload)
+
+    async def _generate(self, request: Request, model: str, method: str, body: Any) -> Response:
+        call = parse_generate(model, body)
+        prompt = prompt_tokens(call.generation)
+        window = self.sim.config.context_window
+        if prompt > window:
+            return _error(
+                400,
+                f"The input token count ({prompt}) exceeds the maximum number of tokens allowed ({window}).",
+            )
+        stream = method == "streamGenerateContent"
+        info, fault = self.sim.begin(PROTOCOL, model, stream)
+        await self.sim.delay()
+        if fault is not None and (not stream or fault.kind in ("status", "hang", "reset")):
+            return await self._unary_fault(fault, lambda: dumps(self._response(call, info)))
+        gens = self._generations(call)
+        response_id = self.sim.new_id("", info, 22)
+        if not stream:
+            return json_response(response_body(model, response_id, gens, call.enum_output))
+        chunks = stream_chunks(model, response_id, gens, call.enum_output)
+        if request.query_params.get("alt") == "sse":
+            return sse_response(self._stream(chunks, fault, sse=True))
+        return StreamingResponse(self._stream(chunks, fault, sse=False), media_type="application/json")
+
+    def _generations(self, call: GenerateCall) -> list[Generation]:
+        base = call.generation
+        seed = base.seed if base.seed is not None else self.sim.config.seed
+        others = [replace(base, seed=seed + _CANDIDATE_SEED_STEP * k) for k in range(1, call.candidates)]
+        return [self.sim.generate(inp) for inp in (base, *others)]
+
+    def _response(self, call: GenerateCall, info: RequestInfo) -> dict[str, Any]:
+        gens = self._generations(call)
+        return response_body(call.generation.model, self.sim.new_id("", info, 22), gens, call.enum_output)
+
+    async def _unary_fault(self, fault: Fault, body: bytes | Callable[[], bytes]) -> Response:
+        """Faults that replace the whole answer (any fault of a non-streaming call).
+
+        ``body`` is the good answer's bytes, or a function making them (only malformed and cut
+        answers need it).
+        """
+        if fault.kind == "hang":
+            await self.sim.hang()
+            return _error(504, _DEFAULT_MESSAGES[504])
+        if fault.kind == "reset":
+            return ResetResponse()
+        if fault.kind in ("status", "stream_error"):
+            code, payload = fault_error(fault)
+            return json_response(payload, code)
+        data = body if isinstance(body, bytes) else body()
+        if fault.kind == "malformed":
+            return Response(data[: len(data) // 2], 200, media_type="application/json")
+        return TruncatedResponse(data)
+
+    async def _stream(
+        self, chunks: Sequence[StreamChunk], fault: Fault | None, sse: bool
+    ) -> AsyncIterator[bytes]:
+        """SSE events, or the elements of one JSON array; a fault takes the final chunk's place."""
+
+        def frame(k: int, payload: bytes) -> bytes:
+            if sse:
+                return b"data: " + payload + b"\r\n\r\n"
+            return (b"[" if k == 0 else b",\r\n") + payload
+
+        # A faulty stream never delivers the final chunk (finishReason and usage).
+        sent = len(chunks) if fault is None else min(fault.after_pieces, len(chunks) - 1)
+        async for k, _ in self.sim.pace(chunk_pieces(chunks[:sent])):
+            yield frame(k, dumps(chunks[k].body))
+        if fault is None:
+            self.sim.stream_finished()
+            if not sse:
+                yield b"]"
+            return
+        self.sim.stream_finished(cut=True)
+        if fault.kind == "stream_error":
+            yield frame(sent, dumps(fault_error(fault)[1])) + (b"" if sse else b"]")
+        elif fault.kind == "malformed":
+            yield frame(sent, dumps(chunks[sent].body)[:-20])
+        # cut_stream: the connection ends here, without the finishReason chunk.
+
+
+def routes(sim: Simulator) -> list[BaseRoute]:
+    api = _Api(sim)
+    # GET /v1/models… belongs to the OpenAI protocol; Gemini's v1 is served for its POST methods only.
+    result: list[BaseRoute] = [
+        Route("/v1beta/models", api.models, methods=["GET"]),
+        Route("/v1beta/models/{target}", api.model, methods=["GET", "POST"]),
+        Route("/v1/models/{target}", api.model, methods=["POST"]),
+    ]
+    result.append(
+        Route("/v1beta/{rest:path}", api.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    )
+    return result
