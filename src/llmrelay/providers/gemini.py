@@ -1,0 +1,163 @@
+"""The Gemini API (generativelanguage.googleapis.com, v1beta) wire protocol.
+
+Chat is ``models/{model}:generateContent``; streaming is ``:streamGenerateContent?alt=sse``,
+where every SSE ``data:`` is a whole ``GenerateContentResponse`` chunk. Gemini sends no
+``[DONE]``: the chunk carrying ``finishReason`` ends the stream. The key travels in the
+``x-goog-api-key`` header, never in the URL.
+
+The translation itself lives in ``gemini_request`` (outgoing), ``gemini_response``
+(incoming) and ``gemini_errors``; this module binds them to the ``Adapter`` protocol.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from llmrelay import errors
+from llmrelay.providers.gemini_errors import gemini_error
+from llmrelay.providers.gemini_request import chat_body, embed_body, encode, method_url, request_headers
+from llmrelay.providers.gemini_response import (
+    block_reason,
+    chat_response,
+    decode_json,
+    embedding_response,
+    first_candidate,
+    map_finish,
+    parse_usage,
+    read_candidate,
+    response_ids,
+)
+from llmrelay.types import (
+    ChatRequest,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    FinishEvent,
+    FinishReason,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+from llmrelay.wire import Endpoint, HttpRequest, SSEEvent
+
+
+class GeminiAdapter:
+    """Pure translation between llmrelay's model and the Gemini API.
+
+    ``Endpoint.options`` understood here:
+
+    * ``api_version`` – path version, default ``v1beta``;
+    * ``thought_signatures`` – force (True) or suppress (False) the validator-skip
+      signature on replayed function calls; by default it is sent except to Gemini 1.x/2.x
+      and Gemma models;
+    * ``send_call_ids`` – also send tool-call ids in ``functionCall``/``functionResponse``
+      (off by default: the public API rejects the field on many models).
+    """
+
+    name = "gemini"
+
+    def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
+        if stream:
+            url = method_url(ep, "streamGenerateContent", {"alt": "sse"})
+        else:
+            url = method_url(ep, "generateContent")
+        return HttpRequest("POST", url, request_headers(ep, req.extra_headers), encode(chat_body(req, ep)))
+
+    def parse_chat(self, body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatResponse:
+        data = decode_json(body, "response", ep)
+        if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
+            raise _embedded_error(data, ep)
+        return chat_response(data, ep, include_raw=include_raw)
+
+    def stream_parser(self, ep: Endpoint) -> GeminiStreamParser:
+        return GeminiStreamParser(ep)
+
+    def parse_error(
+        self, status: int, headers: Mapping[str, str], body: bytes, ep: Endpoint
+    ) -> errors.LLMRelayError:
+        return gemini_error(status, headers, body, ep)
+
+    def embed_request(self, req: EmbeddingRequest, ep: Endpoint) -> HttpRequest:
+        url = method_url(ep, "batchEmbedContents")
+        return HttpRequest("POST", url, request_headers(ep, req.extra_headers), encode(embed_body(req, ep)))
+
+    def parse_embed(self, body: bytes, ep: Endpoint) -> EmbeddingResponse:
+        data = decode_json(body, "embedding response", ep)
+        if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
+            raise _embedded_error(data, ep)
+        return embedding_response(data, ep)
+
+
+class GeminiStreamParser:
+    """Turns ``streamGenerateContent?alt=sse`` chunks into stream events.
+
+    Each function call arrives whole in one chunk, so it becomes a single complete
+    ``ToolCallDelta``. Usage is repeated (cumulatively) on many chunks; only the last
+    one is reported, just before the finish event.
+    """
+
+    __slots__ = ("_calls", "_ep", "_usage", "done", "model", "response_id")
+
+    def __init__(self, ep: Endpoint) -> None:
+        self._ep = ep
+        self._calls = 0
+        self._usage: Usage | None = None
+        self.done = False
+        self.response_id: str | None = None
+        self.model: str | None = None
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        if self.done or not event.data.strip():
+            return []
+        data = decode_json(event.data, "stream chunk", self._ep)
+        if not isinstance(data, Mapping):
+            raise errors.MalformedResponseError(
+                f"Gemini stream chunk is a JSON {type(data).__name__}, expected an object",
+                provider=self._ep.host or "gemini",
+                model=self._ep.model,
+            )
+        if isinstance(data.get("error"), Mapping):
+            raise _embedded_error(data, self._ep)
+        rid, model = response_ids(data)
+        self.response_id = self.response_id or rid
+        self.model = model or self.model
+        usage = parse_usage(data.get("usageMetadata"))
+        if usage is not None:
+            self._usage = usage
+        cand = first_candidate(data)
+        if cand is None:
+            blocked = block_reason(data)
+            return self._finish("content_filter", blocked, []) if blocked else []
+        pieces = read_candidate(cand, self.response_id, self._calls)
+        out: list[StreamEvent] = []
+        for kind, item in pieces.sequence:
+            if isinstance(item, ToolCall):
+                out.append(
+                    ToolCallDelta(index=self._calls, id=item.id, name=item.name, arguments=item.arguments)
+                )
+                self._calls += 1
+            else:
+                out.append(ReasoningDelta(item) if kind == "reasoning" else TextDelta(item))
+        if pieces.finish is None:
+            return out
+        return self._finish(map_finish(pieces.finish, self._calls > 0), pieces.finish, out)
+
+    def _finish(self, reason: FinishReason, native: str | None, out: list[StreamEvent]) -> list[StreamEvent]:
+        if self._usage is not None:
+            out.append(UsageEvent(self._usage))
+        out.append(FinishEvent(reason, native))
+        self.done = True
+        return out
+
+
+def _embedded_error(data: Mapping[str, Any], ep: Endpoint) -> errors.LLMRelayError:
+    """An ``{"error": …}`` payload inside a 2xx body or an SSE chunk."""
+    code = data["error"].get("code")
+    status = code if isinstance(code, int) and not isinstance(code, bool) else 500
+    return gemini_error(status, {}, json.dumps(data), ep)
