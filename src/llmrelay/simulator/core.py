@@ -18,7 +18,7 @@ import string
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -160,12 +160,29 @@ class Simulator:
             self.stats.faults[fault.kind] += 1
         return info, fault
 
-    def generate(self, inp: GenerationInput) -> Generation:
-        """The engine's reply with this simulator's seed, counted in the stats."""
-        generation = generate(inp, seed=self.config.seed)
+    def generate(self, inp: GenerationInput, *, prompt: int | None = None) -> Generation:
+        """The engine's reply with this simulator's seed, counted in the stats.
+
+        ``prompt`` passes in ``engine.prompt_tokens(inp)`` when the caller already counted it.
+        """
+        generation = generate(inp, seed=self.config.seed, prompt=prompt)
         self.stats.prompt_tokens += generation.prompt_tokens
         self.stats.completion_tokens += generation.completion_tokens
         return generation
+
+    def generate_many(self, inp: GenerationInput, n: int, *, prompt: int | None = None) -> list[Generation]:
+        """``n`` alternative replies (OpenAI ``n``, Gemini ``candidateCount``); the first is ``generate``'s.
+
+        The prompt is counted once, as providers bill it.
+        """
+        first = self.generate(inp, prompt=prompt)
+        out = [first]
+        base = self.config.seed if inp.seed is None else inp.seed
+        for i in range(1, n):
+            other = generate(replace(inp, seed=base + i * 7919), seed=base, prompt=first.prompt_tokens)
+            self.stats.completion_tokens += other.completion_tokens
+            out.append(other)
+        return out
 
     def check_key(self, presented: str | None) -> bool:
         keys = self.config.api_keys

@@ -41,9 +41,9 @@ MESSAGE_OVERHEAD = 3
 REPLY_OVERHEAD = 3
 
 # One token: an optional leading space and a word of up to 12 letters, a number of up to
-# 3 digits, one punctuation mark, or a run of whitespace. Every character matches, so the
+# 3 digits, up to 3 punctuation marks, or a run of whitespace. Every character matches, so the
 # pieces always join back into the text.
-_TOKEN = re.compile(r"\s?[^\W\d_]{1,12}|\s?\d{1,3}|\s?[^\w\s]|\s?_|\s+")
+_TOKEN = re.compile(r"\s?[^\W\d_]{1,12}|\s?\d{1,3}|\s?[^\w\s]{1,3}|\s?_|\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,7 @@ class GenerationInput:
     seed: int | None = None
     parallel_tool_calls: bool = True
     message_count: int = 1
+    extra_prompt_tokens: int = 0  # prompt tokens the text does not show (images, audio)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,16 +261,21 @@ def _calls_tool(inp: GenerationInput) -> bool:
 def prompt_tokens(inp: GenerationInput) -> int:
     """Prompt token count: the conversation, per-message overhead, and the tool definitions."""
     total = count_tokens(inp.conversation) + MESSAGE_OVERHEAD * inp.message_count + REPLY_OVERHEAD
+    total += inp.extra_prompt_tokens
     for tool in inp.tools:
         total += count_tokens(tool.name) + count_tokens(tool.description or "")
         total += count_tokens(json.dumps(tool.parameters, separators=(",", ":")))
     return total
 
 
-def generate(inp: GenerationInput, *, seed: int) -> Generation:
-    """The deterministic reply to ``inp``; ``inp.seed``, when set, overrides ``seed``."""
+def generate(inp: GenerationInput, *, seed: int, prompt: int | None = None) -> Generation:
+    """The deterministic reply to ``inp``; ``inp.seed``, when set, overrides ``seed``.
+
+    ``prompt`` passes in ``prompt_tokens(inp)`` when the caller already counted it.
+    """
     rng = _rng_for(inp.conversation, seed if inp.seed is None else inp.seed)
-    prompt = prompt_tokens(inp)
+    if prompt is None:
+        prompt = prompt_tokens(inp)
     if _calls_tool(inp):
         calls = _tool_calls(inp, rng)
         used = sum(count_tokens(c.name) + count_tokens(c.arguments) for c in calls)
