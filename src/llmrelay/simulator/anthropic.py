@@ -149,15 +149,22 @@ class _Api:
             return refusal
         info, fault = self.sim.begin(PROTOCOL, call.model, call.stream)
         request_id = self.sim.new_id("req_", info)
+        if fault is not None and fault.kind == "hang":
+            await self.sim.hang()  # then answer normally, long after any sensible client timeout
         await self.sim.delay()
         headers = {"request-id": request_id}
-        if fault is not None and (not call.stream or fault.kind in ("status", "hang", "reset")):
-            return await self._unary_fault(fault, call, info, headers)
+        if (
+            fault is not None
+            and fault.kind != "hang"
+            and (not call.stream or fault.kind in ("status", "reset"))
+        ):
+            return self._unary_fault(fault, call, info, headers)
         gen = self.sim.generate(call.generation)
         message_id = self.sim.new_id("msg_", info)
         if call.stream:
             events = stream_events(message_id, call.model, gen)
-            return sse_response(self._stream(events, fault), headers)
+            live = fault if fault is not None and fault.kind != "hang" else None
+            return sse_response(self._stream(events, live), headers)
         return json_response(message_body(message_id, call.model, gen), headers=headers)
 
     def _check_window(self, call: MessagesCall, request_id: str) -> Response | None:
@@ -175,19 +182,17 @@ class _Api:
             )
         return None
 
-    async def _unary_fault(
+    def _unary_fault(
         self, fault: Fault, call: MessagesCall, info: RequestInfo, headers: dict[str, str]
     ) -> Response:
         """Faults that replace the whole answer (any fault of a non-streaming call)."""
-        if fault.kind == "hang":
-            await self.sim.hang()
-            return _error(504, "Request timeout", headers["request-id"], headers)
         if fault.kind == "reset":
             return ResetResponse(headers)
         if fault.kind in ("status", "stream_error"):
             extra = dict(headers)
-            if fault.retry_after is not None:
-                extra["retry-after"] = str(math.ceil(fault.retry_after))
+            if fault.status == 429 or fault.retry_after is not None:
+                wait = fault.retry_after if fault.retry_after is not None else 1.0
+                extra["retry-after"] = str(math.ceil(wait))
             kind = error_type(fault.status)
             message = fault.message or _DEFAULT_MESSAGES.get(kind, "Invalid request")
             return _error(fault.status, message, headers["request-id"], extra)
@@ -199,6 +204,11 @@ class _Api:
         return TruncatedResponse(body, headers)  # cut_stream on a unary call: the body stops short
 
     async def _stream(self, events: list[StreamEvent], fault: Fault | None) -> AsyncIterator[bytes]:
+        """The events, paced per delta; a fault strikes in place of delta number ``after_pieces``.
+
+        ``cut_stream`` and ``stream_error`` end the stream there (before ``message_stop``);
+        ``malformed`` garbles that one event and carries on.
+        """
         # Group the events so that each group ends with one delta: the pacer releases a group per piece.
         groups: list[list[StreamEvent]] = [[]]
         for event in events:
@@ -206,34 +216,31 @@ class _Api:
             if event.piece is not None:
                 groups.append([])
         tail = groups.pop()
-        limit = len(groups) if fault is None else min(fault.after_pieces, len(groups))
-        async for k, _ in self.sim.pace([g[-1].piece or "" for g in groups[:limit]]):
-            for event in groups[k]:
+        at = len(groups) if fault is None else min(fault.after_pieces, len(groups))
+        ending = fault is not None and fault.kind in ("cut_stream", "stream_error")
+        async for k, _ in self.sim.pace([g[-1].piece or "" for g in (groups[:at] if ending else groups)]):
+            for i, event in enumerate(groups[k]):
+                garble = k == at and i == len(groups[k]) - 1
+                yield _garbled(event) if garble else sse_data(event.data, event.event)
+        if fault is not None and ending:
+            for event in groups[at][:-1] if at < len(groups) else ():
                 yield sse_data(event.data, event.event)
-        if fault is None:
-            for event in tail:
-                yield sse_data(event.data, event.event)
-            self.sim.stream_finished()
-            return
-        if limit < len(groups):
-            for event in groups[limit][:-1]:
-                yield sse_data(event.data, event.event)
-            where = groups[limit][-1]
-        else:
-            where = tail[0]
-        async for chunk in self._break_stream(fault, where):
-            yield chunk
+            self.sim.stream_finished(cut=True)
+            if fault.kind == "stream_error":
+                # Mid-stream errors are overloads in practice; the default 500 stands for one.
+                kind = error_type(fault.status) if fault.status != 500 else "overloaded_error"
+                message = fault.message or _DEFAULT_MESSAGES.get(kind, "Internal server error")
+                yield sse_data({"type": "error", "error": {"type": kind, "message": message}}, "error")
+            return  # cut_stream: the connection simply ends, without message_stop
+        garble_tail = fault is not None and at == len(groups)  # malformed past the last delta
+        for i, event in enumerate(tail):
+            yield _garbled(event) if garble_tail and i == 0 else sse_data(event.data, event.event)
+        self.sim.stream_finished()
 
-    async def _break_stream(self, fault: Fault, at: StreamEvent) -> AsyncIterator[bytes]:
-        """What a faulty stream sends instead of ``at`` and everything after it."""
-        self.sim.stream_finished(cut=True)
-        if fault.kind == "stream_error":
-            kind = error_type(fault.status) if fault.status != 500 else "overloaded_error"
-            message = fault.message or _DEFAULT_MESSAGES.get(kind, "Internal server error")
-            yield sse_data({"type": "error", "error": {"type": kind, "message": message}}, "error")
-        elif fault.kind == "malformed":
-            yield (f"event: {at.event}\ndata: " + dumps(at.data).decode()[:-7] + "\n\n").encode()
-        # cut_stream: nothing more; the connection simply ends without message_stop.
+
+def _garbled(event: StreamEvent) -> bytes:
+    """The event with its JSON broken off before the end (a ``malformed`` fault)."""
+    return f"event: {event.event}\ndata: ".encode() + dumps(event.data)[:-7] + b"\n\n"
 
 
 def routes(sim: Simulator) -> list[BaseRoute]:

@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
-from llmrelay.simulator.engine import Generation, prompt_tokens
+from llmrelay.simulator.engine import prompt_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.gemini_request import (
     GeminiInvalid,
@@ -41,8 +41,6 @@ from llmrelay.simulator.responses import ResetResponse, TruncatedResponse, dumps
 from llmrelay.simulator.vectors import embedding_vector
 
 PROTOCOL = "gemini"
-# Seeds of the 2nd, 3rd… candidates are offset by multiples of this prime so they differ.
-_CANDIDATE_SEED_STEP = 7919
 _UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
@@ -97,13 +95,10 @@ def fault_error(fault: Fault) -> tuple[int, dict[str, Any]]:
                 ],
             }
         )
-        if fault.retry_after is not None:
-            details.append(
-                {
-                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
-                    "retryDelay": f"{math.ceil(fault.retry_after)}s",
-                }
-            )
+        wait = fault.retry_after if fault.retry_after is not None else 1.0
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{math.ceil(wait)}s"}
+        )
     return code, error_body(code, message, details or None)
 
 
@@ -196,12 +191,14 @@ class _Api:
         batch = method == "batchEmbedContents"
         inputs = parse_batch_embed(model, body) if batch else [parse_embed(model, body)]
         _, fault = self.sim.begin(PROTOCOL, model, False)
+        if fault is not None and fault.kind == "hang":
+            await self.sim.hang()  # then answer normally, long after any sensible client timeout
         await self.sim.delay()
         seed = self.sim.config.seed
         vectors = [{"values": embedding_vector(t, model=model, dimensions=n, seed=seed)} for t, n in inputs]
         payload = {"embeddings": vectors} if batch else {"embedding": vectors[0]}
-        if fault is not None:
-            return await self._unary_fault(fault, dumps(payload))
+        if fault is not None and fault.kind != "hang":
+            return self._unary_fault(fault, dumps(payload))
         return json_response(payload)
 
     async def _generate(self, request: Request, model: str, method: str, body: Any) -> Response:
@@ -215,10 +212,13 @@ class _Api:
             )
         stream = method == "streamGenerateContent"
         info, fault = self.sim.begin(PROTOCOL, model, stream)
+        if fault is not None and fault.kind == "hang":
+            await self.sim.hang()  # then answer normally, long after any sensible client timeout
+            fault = None
         await self.sim.delay()
-        if fault is not None and (not stream or fault.kind in ("status", "hang", "reset")):
-            return await self._unary_fault(fault, lambda: dumps(self._response(call, info)))
-        gens = self._generations(call)
+        if fault is not None and (not stream or fault.kind in ("status", "reset")):
+            return self._unary_fault(fault, lambda: dumps(self._response(call, info, prompt)))
+        gens = self.sim.generate_many(call.generation, call.candidates, prompt=prompt)
         response_id = self.sim.new_id("", info, 22)
         if not stream:
             return json_response(response_body(model, response_id, gens, call.enum_output))
@@ -227,25 +227,16 @@ class _Api:
             return sse_response(self._stream(chunks, fault, sse=True))
         return StreamingResponse(self._stream(chunks, fault, sse=False), media_type="application/json")
 
-    def _generations(self, call: GenerateCall) -> list[Generation]:
-        base = call.generation
-        seed = base.seed if base.seed is not None else self.sim.config.seed
-        others = [replace(base, seed=seed + _CANDIDATE_SEED_STEP * k) for k in range(1, call.candidates)]
-        return [self.sim.generate(inp) for inp in (base, *others)]
-
-    def _response(self, call: GenerateCall, info: RequestInfo) -> dict[str, Any]:
-        gens = self._generations(call)
+    def _response(self, call: GenerateCall, info: RequestInfo, prompt: int) -> dict[str, Any]:
+        gens = self.sim.generate_many(call.generation, call.candidates, prompt=prompt)
         return response_body(call.generation.model, self.sim.new_id("", info, 22), gens, call.enum_output)
 
-    async def _unary_fault(self, fault: Fault, body: bytes | Callable[[], bytes]) -> Response:
+    def _unary_fault(self, fault: Fault, body: bytes | Callable[[], bytes]) -> Response:
         """Faults that replace the whole answer (any fault of a non-streaming call).
 
         ``body`` is the good answer's bytes, or a function making them (only malformed and cut
         answers need it).
         """
-        if fault.kind == "hang":
-            await self.sim.hang()
-            return _error(504, _DEFAULT_MESSAGES[504])
         if fault.kind == "reset":
             return ResetResponse()
         if fault.kind in ("status", "stream_error"):
@@ -259,28 +250,32 @@ class _Api:
     async def _stream(
         self, chunks: Sequence[StreamChunk], fault: Fault | None, sse: bool
     ) -> AsyncIterator[bytes]:
-        """SSE events, or the elements of one JSON array; a fault takes the final chunk's place."""
+        """SSE events, or the elements of one JSON array; a fault strikes at chunk ``after_pieces``.
+
+        ``cut_stream`` and ``stream_error`` end the stream there, never delivering the final chunk
+        (finishReason and usage); ``malformed`` garbles that one chunk and carries on.
+        """
 
         def frame(k: int, payload: bytes) -> bytes:
             if sse:
                 return b"data: " + payload + b"\r\n\r\n"
             return (b"[" if k == 0 else b",\r\n") + payload
 
-        # A faulty stream never delivers the final chunk (finishReason and usage).
-        sent = len(chunks) if fault is None else min(fault.after_pieces, len(chunks) - 1)
-        async for k, _ in self.sim.pace(chunk_pieces(chunks[:sent])):
-            yield frame(k, dumps(chunks[k].body))
-        if fault is None:
-            self.sim.stream_finished()
-            if not sse:
-                yield b"]"
-            return
-        self.sim.stream_finished(cut=True)
-        if fault.kind == "stream_error":
-            yield frame(sent, dumps(fault_error(fault)[1])) + (b"" if sse else b"]")
-        elif fault.kind == "malformed":
-            yield frame(sent, dumps(chunks[sent].body)[:-20])
-        # cut_stream: the connection ends here, without the finishReason chunk.
+        at = len(chunks) if fault is None else min(fault.after_pieces, len(chunks) - 1)
+        ending = fault is not None and fault.kind in ("cut_stream", "stream_error")
+        async for k, _ in self.sim.pace(chunk_pieces(chunks[:at] if ending else chunks)):
+            payload = dumps(chunks[k].body)
+            yield frame(k, payload[:-20] if k == at else payload)
+        if fault is not None and ending:
+            self.sim.stream_finished(cut=True)
+            if fault.kind == "stream_error":
+                # Mid-stream errors are overloads in practice; the default 500 stands for one.
+                error = fault if fault.status != 500 else replace(fault, status=503)
+                yield frame(at, dumps(fault_error(error)[1])) + (b"" if sse else b"]")
+            return  # cut_stream: the connection ends here
+        if not sse:
+            yield b"]"
+        self.sim.stream_finished()
 
 
 def routes(sim: Simulator) -> list[BaseRoute]:

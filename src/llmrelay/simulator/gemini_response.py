@@ -15,12 +15,13 @@ from llmrelay.simulator.engine import Generation
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "stop_sequence": "STOP"}
 
 
-def _parts(gen: Generation, enum_output: bool, call_ids: Sequence[str]) -> list[dict[str, Any]]:
+def _parts(gen: Generation, enum_output: bool) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     if gen.text:
         parts.append({"text": _enum_text(gen.text) if enum_output else gen.text})
-    for call, call_id in zip(gen.tool_calls, call_ids, strict=True):
-        parts.append({"functionCall": {"id": call_id, "name": call.name, "args": json.loads(call.arguments)}})
+    # No ``id``: the service matches function responses by name and most models send none.
+    for call in gen.tool_calls:
+        parts.append({"functionCall": {"name": call.name, "args": json.loads(call.arguments)}})
     return parts
 
 
@@ -33,17 +34,12 @@ def usage_metadata(prompt: int, completion: int) -> dict[str, Any]:
     }
 
 
-def call_ids(response_id: str, gens: Sequence[Generation]) -> list[list[str]]:
-    return [[f"{response_id[:8]}-{c}-{k}" for k in range(len(g.tool_calls))] for c, g in enumerate(gens)]
-
-
 def response_body(
     model: str, response_id: str, gens: Sequence[Generation], enum_output: bool
 ) -> dict[str, Any]:
-    ids = call_ids(response_id, gens)
     candidates = [
         {
-            "content": {"parts": _parts(gen, enum_output, ids[i]), "role": "model"},
+            "content": {"parts": _parts(gen, enum_output), "role": "model"},
             "finishReason": _FINISH.get(gen.finish, "STOP"),
             "index": i,
         }
@@ -72,8 +68,10 @@ def stream_chunks(
     if enum_output:
         # The bare enum value only exists once the whole JSON string is known: send it in one piece.
         gens = [replace(g, pieces=(g.text,) if g.text else ()) for g in gens]
-    ids = call_ids(response_id, gens)
     meta = {"modelVersion": model, "responseId": response_id}
+    prompt = gens[0].prompt_tokens
+    # Every chunk carries the usage so far; candidate tokens are only counted on the last one.
+    running = {"promptTokenCount": prompt, "totalTokenCount": prompt}
     chunks: list[StreamChunk] = []
     longest = max(len(g.pieces) for g in gens)
     for step in range(max(longest - 1, 0)):
@@ -82,14 +80,14 @@ def stream_chunks(
             for i, g in enumerate(gens)
             if step < len(g.pieces) - 1
         ]
-        chunks.append(StreamChunk({"candidates": candidates, **meta}))
+        chunks.append(StreamChunk({"candidates": candidates, "usageMetadata": running, **meta}))
     finals = []
     for i, gen in enumerate(gens):
         parts: list[dict[str, Any]] = []
         if gen.pieces:
             last = gen.pieces[-1]
             parts.append({"text": _enum_text(last) if enum_output else last})
-        parts.extend(p for p in _parts(replace(gen, pieces=()), False, ids[i]))
+        parts.extend(_parts(replace(gen, pieces=()), False))
         finals.append(
             {
                 "content": {"parts": parts or [{"text": ""}], "role": "model"},
@@ -97,7 +95,7 @@ def stream_chunks(
                 "index": i,
             }
         )
-    usage = usage_metadata(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens))
+    usage = usage_metadata(prompt, sum(g.completion_tokens for g in gens))
     chunks.append(StreamChunk({"candidates": finals, "usageMetadata": usage, **meta}, final=True))
     return chunks
 
