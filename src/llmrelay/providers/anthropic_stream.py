@@ -1,0 +1,200 @@
+"""Anthropic Messages SSE events -> llmrelay stream events.
+
+Event order: ``message_start``, then per content block ``content_block_start`` /
+``content_block_delta``… / ``content_block_stop``, then ``message_delta`` (stop reason,
+cumulative usage) and ``message_stop``. ``ping`` may appear anywhere; an ``error``
+event may replace the rest. Unknown event and delta types are ignored, as Anthropic's
+versioning policy asks of clients.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llmrelay import errors
+from llmrelay.providers.anthropic_errors import error_from_object
+from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
+from llmrelay.providers.anthropic_response import finish_reason, usage_from
+from llmrelay.types import FinishEvent, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
+from llmrelay.wire import Endpoint, SSEEvent
+
+BlockKind = Literal["text", "thinking", "tool", "json", "other"]
+
+
+@dataclass(slots=True)
+class _Block:
+    kind: BlockKind
+    tool_index: int = -1
+    got_input: bool = False
+    start_input: Any = None
+
+
+class AnthropicStreamParser:
+    """One per stream; fed the stream's SSE events in order."""
+
+    def __init__(self, ep: Endpoint) -> None:
+        self._ep = ep
+        self.done = False
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self._blocks: dict[int, _Block] = {}
+        self._tool_count = 0
+        self._json_answer = False
+        self._usage: dict[str, Any] = {}
+        self._handlers: dict[str, Callable[[dict[str, Any]], list[StreamEvent]]] = {
+            "message_start": self._on_message_start,
+            "content_block_start": self._on_content_block_start,
+            "content_block_delta": self._on_content_block_delta,
+            "content_block_stop": self._on_content_block_stop,
+            "message_delta": self._on_message_delta,
+            "message_stop": self._on_message_stop,
+            "error": self._on_error,
+        }
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        if self.done:
+            return []
+        data = self._decode(event)
+        if data is None:
+            return []
+        kind = data.get("type")
+        handler = self._handlers.get(kind if isinstance(kind, str) else event.event)
+        return handler(data) if handler is not None else []  # ping and unknown events carry nothing
+
+    # ------------------------------------------------------------------ events
+
+    def _on_message_start(self, data: dict[str, Any]) -> list[StreamEvent]:
+        message = data.get("message")
+        if isinstance(message, dict):
+            if isinstance(message.get("id"), str):
+                self.response_id = message["id"]
+            if isinstance(message.get("model"), str):
+                self.model = message["model"]
+            if isinstance(message.get("usage"), dict):
+                self._usage.update({k: v for k, v in message["usage"].items() if v is not None})
+        return []
+
+    def _on_content_block_start(self, data: dict[str, Any]) -> list[StreamEvent]:
+        block = data.get("content_block")
+        index = data.get("index")
+        if not isinstance(block, dict) or not isinstance(index, int):
+            return []
+        btype = block.get("type")
+        if btype == "text":
+            self._blocks[index] = _Block("text")
+            text = block.get("text")
+            return [TextDelta(text)] if isinstance(text, str) and text else []
+        if btype == "thinking":
+            self._blocks[index] = _Block("thinking")
+            text = block.get("thinking")
+            return [ReasoningDelta(text)] if isinstance(text, str) and text else []
+        if btype == "tool_use" and block.get("name") == JSON_TOOL_NAME:
+            self._json_answer = True
+            self._blocks[index] = _Block("json", start_input=block.get("input"))
+            return []
+        if btype == "tool_use":
+            # llmrelay numbers tool calls among tool calls, not among content blocks.
+            state = _Block("tool", tool_index=self._tool_count, start_input=block.get("input"))
+            self._tool_count += 1
+            self._blocks[index] = state
+            return [
+                ToolCallDelta(
+                    state.tool_index, id=str(block.get("id") or ""), name=str(block.get("name") or "")
+                )
+            ]
+        self._blocks[index] = _Block("other")
+        return []
+
+    def _on_content_block_delta(self, data: dict[str, Any]) -> list[StreamEvent]:
+        delta = data.get("delta")
+        index = data.get("index")
+        state = self._blocks.get(index) if isinstance(index, int) else None
+        if not isinstance(delta, dict) or state is None:
+            return []
+        dtype = delta.get("type")
+        if dtype == "text_delta" and state.kind == "text":
+            text = delta.get("text")
+            return [TextDelta(text)] if isinstance(text, str) and text else []
+        if dtype == "thinking_delta" and state.kind == "thinking":
+            text = delta.get("thinking")
+            return [ReasoningDelta(text)] if isinstance(text, str) and text else []
+        if dtype == "input_json_delta" and state.kind in ("tool", "json"):
+            fragment = delta.get("partial_json")
+            if not isinstance(fragment, str) or not fragment:
+                return []
+            state.got_input = True
+            if state.kind == "json":
+                return [TextDelta(fragment)]
+            return [ToolCallDelta(state.tool_index, arguments=fragment)]
+        # signature_delta, citations_delta and future delta types carry nothing llmrelay models.
+        return []
+
+    def _on_content_block_stop(self, data: dict[str, Any]) -> list[StreamEvent]:
+        index = data.get("index")
+        state = self._blocks.get(index) if isinstance(index, int) else None
+        if state is None or state.kind not in ("tool", "json") or state.got_input:
+            return []
+        # Anthropic announces input as {} and streams it; a server that sends the whole input
+        # in content_block_start instead must not lose it.
+        if not isinstance(state.start_input, dict) or not state.start_input:
+            return []
+        arguments = json.dumps(state.start_input, ensure_ascii=False)
+        if state.kind == "json":
+            return [TextDelta(arguments)]
+        return [ToolCallDelta(state.tool_index, arguments=arguments)]
+
+    def _on_message_delta(self, data: dict[str, Any]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        delta = data.get("delta")
+        native = delta.get("stop_reason") if isinstance(delta, dict) else None
+        if isinstance(native, str):
+            json_only = self._json_answer and self._tool_count == 0
+            out.append(FinishEvent(finish_reason(native, json_only=json_only), native))
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            # message_delta counts are cumulative; fields it omits keep their message_start value.
+            self._usage.update({k: v for k, v in usage.items() if v is not None})
+            final = usage_from(self._usage)
+            if final is not None:
+                out.append(UsageEvent(final))
+        return out
+
+    def _on_message_stop(self, data: dict[str, Any]) -> list[StreamEvent]:
+        self.done = True
+        return []
+
+    def _on_error(self, data: dict[str, Any]) -> list[StreamEvent]:
+        err = data.get("error")
+        if not isinstance(err, dict):
+            err = {"type": "api_error", "message": "the stream reported an error without details"}
+        raise error_from_object(err, self._ep, request_id=self._request_id(data), body=data)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _request_id(self, data: dict[str, Any]) -> str | None:
+        rid = data.get("request_id")
+        return rid if isinstance(rid, str) else None
+
+    def _decode(self, event: SSEEvent) -> dict[str, Any] | None:
+        if not event.data.strip():
+            return None
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            raise errors.MalformedResponseError(
+                f"Anthropic sent a {event.event!r} stream event whose data is not JSON",
+                provider=self._ep.host or "anthropic",
+                model=self._ep.model or None,
+                body=event.data[:500],
+            ) from None
+        if not isinstance(data, dict):
+            raise errors.MalformedResponseError(
+                f"Anthropic sent a {event.event!r} stream event whose data is not a JSON object",
+                provider=self._ep.host or "anthropic",
+                model=self._ep.model or None,
+                body=event.data[:500],
+            )
+        return data
