@@ -1,0 +1,83 @@
+"""Small helpers shared by the OpenAI adapter's modules: JSON decoding and tolerant field access.
+
+OpenAI-compatible servers differ in which fields they send and whether absent values are
+omitted or ``null``; every reader here treats "missing", ``null`` and "wrong type" alike,
+so one sloppy server cannot crash a parse with a ``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmrelay import errors
+from llmrelay.wire import Endpoint
+
+PROTOCOL = "openai"
+
+
+def provider_name(ep: Endpoint) -> str:
+    """The name reports use: the host (``azure``, ``groq``…) when configured, else ``openai``."""
+    return ep.host or PROTOCOL
+
+
+def decode_json(body: bytes | str, ep: Endpoint, what: str) -> Any:
+    """Decode ``body`` or raise ``MalformedResponseError`` naming ``what`` was expected."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.MalformedResponseError(
+            f"{what} is not valid JSON ({exc.__class__.__name__}: {exc}); body starts {snippet(body)!r}",
+            provider=provider_name(ep),
+            model=ep.model,
+        ) from None
+
+
+def snippet(body: bytes | str, limit: int = 120) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return text[:limit]
+
+
+def as_obj(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: Any) -> int:
+    """A token count: ints as-is, integral floats converted, anything else 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return 0
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` hook: callers may hand us read-only mappings (``MappingProxyType``) or
+    other sequences in tool schemas and ``extra``; serialise them like dicts and lists."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(body: Any) -> bytes:
+    """Compact JSON bytes; values JSON cannot carry (NaN, objects) are the caller's mistake."""
+    try:
+        return json.dumps(body, separators=(",", ":"), default=json_default, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidRequestError(
+            f"the request cannot be encoded as JSON ({exc}); tool schemas, response schemas, "
+            "extra and numeric options must hold plain JSON values (no NaN or infinity)"
+        ) from None
