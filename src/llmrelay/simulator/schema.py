@@ -464,7 +464,7 @@ def _conforms(instance: Any, schema: Mapping[str, Any] | bool, root: Mapping[str
         fmt = _FORMATS.get(str(schema.get("format")))
         if fmt is not None and not fmt.match(instance):
             return False
-        return int(schema.get("minLength", 0)) <= len(instance) <= int(schema.get("maxLength", math.inf))
+        return bool(schema.get("minLength", 0) <= len(instance) <= schema.get("maxLength", math.inf))
     if isinstance(instance, int | float) and not isinstance(instance, bool):
         return _number_ok(instance, schema)
     return True
@@ -488,11 +488,11 @@ def _object_ok(
         sub = props.get(name, extra)
         if not _conforms(value, sub, root, depth + 1):
             return False
-    return int(schema.get("minProperties", 0)) <= len(instance) <= int(schema.get("maxProperties", math.inf))
+    return bool(schema.get("minProperties", 0) <= len(instance) <= schema.get("maxProperties", math.inf))
 
 
 def _array_ok(instance: list[Any], schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> bool:
-    if not int(schema.get("minItems", 0)) <= len(instance) <= int(schema.get("maxItems", math.inf)):
+    if not schema.get("minItems", 0) <= len(instance) <= schema.get("maxItems", math.inf):
         return False
     prefix: list[Any] = list(schema.get("prefixItems") or ())
     items: Any = schema.get("items", True)
