@@ -52,7 +52,11 @@ class ResetResponse(Response):
         super().__init__(b"", status_code=200, headers=dict(headers or {}), media_type="application/json")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        # Announce a body that never comes: with "content-length: 0" a client over TCP
+        # would see a complete, empty answer instead of a dropped connection.
+        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        headers.append((b"content-length", b"1024"))
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         raise SimulatedReset("simulated connection reset")
 
 
