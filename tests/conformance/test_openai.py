@@ -8,10 +8,10 @@ import json
 import jsonschema
 import openai
 import pytest
+from tests.conformance.conftest import SECRET_KEY, Server, relay_settings
 
 import llmrelay
 from llmrelay.simulator import Fault, FaultSequence
-from tests.conformance.conftest import SECRET_KEY, Server, relay_settings
 
 pytestmark = pytest.mark.sdk
 
