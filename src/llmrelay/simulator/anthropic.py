@@ -127,7 +127,9 @@ class _Api:
         if refusal is not None:
             return refusal
         try:
-            model, tokens = parse_count_tokens(await self._json(request))
+            model, tokens = parse_count_tokens(
+                await self._json(request), request.headers["anthropic-version"]
+            )
         except AnthropicInvalid as exc:
             return _error(400, exc.message, request_id)
         refusal = self._check_model(model, request_id)
@@ -141,7 +143,7 @@ class _Api:
         if refusal is not None:
             return refusal
         try:
-            call = parse_messages(await self._json(request))
+            call = parse_messages(await self._json(request), request.headers["anthropic-version"])
         except AnthropicInvalid as exc:
             return _error(400, exc.message, request_id)
         refusal = self._check_model(call.model, request_id) or self._check_window(call, request_id)

@@ -26,6 +26,12 @@ _CONTENT_TYPES = frozenset(
 )
 
 
+DEFAULT_VERSION = "2023-06-01"
+# The first version to change request rules since 2023-06-01: no sampling parameters, no documents in
+# assistant turns, no citations on user text.
+MODERN_VERSION = "2026-10-21"
+
+
 class AnthropicInvalid(Exception):
     """A request the real API would refuse with 400 invalid_request_error."""
 
@@ -88,7 +94,7 @@ class _Turn:
     tool_result_ids: tuple[str, ...]
 
 
-def _parse_block(block: object, path: str, role: str) -> tuple[str, str | None, str | None]:
+def _parse_block(block: object, path: str, role: str, modern: bool) -> tuple[str, str | None, str | None]:
     """One content block: (text it contributes, tool_use id, tool_result id)."""
     if not isinstance(block, dict):
         raise AnthropicInvalid(f"{path}: Input should be a valid dictionary")
@@ -107,7 +113,13 @@ def _parse_block(block: object, path: str, role: str) -> tuple[str, str | None, 
             raise AnthropicInvalid(f"{path}.text: Field required")
         if not text:
             raise AnthropicInvalid(f"{path}: text content blocks must be non-empty")
+        if modern and role == "user" and block.get("citations"):
+            raise AnthropicInvalid(
+                f"{path}.citations: citations are not permitted on `text` blocks in `user` messages"
+            )
         return text, None, None
+    if kind == "document" and modern and role == "assistant":
+        raise AnthropicInvalid(f"{path}: `document` blocks are not permitted in `assistant` messages")
     if kind == "tool_use":
         if role != "assistant":
             raise AnthropicInvalid(f"{path}: `tool_use` blocks can only appear in `assistant` messages")
@@ -130,7 +142,7 @@ def _parse_block(block: object, path: str, role: str) -> tuple[str, str | None, 
     return "", None, None  # images, documents, thinking: carried, not read
 
 
-def _parse_turn(message: object, index: int, is_last: bool) -> _Turn:
+def _parse_turn(message: object, index: int, is_last: bool, modern: bool) -> _Turn:
     path = f"messages.{index}"
     if not isinstance(message, dict):
         raise AnthropicInvalid(f"{path}: Input should be a valid dictionary")
@@ -163,7 +175,7 @@ def _parse_turn(message: object, index: int, is_last: bool) -> _Turn:
     uses: list[str] = []
     results: list[str] = []
     for j, block in enumerate(content):
-        text, use_id, result_id = _parse_block(block, f"{path}.content.{j}", role)
+        text, use_id, result_id = _parse_block(block, f"{path}.content.{j}", role, modern)
         if text:
             texts.append(text)
         if use_id is not None:
@@ -301,7 +313,9 @@ def _parse_stop_sequences(raw: object) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _conversation(body: Mapping[str, Any], *, require_max_tokens: bool) -> tuple[str, int, list[_Turn]]:
+def _conversation(
+    body: Mapping[str, Any], *, require_max_tokens: bool, modern: bool
+) -> tuple[str, int, list[_Turn]]:
     """Shared validation of /v1/messages and /v1/messages/count_tokens."""
     model = body.get("model")
     if model is None:
@@ -322,7 +336,7 @@ def _conversation(body: Mapping[str, Any], *, require_max_tokens: bool) -> tuple
         raise AnthropicInvalid("messages: Input should be a valid list")
     if not messages:
         raise AnthropicInvalid("messages: at least one message is required")
-    turns = [_parse_turn(m, i, i == len(messages) - 1) for i, m in enumerate(messages)]
+    turns = [_parse_turn(m, i, i == len(messages) - 1, modern) for i, m in enumerate(messages)]
     _check_tool_pairing(turns)
     system = body.get("system")
     parts = [_text_of_blocks(system, "system")] if system is not None else []
@@ -330,11 +344,18 @@ def _conversation(body: Mapping[str, Any], *, require_max_tokens: bool) -> tuple
     return conversation_of(p for p in parts if p), len(parts), turns
 
 
-def parse_messages(body: object) -> MessagesCall:
-    """Validate a ``POST /v1/messages`` body; raise ``AnthropicInvalid`` like the real API."""
-    if not isinstance(body, dict):
-        raise AnthropicInvalid("Input should be a valid dictionary")
-    conversation, message_count, turns = _conversation(body, require_max_tokens=True)
+def is_modern(api_version: str) -> bool:
+    """Whether ``anthropic-version`` selects the 2026-10-21 rules (ISO dates compare as strings)."""
+    return api_version >= MODERN_VERSION
+
+
+def _check_sampling(body: Mapping[str, Any], modern: bool) -> None:
+    if modern:
+        # 2026-10-21 dropped the sampling knobs: any value, even the default, is an unknown field.
+        for name in ("temperature", "top_p", "top_k"):
+            if name in body:
+                raise AnthropicInvalid(f"{name}: Extra inputs are not permitted")
+        return
     _number_in(body, "temperature", 0.0, 1.0)
     _number_in(body, "top_p", 0.0, 1.0)
     if body.get("top_k") is not None:
@@ -342,6 +363,15 @@ def parse_messages(body: object) -> MessagesCall:
             raise AnthropicInvalid("top_k: Input should be a valid integer")
         if body["top_k"] < 0:
             raise AnthropicInvalid("top_k: Input should be greater than or equal to 0")
+
+
+def parse_messages(body: object, api_version: str = DEFAULT_VERSION) -> MessagesCall:
+    """Validate a ``POST /v1/messages`` body under ``api_version``, refusing it as the API would."""
+    if not isinstance(body, dict):
+        raise AnthropicInvalid("Input should be a valid dictionary")
+    modern = is_modern(api_version)
+    conversation, message_count, turns = _conversation(body, require_max_tokens=True, modern=modern)
+    _check_sampling(body, modern)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise AnthropicInvalid("stream: Input should be a valid boolean")
@@ -366,14 +396,16 @@ def parse_messages(body: object) -> MessagesCall:
     return MessagesCall(model=body["model"], stream=stream, generation=generation)
 
 
-def parse_count_tokens(body: object) -> tuple[str, int]:
+def parse_count_tokens(body: object, api_version: str = DEFAULT_VERSION) -> tuple[str, int]:
     """Validate a ``POST /v1/messages/count_tokens`` body: (model, input tokens).
 
     The count is the one a ``/v1/messages`` call with the same body reports as ``input_tokens``.
     """
     if not isinstance(body, dict):
         raise AnthropicInvalid("Input should be a valid dictionary")
-    conversation, message_count, _ = _conversation(body, require_max_tokens=False)
+    conversation, message_count, _ = _conversation(
+        body, require_max_tokens=False, modern=is_modern(api_version)
+    )
     tools = _parse_tools(body.get("tools"))
     _parse_tool_choice(body.get("tool_choice"), tools)
     inp = GenerationInput(
