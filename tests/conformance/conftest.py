@@ -94,6 +94,11 @@ def relay_settings(base: str, **timeouts: float) -> Settings:
                     {"provider": "simulator-anthropic", "model": "claude-haiku-4-5", "base_url": base}
                 ]
             },
+            "ge-embed": {
+                "deployments": [
+                    {"provider": "simulator-gemini", "model": "text-embedding-004", "base_url": base}
+                ]
+            },
             "ge": {
                 "deployments": [
                     {"provider": "simulator-gemini", "model": "gemini-2.5-flash", "base_url": base}
