@@ -85,6 +85,7 @@ async def test_message_is_the_engines_deterministic_reply(client: httpx2.AsyncCl
     assert usage["cache_creation_input_tokens"] == usage["cache_read_input_tokens"] == 0
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
     assert response.headers["request-id"].startswith("req_")
+    assert int(response.headers["anthropic-ratelimit-requests-remaining"]) > 0
     again = await client.post("/v1/messages", headers=HEADERS, json=body())
     assert again.json()["content"] == message["content"]
 
@@ -398,6 +399,7 @@ async def test_rate_limit_fault_carries_retry_after() -> None:
     _, response = await _faulty(Fault.rate_limited(retry_after=2.5, message="slow down"), body())
     assert_error(response, 429, "rate_limit_error", "slow down")
     assert response.headers["retry-after"] == "3"
+    assert response.headers["anthropic-ratelimit-requests-remaining"] == "0"
 
 
 async def test_hang_fault_answers_only_after_hang_seconds() -> None:

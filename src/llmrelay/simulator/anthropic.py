@@ -54,6 +54,8 @@ _ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
+RATE_LIMIT_REQUESTS = 4_000
+RATE_LIMIT_TOKENS = 2_000_000
 _DEFAULT_MESSAGES = {
     "rate_limit_error": "Number of request tokens has exceeded your per-minute rate limit",
     "overloaded_error": "Overloaded",
@@ -74,6 +76,17 @@ def _error(status: int, message: str, request_id: str, headers: Mapping[str, str
     return json_response(
         error_body(kind, message, request_id), status, {"request-id": request_id, **(headers or {})}
     )
+
+
+def _rate_limit_headers(fault: Fault | None) -> dict[str, str]:
+    """The ``anthropic-ratelimit-*`` headers; a scripted 429 shows the request budget spent."""
+    spent = fault is not None and fault.kind == "status" and fault.status == 429
+    return {
+        "anthropic-ratelimit-requests-limit": str(RATE_LIMIT_REQUESTS),
+        "anthropic-ratelimit-requests-remaining": "0" if spent else str(RATE_LIMIT_REQUESTS - 1),
+        "anthropic-ratelimit-tokens-limit": str(RATE_LIMIT_TOKENS),
+        "anthropic-ratelimit-tokens-remaining": str(RATE_LIMIT_TOKENS),
+    }
 
 
 def _fresh_request_id() -> str:
@@ -154,7 +167,7 @@ class _Api:
         if fault is not None and fault.kind == "hang":
             await self.sim.hang()  # then answer normally, long after any sensible client timeout
         await self.sim.delay()
-        headers = {"request-id": request_id}
+        headers = {"request-id": request_id, **_rate_limit_headers(fault)}
         if (
             fault is not None
             and fault.kind != "hang"
