@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from llmrelay.errors import LLMRelayError
+from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
 app = typer.Typer(
     name="llmrelay",
@@ -28,7 +28,9 @@ ConfigOpt = Annotated[
 
 def _fail(exc: LLMRelayError) -> typer.Exit:
     typer.echo(f"llmrelay: error: {exc}", err=True)
-    return typer.Exit(code=2 if exc.__class__.__name__.endswith(("ConfigError", "KeyError")) else 1)
+    # 2: the user's input or configuration is wrong (nothing was sent); 1: the call failed
+    local = isinstance(exc, ConfigError) or (isinstance(exc, InvalidRequestError) and exc.status is None)
+    return typer.Exit(code=2 if local else 1)
 
 
 @app.command()
@@ -101,8 +103,8 @@ async def _chat(
         ep = route.deployments[0].endpoint
         if is_simulator(ep.base_url):
             typer.echo(
-                f"llmrelay: model {route.alias!r} is the built-in simulator (no provider key or config); "
-                "set OPENAI_API_KEY and use --model openai/gpt-4o-mini for a real model.",
+                f"llmrelay: model {route.alias!r} is the built-in simulator, not a real provider; "
+                "for one, set e.g. OPENAI_API_KEY and pass --model openai/gpt-4o-mini.",
                 err=True,
             )
         if as_json:
