@@ -64,9 +64,8 @@ async def timed(fn: Callable[[], Awaitable[object]]) -> float:
 
 async def run(n: int, port: int) -> dict[str, dict[str, float]]:
     base = f"http://127.0.0.1:{port}"
-    settings = Settings.load(
-        models={"bench": {"deployments": [{"provider": "simulator", "model": "sim-1", "base_url": f"{base}/v1"}]}}
-    )
+    deployment = {"provider": "simulator", "model": "sim-1", "base_url": f"{base}/v1"}
+    settings = Settings.load(models={"bench": {"deployments": [deployment]}})
     body = json.dumps(
         {"model": "sim-1", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 40},
         separators=(",", ":"),
