@@ -44,7 +44,7 @@ def strings(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def integers(draw: st.DrawFn) -> dict[str, Any]:
     low = draw(st.integers(-1000, 1000))
-    high = draw(st.integers(low + 2, low + 500))
+    high = draw(st.integers(low + 8, low + 500))  # room for a multiple of 3 within exclusive bounds
     schema: dict[str, Any] = {"type": "integer"}
     if draw(st.booleans()):
         schema["exclusiveMinimum" if draw(st.booleans()) else "minimum"] = low
@@ -227,6 +227,11 @@ def test_openapi_nullable_can_yield_null() -> None:
     assert any(isinstance(v, str) for v in values)
 
 
+def test_an_impossible_type_falls_back_to_another() -> None:
+    schema = {"type": ["integer", "null"], "minimum": 3, "maximum": 1}
+    assert many(schema, 10) == [None] * 10
+
+
 def test_optional_properties_sometimes_present_required_always() -> None:
     schema = {
         "type": "object",
@@ -275,6 +280,10 @@ def test_schema_true_and_empty_accept_anything() -> None:
         ({"oneOf": [{"type": "string"}, {"type": "string"}]}, "exactly one"),
         ({"allOf": [{"type": "string"}, {"type": "integer"}]}, "incompatible"),
         ({"type": "date"}, "not a JSON Schema type"),
+        (
+            {"type": ["integer", "string"], "minimum": 3, "maximum": 1, "minLength": 3, "maxLength": 1},
+            "bounds|maxLength",
+        ),
         ({"type": "integer", "minimum": 1, "maximum": 2, "multipleOf": 5}, "multiple"),
         ({"type": "array", "items": {"enum": [1]}, "minItems": 2, "uniqueItems": True}, "uniqueItems"),
     ],

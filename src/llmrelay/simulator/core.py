@@ -11,10 +11,10 @@ All state lives on the instance; two simulators in one process never share anyth
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import importlib
-import string
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -51,7 +51,8 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "sim-1",
 )
 
-_ID_ALPHABET = string.ascii_letters + string.digits
+# base64 minus its two symbols: ids stay alphanumeric like the providers' own.
+_ALNUM = bytes.maketrans(b"+/", b"xY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +201,9 @@ class Simulator:
     def new_id(self, prefix: str, info: RequestInfo, length: int = 24) -> str:
         """A provider-looking id, deterministic in the seed and the request index."""
         digest = hashlib.blake2b(
-            f"{self.config.seed}:{info.index}:{prefix}".encode(), digest_size=32
+            f"{self.config.seed}:{info.index}:{prefix}".encode(), digest_size=48
         ).digest()
-        return prefix + "".join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in digest[:length])
+        return prefix + base64.b64encode(digest).translate(_ALNUM)[:length].decode("ascii")
 
     def stream_finished(self, *, cut: bool = False) -> None:
         if cut:

@@ -15,7 +15,7 @@ import json
 import random
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,50 +166,61 @@ def _rng_for(conversation: str, seed: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
-def _noun_phrase(rng: random.Random, words: list[str]) -> None:
-    words.append(rng.choice(_DETERMINERS))
-    if rng.random() < 0.6:
-        words.append(rng.choice(_ADJECTIVES))
-    words.append(rng.choice(_NOUNS))
+def _text_key(conversation: str, seed: int) -> bytes:
+    return f"text\x00{seed}\x00{conversation}".encode("utf-8", "surrogatepass")
 
 
-def _sentence(rng: random.Random) -> list[str]:
-    """One sentence as tokens: words (each one token) and punctuation."""
-    words: list[str] = []
-    _noun_phrase(rng, words)
-    words.append(rng.choice(_VERBS))
-    _noun_phrase(rng, words)
-    if rng.random() < 0.5:
-        words.append(rng.choice(_PREPOSITIONS))
-        _noun_phrase(rng, words)
-    if rng.random() < 0.3:
-        words.append(",")
-        words.append(rng.choice(_CONJUNCTIONS))
-        _noun_phrase(rng, words)
-        words.append(rng.choice(_VERBS))
-        _noun_phrase(rng, words)
-    words[0] = words[0].capitalize()
-    words.append(".")
-    return words
+# Text is drawn from a SHAKE-256 byte stream rather than random.Random: one C call
+# supplies every choice, which keeps a reply to a few microseconds (the simulator is
+# a benchmark upstream). A reply needs well under 200 draws.
+_TEXT_BYTES = 512
 
 
-def _text_pieces(rng: random.Random) -> list[str]:
+def _noun_phrase(draw: Callable[[], int], out: list[str]) -> None:
+    out.append(" " + _DETERMINERS[draw() % len(_DETERMINERS)])
+    if draw() < 154:  # about 60%
+        out.append(" " + _ADJECTIVES[draw() % len(_ADJECTIVES)])
+    out.append(" " + _NOUNS[draw() % len(_NOUNS)])
+
+
+def _sentence(draw: Callable[[], int], out: list[str]) -> None:
+    """Append one sentence: words (each one token, with its leading space) and punctuation."""
+    first = len(out)
+    _noun_phrase(draw, out)
+    out.append(" " + _VERBS[draw() % len(_VERBS)])
+    _noun_phrase(draw, out)
+    if draw() < 128:
+        out.append(" " + _PREPOSITIONS[draw() % len(_PREPOSITIONS)])
+        _noun_phrase(draw, out)
+    if draw() < 77:  # about 30%
+        out.append(",")
+        out.append(" " + _CONJUNCTIONS[draw() % len(_CONJUNCTIONS)])
+        _noun_phrase(draw, out)
+        out.append(" " + _VERBS[draw() % len(_VERBS)])
+        _noun_phrase(draw, out)
+    word = out[first][1:].capitalize()
+    out[first] = word if first == 0 else " " + word
+    out.append(".")
+
+
+def _text_pieces(key: bytes) -> list[str]:
+    draw = iter(hashlib.shake_256(key).digest(_TEXT_BYTES)).__next__
     # Sentences have 6 to 17 tokens; stopping once past a target of 20..43 keeps
     # the reply within 20..60 tokens without cutting a sentence.
-    target = rng.randint(20, 43)
+    target = 20 + draw() % 24
     pieces: list[str] = []
     while len(pieces) < target:
-        for token in _sentence(rng):
-            if token in (".", ",") or not pieces:
-                pieces.append(token)
-            else:
-                pieces.append(" " + token)
+        _sentence(draw, pieces)
     return pieces
+
+
+def _rng_draw(rng: random.Random) -> Callable[[], int]:
+    return lambda: rng.getrandbits(8)
 
 
 def _json_object_pieces(rng: random.Random) -> list[str]:
     payload = {
-        "answer": _join_sentence(_sentence(rng)),
+        "answer": _one_sentence(rng),
         "topic": rng.choice(_NOUNS),
         "confidence": round(rng.uniform(0.5, 1.0), 2),
         "tags": rng.sample(_ADJECTIVES, 2),
@@ -217,8 +228,10 @@ def _json_object_pieces(rng: random.Random) -> list[str]:
     return split_tokens(json.dumps(payload))
 
 
-def _join_sentence(tokens: list[str]) -> str:
-    return "".join(t if i == 0 or t in (".", ",") else " " + t for i, t in enumerate(tokens))
+def _one_sentence(rng: random.Random) -> str:
+    out: list[str] = []
+    _sentence(_rng_draw(rng), out)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- tools
@@ -273,21 +286,21 @@ def generate(inp: GenerationInput, *, seed: int, prompt: int | None = None) -> G
 
     ``prompt`` passes in ``prompt_tokens(inp)`` when the caller already counted it.
     """
-    rng = _rng_for(inp.conversation, seed if inp.seed is None else inp.seed)
+    seed = seed if inp.seed is None else inp.seed
     if prompt is None:
         prompt = prompt_tokens(inp)
     if _calls_tool(inp):
-        calls = _tool_calls(inp, rng)
+        calls = _tool_calls(inp, _rng_for(inp.conversation, seed))
         used = sum(count_tokens(c.name) + count_tokens(c.arguments) for c in calls)
         return Generation((), calls, "tool_calls", prompt, used)
     if inp.json_mode == "schema":
         if inp.schema is None:
             raise InvalidRequestError("json_mode 'schema' needs a schema")
-        pieces = split_tokens(json.dumps(schema_instance(inp.schema, rng)))
+        pieces = split_tokens(json.dumps(schema_instance(inp.schema, _rng_for(inp.conversation, seed))))
     elif inp.json_mode == "object":
-        pieces = _json_object_pieces(rng)
+        pieces = _json_object_pieces(_rng_for(inp.conversation, seed))
     else:
-        pieces = _text_pieces(rng)
+        pieces = _text_pieces(_text_key(inp.conversation, seed))
     return _finish(pieces, prompt, inp.max_tokens, inp.stop)
 
 
@@ -335,5 +348,5 @@ def _first_stop(pieces: list[str], stop: tuple[str, ...]) -> tuple[int, str] | N
 
 def expected_text(conversation: str, *, seed: int, max_tokens: int | None = None) -> str:
     """The text ``generate`` returns for a plain-text reply to ``conversation`` (for tests)."""
-    pieces = _text_pieces(_rng_for(conversation, seed))
+    pieces = _text_pieces(_text_key(conversation, seed))
     return "".join(pieces if max_tokens is None else pieces[:max_tokens])

@@ -160,7 +160,13 @@ class _Generator:
             return self._any_of(schema, depth)
         if "oneOf" in schema:
             return self._one_of(schema, depth)
-        return self._typed(schema, self._pick_type(schema, depth), depth)
+        kinds = self._type_order(schema, depth)
+        for kind in kinds[:-1]:
+            try:
+                return self._typed(schema, kind, depth)
+            except InvalidRequestError:
+                continue  # e.g. empty integer bounds on ["integer", "null"]: null still fits
+        return self._typed(schema, kinds[-1], depth)
 
     def _branch(self, base: Mapping[str, Any], branch: Any) -> Mapping[str, Any] | bool:
         # Keywords beside anyOf/oneOf (e.g. a shared "type") apply to every branch.
@@ -204,24 +210,26 @@ class _Generator:
             order.sort(key=lambda i: "$ref" in json.dumps(branches[i], default=str))
         return order
 
-    def _pick_type(self, schema: Mapping[str, Any], depth: int) -> str:
+    def _type_order(self, schema: Mapping[str, Any], depth: int) -> list[str]:
+        """The types to try, the randomly preferred one first."""
         types = _types_of(schema)
         if types is None:
             if "properties" in schema or "required" in schema or "additionalProperties" in schema:
-                return "object"
+                return ["object"]
             if "items" in schema or "prefixItems" in schema or "minItems" in schema:
-                return "array"
+                return ["array"]
             if any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
-                return "number"
-            return "string"
+                return ["number"]
+            return ["string"]
         if not types:
             raise InvalidRequestError("schema has an empty 'type' list")
         non_null = [t for t in types if t != "null"]
-        if not non_null:
-            return "null"
-        if "null" in types and (depth >= _SOFT_DEPTH or self.rng.random() < 0.2):
-            return "null"
-        return self.rng.choice(non_null)
+        self.rng.shuffle(non_null)
+        if "null" not in types:
+            return non_null
+        if not non_null or depth >= _SOFT_DEPTH or self.rng.random() < 0.2:
+            return ["null", *non_null]
+        return [*non_null, "null"]
 
     def _typed(self, schema: Mapping[str, Any], kind: str, depth: int) -> Any:
         if kind == "object":
