@@ -268,6 +268,9 @@ class Client:
                     meta["model"] = parser.model
                 for ev in events:
                     yield ev
+            state = getattr(parser, "provider_state", None)  # parsers without replay state may omit it
+            if state:
+                meta["provider_state"] = state
             if not parser.done:
                 raise StreamTruncatedError(
                     "the stream ended before the provider's end-of-stream marker; the answer is incomplete",

@@ -79,6 +79,7 @@ class StreamAccumulator:
             native_finish_reason=self.native_finish_reason,
             usage=self.usage,
             reasoning="".join(self._reasoning) or None,
+            provider_state=meta.get("provider_state"),
             request_id=meta.get("request_id"),
             latency=latency,
             time_to_first_token=ttft,

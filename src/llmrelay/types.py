@@ -121,6 +121,12 @@ class Message:
 
     ``content`` is a string or a sequence of parts. An assistant turn may carry
     ``tool_calls``; a ``tool`` turn answers the call named by ``tool_call_id``.
+
+    ``provider_state`` is opaque data a provider needs to see again when this assistant
+    turn is replayed (Anthropic thinking blocks with their signatures, Gemini thought
+    signatures). It is keyed by wire protocol (``{"anthropic": ...}``) so an adapter only
+    reads its own and a fallback to another provider ignores it. ``ChatResponse.message``
+    fills it; callers never need to build it.
     """
 
     role: Role
@@ -128,6 +134,7 @@ class Message:
     tool_calls: Sequence[ToolCall] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    provider_state: Mapping[str, Any] | None = None
 
     @classmethod
     def system(cls, text: str) -> Message:
@@ -255,7 +262,8 @@ class ChatResponse:
 
     ``latency`` is wall-clock seconds from sending to the last byte (filled by the
     client). ``raw`` holds the decoded provider payload only when asked for
-    (``include_raw=True``): keeping it costs memory on every call.
+    (``include_raw=True``): keeping it costs memory on every call. ``provider_state`` is
+    what the provider needs replayed with this turn (see ``Message.provider_state``).
     """
 
     id: str
@@ -271,12 +279,18 @@ class ChatResponse:
     latency: float | None = None
     time_to_first_token: float | None = None
     raw: Any = None
+    provider_state: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def message(self) -> Message:
         """The reply as an assistant Message, to append to a conversation."""
-        return Message(role="assistant", content=self.text or None, tool_calls=tuple(self.tool_calls))
+        return Message(
+            role="assistant",
+            content=self.text or None,
+            tool_calls=tuple(self.tool_calls),
+            provider_state=self.provider_state,
+        )
 
 
 @dataclass(frozen=True, slots=True)

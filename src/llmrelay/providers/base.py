@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from llmrelay import errors
 from llmrelay.types import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, StreamEvent
@@ -24,12 +24,15 @@ class StreamParser(Protocol):
     ``LLMRelayError`` for an error event. ``done`` becomes true when the provider's
     end-of-stream marker has been seen; a byte stream that ends while ``done`` is
     false was cut, and the caller raises ``StreamTruncatedError``.
-    ``response_id`` and ``model`` are filled as soon as the provider reveals them.
+    ``response_id`` and ``model`` are filled as soon as the provider reveals them;
+    ``provider_state`` (None for protocols without any) is read once the stream ends and
+    becomes the final response's ``provider_state``.
     """
 
     done: bool
     response_id: str | None
     model: str | None
+    provider_state: Mapping[str, Any] | None
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]: ...
 

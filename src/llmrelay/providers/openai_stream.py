@@ -49,6 +49,7 @@ class OpenAIStreamParser:
         "_saw_tool_call",
         "done",
         "model",
+        "provider_state",
         "response_id",
     )
 
@@ -56,6 +57,7 @@ class OpenAIStreamParser:
         self.done = False
         self.response_id: str | None = None
         self.model: str | None = None
+        self.provider_state: dict[str, Any] | None = None  # Chat Completions has none to replay
         self._ep = ep
         self._finished = False
         self._refused = False
