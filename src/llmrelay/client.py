@@ -30,6 +30,7 @@ from llmrelay.pipeline import Call, Middleware, Pipeline
 from llmrelay.providers import Adapter, load_adapter
 from llmrelay.resolve import Deployment, Resolver, Route
 from llmrelay.settings import Settings, read_key_file
+from llmrelay.state import StateContext
 from llmrelay.stream import ChatStream
 from llmrelay.types import (
     ChatRequest,
@@ -63,7 +64,8 @@ class Client:
 
     ``settings`` (or ``config=`` a YAML path) configures aliases, timeouts and the
     simulator; ``environ`` is where API keys are looked up (``os.environ`` by default,
-    plus ``settings.key_file``). ``middleware`` is the pipeline, outermost first.
+    plus ``settings.key_file``). ``middleware`` replaces the pipeline built from settings
+    (``llmrelay.middleware.STACK``), outermost first.
     """
 
     def __init__(
@@ -72,7 +74,7 @@ class Client:
         *,
         config: str | Path | None = None,
         environ: Mapping[str, str] | None = None,
-        middleware: Sequence[Middleware] = (),
+        middleware: Sequence[Middleware] | None = None,
         transport: Transport | None = None,
     ) -> None:
         from llmrelay.transport.http import Timeouts, Transport
@@ -95,7 +97,13 @@ class Client:
         else:
             self._owns_transport = False
         self._transport = transport
-        self._pipeline = Pipeline.build(middleware, self._send, self._send_stream)
+        self.state = StateContext(self.settings.state.redis_url, self.settings.state.prefix)
+        if middleware is None:
+            from llmrelay.middleware import StackContext, build_stack
+
+            middleware = build_stack(StackContext(self.settings, self._route, self.state, env))
+        self._middleware = tuple(middleware)
+        self._pipeline = Pipeline.build(self._middleware, self._send, self._send_stream)
 
     # ------------------------------------------------------------------ public API
 
@@ -181,6 +189,12 @@ class Client:
         return self._simulator
 
     async def aclose(self) -> None:
+        """Close middleware resources (flushing what they buffer), shared state and the transport."""
+        for mw in reversed(self._middleware):
+            closer = getattr(mw, "aclose", None)
+            if closer is not None:
+                await closer()
+        await self.state.aclose()
         if self._owns_transport:
             await self._transport.aclose()
 

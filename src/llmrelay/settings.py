@@ -59,6 +59,13 @@ class TimeoutSettings(_Strict):
     total: float | None = Field(default=None, gt=0)
 
 
+class StateSettings(_Strict):
+    """Where shared state lives: in memory (one process) or Redis (several replicas)."""
+
+    redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0")
+    prefix: str = Field(default="llmrelay:", min_length=1)
+
+
 class SimulatorSettings(_Strict):
     seed: int = 0
     latency: float = Field(default=0.0, ge=0)
@@ -79,6 +86,7 @@ class Settings(BaseSettings):
     models: dict[str, AliasSettings] = Field(default_factory=dict)
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
     key_file: Path | None = Field(
         default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
     )

@@ -1,0 +1,44 @@
+"""The pipeline's middleware — one module each — and the one place their order is set.
+
+Outermost first, the full order is::
+
+    observe → guard → cache → budget → ratelimit → route → retry → circuit → (send)
+
+``STACK`` lists the modules that exist, in that order. Each module exposes
+``build(ctx: StackContext) -> Middleware | None`` (None when its settings turn it off).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llmrelay.pipeline import Middleware
+from llmrelay.resolve import Route
+from llmrelay.settings import Settings
+from llmrelay.state import StateContext
+
+#: the modules of ``llmrelay.middleware`` that make up the default pipeline, outermost first
+STACK: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StackContext:
+    """What a middleware may use: settings, model resolution and shared state backends."""
+
+    settings: Settings
+    resolve: Callable[[str | None], Route]
+    state: StateContext
+    environ: dict[str, str]
+
+
+def build_stack(ctx: StackContext, names: tuple[str, ...] = STACK) -> list[Middleware]:
+    stack: list[Middleware] = []
+    for name in names:
+        module: Any = importlib.import_module(f"llmrelay.middleware.{name}")
+        mw = module.build(ctx)
+        if mw is not None:
+            stack.append(mw)
+    return stack
