@@ -264,6 +264,8 @@ class ChatResponse:
     client). ``raw`` holds the decoded provider payload only when asked for
     (``include_raw=True``): keeping it costs memory on every call. ``provider_state`` is
     what the provider needs replayed with this turn (see ``Message.provider_state``).
+    ``cost`` is in US dollars from actual usage; None means unknown (no price for the
+    model), never a silent zero.
     """
 
     id: str
@@ -279,6 +281,7 @@ class ChatResponse:
     latency: float | None = None
     time_to_first_token: float | None = None
     raw: Any = None
+    cost: float | None = None
     provider_state: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
 
