@@ -5,14 +5,8 @@ from typing import Any
 import pytest
 
 from llmrelay.simulator.engine import conversation_of
-from llmrelay.simulator.openai_request import (
-    IMAGE_TOKENS,
-    PARSE_ERROR,
-    OpenAIError,
-    parse_chat,
-    parse_embeddings,
-    parse_json,
-)
+from llmrelay.simulator.openai_checks import OpenAIError
+from llmrelay.simulator.openai_request import IMAGE_TOKENS, parse_chat
 
 USER = {"role": "user", "content": "hi"}
 WEATHER = {
@@ -138,14 +132,6 @@ def test_model_override_for_azure() -> None:
 
 
 # --------------------------------------------------------------------------- refusals
-
-
-def test_invalid_json() -> None:
-    for raw in (b"{nope", b"[1, 2]", b"\xff\xfe"):
-        with pytest.raises(OpenAIError) as caught:
-            parse_json(raw)
-        assert caught.value.message == PARSE_ERROR
-        assert caught.value.status == 400
 
 
 @pytest.mark.parametrize(
@@ -319,45 +305,3 @@ def test_malformed_tool_calls_in_history() -> None:
     bad = {"id": "call_1", "type": "function", "function": {"name": "f"}}
     error = refused(chat(messages=[USER, {"role": "assistant", "tool_calls": [bad]}]))
     assert error.param == "messages[1].tool_calls[0].function.arguments"
-
-
-# --------------------------------------------------------------------------- embeddings
-
-
-def test_embeddings_inputs() -> None:
-    call = parse_embeddings({"model": "text-embedding-3-small", "input": "hello"})
-    assert call.texts == ("hello",) and call.token_counts == (None,)
-    assert not call.base64 and call.dimensions is None
-    call = parse_embeddings({"model": "m", "input": ["a", "b"], "dimensions": 8, "encoding_format": "base64"})
-    assert call.texts == ("a", "b") and call.dimensions == 8 and call.base64
-    assert parse_embeddings({"model": "m", "input": [1, 2, 3]}).token_counts == (3,)
-    assert parse_embeddings({"model": "m", "input": [[1, 2], [3]]}).token_counts == (2, 1)
-
-
-@pytest.mark.parametrize(
-    ("body", "fragment"),
-    [
-        ({"input": "x"}, "you must provide a model parameter"),
-        ({"model": "m"}, "Missing required parameter: 'input'."),
-        ({"model": "m", "input": ""}, "'$.input' is invalid"),
-        ({"model": "m", "input": []}, "'$.input' is invalid"),
-        ({"model": "m", "input": ["a", 3]}, "'$.input' is invalid"),
-        ({"model": "m", "input": {"a": 1}}, "'$.input' is invalid"),
-        (
-            {"model": "text-embedding-ada-002", "input": "x", "dimensions": 8},
-            "does not support specifying dimensions",
-        ),
-        ({"model": "text-embedding-3-small", "input": "x", "dimensions": 5000}, "Expected a value <= 1536"),
-        ({"model": "m", "input": "x", "dimensions": 0}, "Expected a value >= 1"),
-        (
-            {"model": "m", "input": "x", "encoding_format": "int8"},
-            "Supported values are: 'float' and 'base64'.",
-        ),
-        ({"model": "m", "input": "x", "truncate": True}, "Unrecognized request argument supplied: truncate"),
-    ],
-)
-def test_embedding_refusals(body: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(OpenAIError) as caught:
-        parse_embeddings(body)
-    assert caught.value.status == 400
-    assert fragment in caught.value.message
