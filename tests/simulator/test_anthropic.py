@@ -164,6 +164,22 @@ async def test_count_tokens_matches_message_usage(client: httpx2.AsyncClient) ->
     assert counted.json() == {"input_tokens": used}
 
 
+async def test_images_are_billed_as_prompt_tokens(client: httpx2.AsyncClient) -> None:
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    text = {"type": "text", "text": "Hello there"}
+    plain = await client.post(
+        "/v1/messages/count_tokens",
+        headers=HEADERS,
+        json=body(messages=[{"role": "user", "content": [text]}]),
+    )
+    pictured = await client.post(
+        "/v1/messages/count_tokens",
+        headers=HEADERS,
+        json=body(messages=[{"role": "user", "content": [image, text]}]),
+    )
+    assert pictured.json()["input_tokens"] == plain.json()["input_tokens"] + 85
+
+
 async def test_count_tokens_validates_without_max_tokens(client: httpx2.AsyncClient) -> None:
     request = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
     assert (await client.post("/v1/messages/count_tokens", headers=HEADERS, json=request)).status_code == 200

@@ -280,6 +280,14 @@ async def test_count_tokens_matches_prompt_usage(client: httpx2.AsyncClient) -> 
     assert plain.json()["promptTokensDetails"][0]["modality"] == "TEXT"
 
 
+async def test_inline_media_is_billed_as_prompt_tokens(client: httpx2.AsyncClient) -> None:
+    url = f"/v1beta/models/{MODEL}:countTokens"
+    plain = (await client.post(url, headers=KEY, json=body())).json()["totalTokens"]
+    picture = {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}
+    request = {"contents": [{"role": "user", "parts": [picture, {"text": "Hello there"}]}]}
+    assert (await client.post(url, headers=KEY, json=request)).json()["totalTokens"] == plain + 85
+
+
 async def test_embeddings_are_deterministic_unit_vectors(client: httpx2.AsyncClient) -> None:
     url = "/v1beta/models/text-embedding-004"
     one = await client.post(

@@ -19,6 +19,7 @@ from llmrelay.simulator.engine import (
     conversation_of,
     prompt_tokens,
 )
+from llmrelay.simulator.openai_request import IMAGE_TOKENS
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _CONTENT_TYPES = frozenset(
@@ -344,6 +345,19 @@ def _conversation(
     return conversation_of(p for p in parts if p), len(parts), turns
 
 
+def _image_count(messages: Sequence[Mapping[str, Any]]) -> int:
+    """Image blocks in (validated) messages, including those inside tool results."""
+    count = 0
+    for message in messages:
+        content = message["content"]
+        for block in content if isinstance(content, list) else ():
+            if block["type"] == "image":
+                count += 1
+            elif block["type"] == "tool_result" and isinstance(block.get("content"), list):
+                count += sum(1 for inner in block["content"] if inner.get("type") == "image")
+    return count
+
+
 def is_modern(api_version: str) -> bool:
     """Whether ``anthropic-version`` selects the 2026-10-21 rules (ISO dates compare as strings)."""
     return api_version >= MODERN_VERSION
@@ -392,6 +406,7 @@ def parse_messages(body: object, api_version: str = DEFAULT_VERSION) -> Messages
         stop=stops,
         parallel_tool_calls=parallel,
         message_count=message_count,
+        extra_prompt_tokens=IMAGE_TOKENS * _image_count(body["messages"]),
     )
     return MessagesCall(model=body["model"], stream=stream, generation=generation)
 
@@ -414,5 +429,6 @@ def parse_count_tokens(body: object, api_version: str = DEFAULT_VERSION) -> tupl
         last_is_tool_result=False,
         tools=tools,
         message_count=message_count,
+        extra_prompt_tokens=IMAGE_TOKENS * _image_count(body["messages"]),
     )
     return body["model"], prompt_tokens(inp)

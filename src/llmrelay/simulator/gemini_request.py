@@ -20,6 +20,7 @@ from llmrelay.simulator.engine import (
     prompt_tokens,
 )
 from llmrelay.simulator.gemini_schema import SchemaInvalid, to_json_schema
+from llmrelay.simulator.openai_request import IMAGE_TOKENS
 
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 _PART_DATA = (
@@ -70,6 +71,7 @@ class GenerateCall:
 @dataclass(frozen=True)
 class _Contents:
     texts: tuple[str, ...]
+    media: int  # inlineData / fileData parts, each billed like an image
     last_is_function_response: bool
 
 
@@ -148,7 +150,13 @@ def _parse_contents(body: Mapping[str, Any], request: str) -> _Contents:
                 "Please ensure that the number of function response parts is equal to the number of "
                 "function call parts of the function call turn."
             )
-    return _Contents(tuple(texts), counts[-1][1] > 0)
+    media = sum(
+        1
+        for content in contents
+        for part in content["parts"]
+        if get(part, "inlineData") or get(part, "fileData")
+    )
+    return _Contents(tuple(texts), media, counts[-1][1] > 0)
 
 
 def _system_text(body: Mapping[str, Any], request: str) -> str | None:
@@ -373,6 +381,7 @@ def parse_generate(model: str, body: object) -> GenerateCall:
         stop=out.stops,
         seed=out.seed,
         message_count=len(texts),
+        extra_prompt_tokens=IMAGE_TOKENS * contents.media,
     )
     return GenerateCall(first, out.candidates, out.enum)
 
@@ -394,6 +403,7 @@ def parse_count_tokens(model: str, body: object) -> int:
         conversation=conversation_of(contents.texts),
         last_is_tool_result=False,
         message_count=len(contents.texts),
+        extra_prompt_tokens=IMAGE_TOKENS * contents.media,
     )
     return prompt_tokens(inp)
 
