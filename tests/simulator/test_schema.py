@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmrelay.errors import InvalidRequestError
-from llmrelay.simulator.schema import conforms, schema_instance
+from llmrelay.simulator.schema import schema_instance
+from llmrelay.simulator.schema_check import conforms
 
 Validator = jsonschema.Draft202012Validator
 

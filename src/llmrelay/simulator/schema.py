@@ -3,10 +3,9 @@
 The simulator must hand back tool arguments and structured output that *validate*
 against the schema a caller sent, as a real model constrained by structured outputs
 does. ``schema_instance`` covers the subset of JSON Schema providers accept for tools
-and response formats; ``conforms`` checks the same subset and lets the generator
-honour ``oneOf`` (an instance must match exactly one branch).
+and response formats; ``schema_check.conforms`` (re-exported here) checks it.
 
-Both are pure: all randomness comes from the ``random.Random`` passed in.
+Generation is pure: all randomness comes from the ``random.Random`` passed in.
 """
 
 from __future__ import annotations
@@ -15,16 +14,17 @@ import datetime
 import json
 import math
 import random
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from llmrelay.errors import InvalidRequestError
+from llmrelay.simulator.schema_check import HARD_DEPTH, check, conforms, resolve, types_of
+
+__all__ = ["conforms", "schema_instance"]
 
 # Recursion guard for ``$ref`` cycles: past this depth only what the schema requires
 # is generated, and beyond the hard limit the schema is deemed unsatisfiable.
 _SOFT_DEPTH = 5
-_HARD_DEPTH = 40
 _RETRIES = 24
 
 _WORDS = (
@@ -51,59 +51,18 @@ def schema_instance(schema: Mapping[str, Any] | bool, rng: random.Random) -> Any
     return _Generator(root, rng).value(schema, 0)
 
 
-def conforms(instance: Any, schema: Mapping[str, Any] | bool, root: Mapping[str, Any] | None = None) -> bool:
-    """Whether ``instance`` validates against ``schema`` (same subset as ``schema_instance``)."""
-    if root is None:
-        root = schema if isinstance(schema, Mapping) else {}
-    return _conforms(instance, schema, root, 0)
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def _resolve(ref: str, root: Mapping[str, Any]) -> Mapping[str, Any] | bool:
-    if not ref.startswith("#"):
-        raise InvalidRequestError(f"schema $ref {ref!r} is not local; only '#/...' references are supported")
-    node: Any = root
-    for raw in ref[1:].split("/")[1:]:
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            raise InvalidRequestError(f"schema $ref {ref!r} points at nothing; define it under '$defs'")
-    if not isinstance(node, Mapping | bool):
-        raise InvalidRequestError(f"schema $ref {ref!r} does not point at a schema")
-    return node
-
-
-def _types_of(schema: Mapping[str, Any]) -> list[str] | None:
-    """The allowed JSON types, or None when the schema does not restrict them."""
-    declared = schema.get("type")
-    if declared is None:
-        types = None
-    elif isinstance(declared, str):
-        types = [declared]
-    else:
-        types = [str(t) for t in declared]
-    if types is not None and schema.get("nullable") is True and "null" not in types:
-        types.append("null")
-    return types
-
-
 def _merge_all_of(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> dict[str, Any]:
     """Fold ``allOf`` branches (and ``$ref``) into one schema; enough for the usual composition."""
     merged: dict[str, Any] = {k: v for k, v in schema.items() if k not in ("allOf", "$ref")}
     parts: list[Any] = list(schema.get("allOf", ()))
     if "$ref" in schema:
-        parts.append(_resolve(str(schema["$ref"]), root))
+        parts.append(resolve(str(schema["$ref"]), root))
     for part in parts:
         if part is True:
             continue
         if part is False:
             raise InvalidRequestError("schema contains 'false' inside allOf; no value can satisfy it")
-        if depth > _HARD_DEPTH:
+        if depth > HARD_DEPTH:
             raise InvalidRequestError("schema references nest too deeply (a $ref cycle with no way out?)")
         sub = _merge_all_of(part, root, depth + 1)
         for key, value in sub.items():
@@ -112,7 +71,7 @@ def _merge_all_of(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int
             elif key == "required" and key in merged:
                 merged[key] = list(dict.fromkeys([*merged[key], *value]))
             elif key == "type" and key in merged:
-                mine, theirs = _types_of(merged) or list(_TYPES), _types_of(sub) or list(_TYPES)
+                mine, theirs = types_of(merged) or list(_TYPES), types_of(sub) or list(_TYPES)
                 both = [t for t in mine if t in theirs or (t == "integer" and "number" in theirs)]
                 both += [t for t in theirs if t == "integer" and "number" in mine and t not in both]
                 if not both:
@@ -139,7 +98,7 @@ class _Generator:
         self.rng = rng
 
     def value(self, schema: Mapping[str, Any] | bool, depth: int) -> Any:
-        if depth > _HARD_DEPTH:
+        if depth > HARD_DEPTH:
             raise InvalidRequestError(
                 "schema nests too deeply to build a value (a $ref cycle with no way out?)"
             )
@@ -198,7 +157,7 @@ class _Generator:
             index = order[attempt % len(order)]
             candidate = self.value(branches[index], depth + 1)
             others = (b for i, b in enumerate(branches) if i != index)
-            if not any(_conforms(candidate, b, self.root, 0) for b in others):
+            if not any(check(candidate, b, self.root, 0) for b in others):
                 return candidate
         raise InvalidRequestError("no value matches exactly one 'oneOf' branch; make the branches disjoint")
 
@@ -212,7 +171,7 @@ class _Generator:
 
     def _type_order(self, schema: Mapping[str, Any], depth: int) -> list[str]:
         """The types to try, the randomly preferred one first."""
-        types = _types_of(schema)
+        types = types_of(schema)
         if types is None:
             if "properties" in schema or "required" in schema or "additionalProperties" in schema:
                 return ["object"]
@@ -407,128 +366,8 @@ class _Generator:
             if first > last:
                 break
             value = self.rng.randint(first, last) * step
-            if _conforms(value, schema, self.root, 0):
+            if check(value, schema, self.root, 0):
                 return value
-        if _conforms(0, schema, self.root, 0):
+        if check(0, schema, self.root, 0):
             return 0.0
         raise InvalidRequestError(f"no multiple of {step} found within the schema's bounds")
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _type_ok(instance: Any, kind: str) -> bool:
-    if kind == "null":
-        return instance is None
-    if kind == "boolean":
-        return isinstance(instance, bool)
-    if kind == "integer":
-        return (isinstance(instance, int) and not isinstance(instance, bool)) or (
-            isinstance(instance, float) and instance.is_integer()
-        )
-    if kind == "number":
-        return isinstance(instance, int | float) and not isinstance(instance, bool)
-    if kind == "string":
-        return isinstance(instance, str)
-    if kind == "array":
-        return isinstance(instance, list)
-    if kind == "object":
-        return isinstance(instance, dict)
-    return False
-
-
-_FORMATS: dict[str, re.Pattern[str]] = {
-    "date": re.compile(r"\d{4}-\d{2}-\d{2}\Z"),
-    "email": re.compile(r"[^@\s]+@[^@\s]+\Z"),
-    "uri": re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S*\Z"),
-}
-
-
-def _conforms(instance: Any, schema: Mapping[str, Any] | bool, root: Mapping[str, Any], depth: int) -> bool:
-    if schema is True:
-        return True
-    if schema is False or depth > _HARD_DEPTH:
-        return False
-    if "$ref" in schema and not _conforms(instance, _resolve(str(schema["$ref"]), root), root, depth + 1):
-        return False
-    types = _types_of(schema)
-    if types is not None and not any(_type_ok(instance, t) for t in types):
-        return False
-    if "const" in schema and not _same(instance, schema["const"]):
-        return False
-    if "enum" in schema and not any(_same(instance, option) for option in schema["enum"]):
-        return False
-    if not all(_conforms(instance, s, root, depth + 1) for s in schema.get("allOf", ())):
-        return False
-    if "anyOf" in schema and not any(_conforms(instance, s, root, depth + 1) for s in schema["anyOf"]):
-        return False
-    if "oneOf" in schema and sum(_conforms(instance, s, root, depth + 1) for s in schema["oneOf"]) != 1:
-        return False
-    if isinstance(instance, dict):
-        return _object_ok(instance, schema, root, depth)
-    if isinstance(instance, list):
-        return _array_ok(instance, schema, root, depth)
-    if isinstance(instance, str):
-        fmt = _FORMATS.get(str(schema.get("format")))
-        if fmt is not None and not fmt.match(instance):
-            return False
-        return bool(schema.get("minLength", 0) <= len(instance) <= schema.get("maxLength", math.inf))
-    if isinstance(instance, int | float) and not isinstance(instance, bool):
-        return _number_ok(instance, schema)
-    return True
-
-
-def _same(a: Any, b: Any) -> bool:
-    # JSON equality: 1 == 1.0 but True != 1.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
-
-
-def _object_ok(
-    instance: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], depth: int
-) -> bool:
-    props: Mapping[str, Any] = schema.get("properties") or {}
-    if any(name not in instance for name in schema.get("required", ())):
-        return False
-    extra = schema.get("additionalProperties", True)
-    for name, value in instance.items():
-        sub = props.get(name, extra)
-        if not _conforms(value, sub, root, depth + 1):
-            return False
-    return bool(schema.get("minProperties", 0) <= len(instance) <= schema.get("maxProperties", math.inf))
-
-
-def _array_ok(instance: list[Any], schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> bool:
-    if not schema.get("minItems", 0) <= len(instance) <= schema.get("maxItems", math.inf):
-        return False
-    prefix: list[Any] = list(schema.get("prefixItems") or ())
-    items: Any = schema.get("items", True)
-    if isinstance(items, list):
-        prefix, items = items, schema.get("additionalItems", True)
-    for position, value in enumerate(instance):
-        sub = prefix[position] if position < len(prefix) else items
-        if not _conforms(value, sub, root, depth + 1):
-            return False
-    if schema.get("uniqueItems"):
-        keys = [json.dumps(v, sort_keys=True) for v in instance]
-        return len(set(keys)) == len(keys)
-    return True
-
-
-def _number_ok(instance: float, schema: Mapping[str, Any]) -> bool:
-    low, high = schema.get("minimum"), schema.get("maximum")
-    ex_min, ex_max = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-    if low is not None and (instance < low or (ex_min is True and instance == low)):
-        return False
-    if high is not None and (instance > high or (ex_max is True and instance == high)):
-        return False
-    if not isinstance(ex_min, bool) and ex_min is not None and instance <= ex_min:
-        return False
-    if not isinstance(ex_max, bool) and ex_max is not None and instance >= ex_max:
-        return False
-    step = schema.get("multipleOf")
-    if step is not None:
-        quotient = instance / step
-        return math.isfinite(quotient) and float(quotient).is_integer()
-    return True
