@@ -157,3 +157,37 @@ async def test_app_mounts_all_protocols_and_counts_statuses() -> None:
     assert stats["statuses"]["404"] == 1
     assert stats["statuses"]["200"] == 4
     assert stats["completion_tokens"] > 0
+
+
+async def test_one_conversation_gets_one_reply_through_every_protocol() -> None:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(Simulator().app), base_url="http://sim"
+    ) as client:
+        openai = await client.post(
+            "/v1/chat/completions",
+            json={
+                "model": "m",
+                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+            },
+        )
+        anthropic = await client.post(
+            "/v1/messages",
+            headers={"anthropic-version": "2023-06-01"},
+            json={
+                "model": "m",
+                "max_tokens": 200,
+                "system": "Be brief.",
+                "messages": [{"role": "user", "content": "Hi"}],
+            },
+        )
+        gemini = await client.post(
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            json={
+                "systemInstruction": {"parts": [{"text": "Be brief."}]},
+                "contents": [{"parts": [{"text": "Hi"}]}],
+            },
+        )
+    want = expected_text("Be brief.\nHi", seed=0)
+    assert openai.json()["choices"][0]["message"]["content"] == want
+    assert anthropic.json()["content"][0]["text"] == want
+    assert gemini.json()["candidates"][0]["content"]["parts"][0]["text"] == want
