@@ -3,9 +3,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llmrelay.errors import MalformedResponseError
 from llmrelay.transport.sse import SSEDecoder
 from llmrelay.wire import SSEEvent
 
@@ -146,6 +148,29 @@ def test_many_events_in_one_read() -> None:
     raw = b"".join(b'data: {"i": %d}\n\n' % i for i in range(500))
     events = decode(raw)
     assert [e.data for e in events] == [f'{{"i": {i}}}' for i in range(500)]
+
+
+def test_a_line_that_never_ends_is_refused_past_the_limit() -> None:
+    decoder = SSEDecoder(max_event_bytes=1000)
+    assert decoder.feed(b"data: " + b"x" * 600) == []
+    with pytest.raises(MalformedResponseError, match="exceeded 1000 bytes"):
+        decoder.feed(b"x" * 600)
+
+
+def test_an_event_with_too_many_data_lines_is_refused() -> None:
+    decoder = SSEDecoder(max_event_bytes=1000)
+    assert decoder.feed(b"data: " + b"x" * 400 + b"\n") == []
+    assert decoder.feed(b"data: " + b"x" * 400 + b"\n") == []
+    with pytest.raises(MalformedResponseError):
+        decoder.feed(b"data: " + b"x" * 400 + b"\n")
+
+
+def test_the_limit_is_per_event() -> None:
+    decoder = SSEDecoder(max_event_bytes=1000)
+    for _ in range(10):
+        assert decoder.feed(b"data: " + b"x" * 900 + b"\n\n") == [SSEEvent(data="x" * 900)]
+    unlimited = SSEDecoder(max_event_bytes=None)
+    assert unlimited.feed(b"data: " + b"x" * 100_000 + b"\n\n") == [SSEEvent(data="x" * 100_000)]
 
 
 # --------------------------------------------------------------------------- property: any split, same events

@@ -129,7 +129,9 @@ class Transport:
         resp = await _guard(self._client.send(request), request.url, t, deadline, self._max_connections)
         return HttpResponse(status=resp.status_code, headers=dict(resp.headers.items()), body=resp.content)
 
-    def stream(self, req: HttpRequest, *, timeout: Timeouts | None = None) -> _StreamContext:
+    def stream(
+        self, req: HttpRequest, *, timeout: Timeouts | None = None
+    ) -> contextlib.AbstractAsyncContextManager[StreamingResponse]:
         """``async with transport.stream(req) as resp:`` gives a ``StreamingResponse``
         once the status and headers have arrived; leaving the block closes it."""
         return _StreamContext(self, req, self._timeouts if timeout is None else timeout)

@@ -16,22 +16,45 @@ Two deliberate readings of the spec:
 
 from __future__ import annotations
 
+from llmrelay.errors import MalformedResponseError
 from llmrelay.wire import SSEEvent
 
 _BOM = b"\xef\xbb\xbf"
 _LF = 0x0A
 _CR = 0x0D
 _COLON = 0x3A
+# Large enough for an event carrying an inline image; small enough that a server which
+# never ends a line cannot exhaust memory.
+DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 
 class SSEDecoder:
-    """Feed it bytes as they arrive; it returns the events that became complete."""
+    """Feed it bytes as they arrive; it returns the events that became complete.
 
-    __slots__ = ("_data", "_event", "_last_id", "_pending", "_retry", "_skip_lf", "_started", "retry")
+    An event (or a single line) growing past ``max_event_bytes`` raises
+    ``MalformedResponseError``; ``None`` lifts the limit.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_event",
+        "_last_id",
+        "_max",
+        "_pending",
+        "_pending_size",
+        "_retry",
+        "_skip_lf",
+        "_started",
+        "retry",
+    )
+
+    def __init__(self, *, max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._max = max_event_bytes
         self._pending: list[bytes] = []  # an unterminated line, in pieces, to join once
+        self._pending_size = 0
         self._data: list[bytes] = []
+        self._data_size = 0
         self._event: bytes = b""
         self._last_id: str | None = None
         self._retry: int | None = None  # announced in the current block
@@ -44,6 +67,18 @@ class SSEDecoder:
         return self._last_id
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        # Hot path: servers write one whole "data: …\n\n" event per read. It is only taken
+        # when nothing is buffered, so the general path below sees everything else.
+        if (
+            chunk[:6] == b"data: "
+            and chunk[-2:] == b"\n\n"
+            and chunk.count(b"\n") == 2
+            and b"\r" not in chunk
+            and self._started
+            and not (self._pending or self._data or self._event or self._skip_lf)
+        ):
+            retry, self._retry = self._retry, None
+            return [SSEEvent(data=chunk[6:-2].decode("utf-8", "replace"), id=self._last_id, retry=retry)]
         if self._skip_lf:
             if not chunk:
                 return []
@@ -53,11 +88,15 @@ class SSEDecoder:
         if b"\n" not in chunk and b"\r" not in chunk:
             if chunk:
                 self._pending.append(chunk)
+                self._pending_size += len(chunk)
+                if self._max is not None and self._pending_size > self._max:
+                    self._too_big()
             return []
         if self._pending:
             self._pending.append(chunk)
             chunk = b"".join(self._pending)
             self._pending.clear()
+            self._pending_size = 0
         if not self._started:
             chunk = self._strip_bom(chunk)
         lines = chunk.splitlines()
@@ -65,7 +104,9 @@ class SSEDecoder:
         if last == _CR:
             self._skip_lf = True
         elif last != _LF:
-            self._pending.append(lines.pop())
+            tail = lines.pop()
+            self._pending.append(tail)
+            self._pending_size = len(tail)
         return self._process(lines)
 
     def flush(self) -> list[SSEEvent]:
@@ -74,6 +115,7 @@ class SSEDecoder:
         if self._pending:
             line = b"".join(self._pending)
             self._pending.clear()
+            self._pending_size = 0
             if not self._started:
                 line = self._strip_bom(line)
             events = self._process([line])
@@ -99,9 +141,22 @@ class SSEDecoder:
             elif line.startswith(b"data:"):  # the overwhelmingly common line, kept cheap
                 value = line[5:]
                 data.append(value[1:] if value[:1] == b" " else value)
+                self._data_size += len(value)
             elif line[0] != _COLON:  # a line starting with a colon is a comment
                 self._field(line)
+        if self._max is not None and self._data_size + self._pending_size > self._max:
+            self._too_big()
         return events
+
+    def _too_big(self) -> None:
+        limit = self._max
+        self._pending.clear()
+        self._data = []
+        self._pending_size = self._data_size = 0
+        raise MalformedResponseError(
+            f"A server-sent event exceeded {limit} bytes without ending; the stream is not valid SSE "
+            "(raise SSEDecoder(max_event_bytes=...) if such events are expected)"
+        )
 
     def _field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")
@@ -109,6 +164,7 @@ class SSEDecoder:
             value = value[1:]
         if name == b"data":  # "data" with no colon at all: an empty data line
             self._data.append(value)
+            self._data_size += len(value)
         elif name == b"event":
             self._event = value
         elif name == b"id":
@@ -126,5 +182,6 @@ class SSEDecoder:
         data = b"\n".join(self._data).decode("utf-8", "replace")
         event = self._event.decode("utf-8", "replace") if self._event else "message"
         self._data = []
+        self._data_size = 0
         self._event = b""
         return SSEEvent(data=data, event=event, id=self._last_id, retry=retry)
