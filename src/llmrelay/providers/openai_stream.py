@@ -68,15 +68,22 @@ class OpenAIStreamParser:
         self._last_usage: Usage | None = None
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
-        data = event.data.strip()
         if event.event == "error":
-            raise self._error_event(data)
-        if not data or self.done:
+            raise self._error_event(event.data.strip())
+        if self.done:
             return []
-        if data == "[DONE]":
-            self.done = True
-            return []
+        data = event.data
+        if data[:1] != "{":  # "[DONE]", blank keep-alives, or padding around a chunk
+            data = data.strip()
+            if not data:
+                return []
+            if data == "[DONE]":
+                self.done = True
+                return []
         chunk = as_obj(decode_json(data, self._ep, "a stream chunk"))
+        fast = self._plain_text(chunk)
+        if fast is not None:
+            return fast
         if chunk is None:
             raise errors.MalformedResponseError(
                 f"a stream chunk is not a JSON object: {data[:120]!r}",
@@ -104,6 +111,28 @@ class OpenAIStreamParser:
             self._last_usage = usage
             out.append(UsageEvent(usage))
         return out
+
+    def _plain_text(self, chunk: dict[str, Any] | None) -> list[StreamEvent] | None:
+        """The hot path: nearly every chunk is one choice whose delta is only text.
+
+        Returns None for anything else (tool calls, reasoning, refusals, finish, usage,
+        errors, the first chunk), which then takes the general path below.
+        """
+        if chunk is None or self.response_id is None or chunk.get("usage") is not None:
+            return None
+        choices = chunk.get("choices")
+        if type(choices) is not list or len(choices) != 1 or "error" in chunk or "x_groq" in chunk:
+            return None
+        choice = choices[0]
+        if type(choice) is not dict or choice.get("finish_reason") is not None or choice.get("index", 0) != 0:
+            return None
+        delta = choice.get("delta")
+        if type(delta) is not dict:
+            return None
+        content = delta.get("content")
+        if type(content) is not str or not (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
+            return None
+        return [TextDelta(content)] if content else []
 
     def _choice(self, choice: dict[str, Any], out: list[StreamEvent]) -> None:
         delta = as_obj(choice.get("delta")) or {}
