@@ -191,3 +191,9 @@ async def test_one_conversation_gets_one_reply_through_every_protocol() -> None:
     assert openai.json()["choices"][0]["message"]["content"] == want
     assert anthropic.json()["content"][0]["text"] == want
     assert gemini.json()["candidates"][0]["content"]["parts"][0]["text"] == want
+
+
+def test_paces_reflects_the_knobs() -> None:
+    assert not Simulator().paces
+    assert Simulator(SimulatorConfig(ttft=0.1)).paces
+    assert Simulator(SimulatorConfig(tokens_per_second=50)).paces

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from llmrelay.simulator import Fault, Simulator
+from llmrelay.simulator import Fault, Simulator, SimulatorConfig
 from llmrelay.simulator.engine import Generation, SimToolCall
 from llmrelay.simulator.openai_stream import stream_chunks
 
@@ -114,3 +114,12 @@ async def test_azure_stream() -> None:
     first = json.loads(data[0])
     assert first["choices"] == [] and first["prompt_filter_results"][0]["prompt_index"] == 0
     assert json.loads(data[-2])["choices"][0]["content_filter_results"] == {}
+
+
+async def test_unpaced_streams_go_out_in_one_write_paced_ones_per_token() -> None:
+    fast = [c async for c in stream_chunks(Simulator(), "m", [TEXT], "c", include_usage=False)]
+    paced_sim = Simulator(SimulatorConfig(tokens_per_second=10_000))
+    paced = [c async for c in stream_chunks(paced_sim, "m", [TEXT], "c", include_usage=False)]
+    assert len(fast) == 1
+    assert len(paced) == 1 + 5 + 1 + 1
+    assert fast[0].replace(b"\n\n", b"").count(b"data: ") == len(paced)

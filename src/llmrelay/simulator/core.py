@@ -222,6 +222,11 @@ class Simulator:
         """Stall far beyond any sensible client timeout (a ``hang`` fault)."""
         await asyncio.sleep(self.config.hang_seconds)
 
+    @property
+    def paces(self) -> bool:
+        """Whether streams are slowed down (``ttft`` or ``tokens_per_second`` set)."""
+        return self.config.ttft > 0 or self.config.tokens_per_second is not None
+
     async def pace(self, pieces: Sequence[str]) -> AsyncIterator[tuple[int, str]]:
         """Yield ``(index, piece)`` after ``ttft``, at ``tokens_per_second``.
 

@@ -205,9 +205,9 @@ def _sentence(draw: Callable[[], int], out: list[str]) -> None:
 
 def _text_pieces(key: bytes) -> list[str]:
     draw = iter(hashlib.shake_256(key).digest(_TEXT_BYTES)).__next__
-    # Sentences have 6 to 17 tokens; stopping once past a target of 20..43 keeps
+    # Sentences have 6 to 21 tokens; stopping once past a target of 20..40 keeps
     # the reply within 20..60 tokens without cutting a sentence.
-    target = 20 + draw() % 24
+    target = 20 + draw() % 21
     pieces: list[str] = []
     while len(pieces) < target:
         _sentence(draw, pieces)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 from llmrelay.simulator.core import Simulator
@@ -32,6 +33,24 @@ async def stream_chunks(
     include_usage: bool,
     fault: Fault | None = None,
     azure: bool = False,
+) -> AsyncIterator[bytes]:
+    """The stream's bytes; unpaced, in one write (same bytes, far fewer sends for a benchmark)."""
+    events = _events(sim, model, generations, completion_id, include_usage, fault, azure)
+    if sim.paces:
+        async for chunk in events:
+            yield chunk
+    else:
+        yield b"".join([chunk async for chunk in events])
+
+
+async def _events(
+    sim: Simulator,
+    model: str,
+    generations: list[Generation],
+    completion_id: str,
+    include_usage: bool,
+    fault: Fault | None,
+    azure: bool,
 ) -> AsyncIterator[bytes]:
     # Every chunk shares its envelope; building it once keeps a token's event to one dumps().
     head = (
@@ -85,7 +104,7 @@ def _plan_choice(index: int, generation: Generation, pieces: list[str], events: 
         pieces.append(piece)
         events.append(
             b'{"index":%d,"delta":{"content":%b},"logprobs":null,"finish_reason":null}'
-            % (index, dumps(piece))
+            % (index, encode_basestring(piece).encode())
         )
     for position, call in enumerate(generation.tool_calls):
         opening = {

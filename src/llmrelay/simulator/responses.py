@@ -19,8 +19,13 @@ class SimulatedReset(ConnectionResetError):
     """
 
 
+# Built once: json.dumps with options constructs a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON, as the providers send it."""
+    return _ENCODER.encode(payload).encode()
 
 
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
