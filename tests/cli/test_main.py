@@ -80,3 +80,53 @@ def test_models_lists_aliases_and_key_status(runner, monkeypatch) -> None:
     out = result.stdout
     assert "local" in out and "GROQ_API_KEY set" in out and "OPENAI_API_KEY missing" in out
     assert KEY not in out
+
+
+def test_simulate_serves_all_three_protocols() -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx2
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmrelay", "simulate", "--port", str(port), "--seed", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise AssertionError(
+                        f"simulator did not start: {proc.stderr.read() if proc.stderr else ''}"
+                    ) from None
+                time.sleep(0.05)
+        with httpx2.Client(base_url=base, timeout=10) as http:
+            oa = http.post(
+                "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+            )
+            an = http.post(
+                "/v1/messages",
+                headers={"anthropic-version": "2023-06-01"},
+                json={"model": "m", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]},
+            )
+            ge = http.post(
+                "/v1beta/models/m:generateContent", json={"contents": [{"parts": [{"text": "hi"}]}]}
+            )
+        assert oa.status_code == an.status_code == ge.status_code == 200
+        assert oa.json()["choices"][0]["message"]["content"]
+        assert an.json()["content"][0]["text"]
+        assert ge.json()["candidates"][0]["content"]["parts"][0]["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
