@@ -1,0 +1,431 @@
+"""The model catalog: context windows, output limits, prices and capabilities.
+
+The data lives in ``llmrelay/data/catalog.yaml`` (shipped in the wheel); configuration
+overrides or extends it per ``provider/model``. Prices are US dollars per million
+tokens; an unknown price is ``None`` and makes every cost that needs it ``None`` too —
+never a silent $0.
+
+    catalog = Catalog.load({"openai/gpt-4o": {"input_price": 2.0}})
+    info = catalog.lookup("openai", "gpt-4o-2024-08-06")   # dated names resolve
+    catalog.cost(info, response.usage)                       # USD or None
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields, replace
+from importlib import resources
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from llmrelay.errors import ConfigError
+from llmrelay.types import Usage
+
+if TYPE_CHECKING:
+    from llmrelay.settings import Settings
+
+CAPABILITIES: frozenset[str] = frozenset(("tools", "json_schema", "vision", "stream_usage", "reasoning"))
+ENCODINGS: frozenset[str] = frozenset(("cl100k_base", "o200k_base"))
+_PER_TOKEN = 1e-6  # prices are per million tokens
+
+
+@dataclass(frozen=True, slots=True)
+class LongContextPrice:
+    """Prices that apply instead when a call's prompt has more than ``above`` tokens."""
+
+    above: int
+    input_price: float | None
+    output_price: float | None
+    cached_input_price: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What the catalog knows about one model on one host. Prices: USD per million tokens."""
+
+    provider: str
+    model: str
+    context_window: int
+    max_output: int | None = None
+    input_price: float | None = None
+    output_price: float | None = None
+    cached_input_price: float | None = None
+    cache_write_price: float | None = None
+    capabilities: frozenset[str] = frozenset()
+    encoding: str | None = None
+    long_context: LongContextPrice | None = None
+    aliases: tuple[str, ...] = ()
+
+    def supports(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+
+# --------------------------------------------------------------------------- validation
+
+_PRICE_FIELDS = ("input_price", "output_price", "cached_input_price", "cache_write_price")
+_ENTRY_FIELDS = frozenset(f.name for f in fields(ModelInfo)) - {"provider", "model"}
+_OVERRIDE_FIELDS = _ENTRY_FIELDS | {"base"}
+
+
+def _price(where: str, name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(
+            f"catalog entry {where}: {name} must be a non-negative number of US dollars per million "
+            f"tokens (or null for unknown), got {value!r}"
+        )
+    return float(value)
+
+
+def _count(where: str, name: str, value: Any, *, optional: bool, minimum: int = 1) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "an integer" + (f" >= {minimum}" if minimum else "")
+        raise ConfigError(f"catalog entry {where}: {name} must be {kind} (tokens), got {value!r}")
+    return value
+
+
+def _long_context(where: str, raw: Any) -> LongContextPrice | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"catalog entry {where}: long_context must be a mapping, got {raw!r}")
+    unknown = set(raw) - {"above", "input_price", "output_price", "cached_input_price"}
+    if unknown:
+        raise ConfigError(f"catalog entry {where}: long_context has unknown fields {sorted(unknown)}")
+    above = _count(where, "long_context.above", raw.get("above"), optional=False)
+    assert above is not None
+    return LongContextPrice(
+        above=above,
+        input_price=_price(where, "long_context.input_price", raw.get("input_price")),
+        output_price=_price(where, "long_context.output_price", raw.get("output_price")),
+        cached_input_price=_price(where, "long_context.cached_input_price", raw.get("cached_input_price")),
+    )
+
+
+def _strings(where: str, name: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str) or not isinstance(raw, list | tuple | frozenset | set):
+        raise ConfigError(f"catalog entry {where}: {name} must be a list of strings, got {raw!r}")
+    if not all(isinstance(s, str) and s for s in raw):
+        raise ConfigError(f"catalog entry {where}: {name} must hold non-empty strings, got {list(raw)!r}")
+    return tuple(raw)
+
+
+def build_info(provider: str, model: str, raw: Mapping[str, Any], base: ModelInfo | None = None) -> ModelInfo:
+    """A ModelInfo from a data-file or override entry, over ``base`` when given.
+
+    Raises ``ConfigError`` naming ``provider/model`` and the bad field.
+    """
+    where = f"{provider}/{model}"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"catalog entry {where} must be a mapping of fields, got {type(raw).__name__}")
+    unknown = set(raw) - _OVERRIDE_FIELDS
+    if unknown:
+        raise ConfigError(
+            f"catalog entry {where}: unknown fields {sorted(unknown)}; "
+            f"known fields: {', '.join(sorted(_OVERRIDE_FIELDS))}"
+        )
+    changes: dict[str, Any] = {}
+    for name in _PRICE_FIELDS:
+        if name in raw:
+            changes[name] = _price(where, name, raw[name])
+    if "context_window" in raw:
+        changes["context_window"] = _count(where, "context_window", raw["context_window"], optional=False)
+    if "max_output" in raw:
+        changes["max_output"] = _count(where, "max_output", raw["max_output"], optional=True, minimum=0)
+    if "capabilities" in raw:
+        caps = _strings(where, "capabilities", raw["capabilities"])
+        bad = set(caps) - CAPABILITIES
+        if bad:
+            raise ConfigError(
+                f"catalog entry {where}: unknown capabilities {sorted(bad)}; "
+                f"known: {', '.join(sorted(CAPABILITIES))}"
+            )
+        changes["capabilities"] = frozenset(caps)
+    if "encoding" in raw:
+        enc = raw["encoding"]
+        if enc is not None and enc not in ENCODINGS:
+            raise ConfigError(
+                f"catalog entry {where}: encoding must be one of {', '.join(sorted(ENCODINGS))} "
+                f"or null, got {enc!r}"
+            )
+        changes["encoding"] = enc
+    if "long_context" in raw:
+        changes["long_context"] = _long_context(where, raw["long_context"])
+    if "aliases" in raw:
+        changes["aliases"] = _strings(where, "aliases", raw["aliases"])
+    if base is not None:
+        return replace(base, provider=provider, model=model, **changes)
+    if "context_window" not in changes:
+        raise ConfigError(
+            f"catalog entry {where}: context_window is required for a model the catalog does not "
+            "already know (or give base: 'provider/model' to start from a known entry)"
+        )
+    return ModelInfo(provider=provider, model=model, **changes)
+
+
+def _split_key(key: Any) -> tuple[str, str]:
+    if not isinstance(key, str):
+        raise ConfigError(f"catalog override key must be a string 'provider/model', got {key!r}")
+    provider, sep, model = key.partition("/")
+    if not sep or not provider or not model:
+        raise ConfigError(f"catalog override key {key!r} must be 'provider/model', e.g. 'openai/gpt-4o'")
+    return provider, model
+
+
+def validate_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> None:
+    """Check override entries without a base catalog (for settings validation).
+
+    Raises ``ConfigError`` naming the entry; a later ``Catalog.load`` still checks that
+    new models give a context window.
+    """
+    for key, raw in overrides.items():
+        provider, model = _split_key(key)
+        if isinstance(raw, Mapping):
+            base = raw.get("base")
+            if base is not None:
+                _split_key(base)
+        placeholder = ModelInfo(provider=provider, model=model, context_window=1)
+        build_info(provider, model, raw, base=placeholder)
+
+
+# --------------------------------------------------------------------------- name matching
+
+# Suffixes that name a snapshot of the same model: dates (-2024-08-06, -20241022, @20250929,
+# -0613), revision numbers (-001), "-latest", "-preview"/"-exp" and Bedrock's "-v2:0". An
+# exact name is always tried first, so a listed preview (gemini-3-pro-preview) keeps its entry.
+_SUFFIXES = (
+    re.compile(r"[-@](?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|\d{3})$"),
+    re.compile(r"-\d{2}-(?:\d{2}|\d{4})$"),
+    re.compile(r"-(?:latest|preview|exp)$"),
+    re.compile(r"-v\d+(?::\d+)?$"),
+)
+
+
+def _candidates(model: str) -> Iterator[str]:
+    name = model.strip()
+    if name.startswith("models/"):  # Gemini resource names
+        name = name[len("models/") :]
+    seen: set[str] = set()
+    forms = [name, name.lower()]
+    while True:
+        for pattern in _SUFFIXES:
+            stripped = pattern.sub("", forms[-1])
+            if stripped != forms[-1] and stripped:
+                forms.append(stripped)
+                break
+        else:
+            break
+    # "claude-sonnet-4.5" (OpenRouter's spelling) is "claude-sonnet-4-5"
+    forms.extend([f.replace(".", "-") for f in forms if f.startswith("claude")])
+    for form in forms:
+        if form not in seen:
+            seen.add(form)
+            yield form
+
+
+# --------------------------------------------------------------------------- the catalog
+
+
+def _read_data() -> Mapping[str, Any]:
+    import yaml
+
+    text = resources.files("llmrelay").joinpath("data/catalog.yaml").read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text, Loader=loader)  # a safe loader: the C one when built
+    if not isinstance(data, Mapping):
+        raise ConfigError("the shipped catalog data file is not a mapping; reinstall llmrelay")
+    return data
+
+
+class Catalog:
+    """Model facts by host and model name; immutable once built."""
+
+    __slots__ = ("_inherit", "_models", "_vendors")
+
+    def __init__(
+        self,
+        models: Mapping[str, Mapping[str, ModelInfo]],
+        inherit: Mapping[str, tuple[str, ...]] | None = None,
+        vendors: Mapping[str, str] | None = None,
+    ) -> None:
+        index: dict[str, dict[str, ModelInfo]] = {}
+        for section, entries in models.items():
+            names = index.setdefault(section, {})
+            for name, info in entries.items():
+                names[name.lower()] = info
+                for alias in info.aliases:
+                    names.setdefault(alias.lower(), info)
+        self._models: Mapping[str, Mapping[str, ModelInfo]] = MappingProxyType(
+            {k: MappingProxyType(v) for k, v in index.items()}
+        )
+        self._inherit: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(inherit or {}))
+        self._vendors: Mapping[str, str] = MappingProxyType(dict(vendors or {}))
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:
+        """The shipped catalog with ``overrides`` (``{"provider/model": {field: value}}``) applied.
+
+        An override of a known model changes only the fields it gives; ``base:
+        "provider/model"`` starts a new entry from a known one (an Azure deployment name,
+        say). Raises ``ConfigError`` naming the bad entry.
+        """
+        data = _read_data()
+        models: dict[str, dict[str, ModelInfo]] = {}
+        raw_models = data.get("models") or {}
+        for section, entries in raw_models.items():
+            if not isinstance(entries, Mapping):
+                raise ConfigError(f"catalog section {section!r} must map model names to entries")
+            models[section] = {name: build_info(section, name, raw) for name, raw in entries.items()}
+        inherit = {k: tuple(v) for k, v in (data.get("inherit") or {}).items()}
+        vendors = dict(data.get("vendors") or {})
+        catalog = cls(models, inherit, vendors)
+        if overrides:
+            catalog = catalog.with_overrides(overrides)
+        return catalog
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Catalog:
+        """A new catalog with ``overrides`` applied (see ``load``)."""
+        models = {section: dict(entries) for section, entries in self._models.items()}
+        for key, raw in overrides.items():
+            provider, model = _split_key(key)
+            base: ModelInfo | None
+            if isinstance(raw, Mapping) and raw.get("base") is not None:
+                base_provider, base_model = _split_key(raw["base"])
+                base = self.lookup(base_provider, base_model)
+                if base is None:
+                    raise ConfigError(
+                        f"catalog entry {key}: base {raw['base']!r} is not in the catalog; "
+                        "give the entry's context_window and prices instead"
+                    )
+            else:
+                base = self._own(provider, model)
+            info = build_info(provider, model, raw, base=base)
+            section = models.setdefault(provider, {})
+            section[model.lower()] = info
+            for alias in info.aliases:
+                section[alias.lower()] = info
+        return Catalog(models, self._inherit, self._vendors)
+
+    # ------------------------------------------------------------------ queries
+
+    def _own(self, section: str, model: str) -> ModelInfo | None:
+        entries = self._models.get(section)
+        if not entries:
+            return None
+        for name in _candidates(model):
+            info = entries.get(name)
+            if info is not None:
+                return info
+        return None
+
+    def lookup(self, host_or_provider: str, model: str) -> ModelInfo | None:
+        """The entry for ``model`` on a host (``openai``, ``azure``, ``groq``…), or None.
+
+        Dated snapshot names (``gpt-4o-2024-08-06``, ``claude-3-5-haiku-20241022``),
+        ``-latest``, Gemini's ``models/`` prefix and aliases resolve to their entry. A host
+        without the model looks in the sections it inherits from, and a ``vendor/model``
+        name in the vendor's section.
+        """
+        info = self._own(host_or_provider, model)
+        if info is not None:
+            return info
+        for section in self._inherit.get(host_or_provider, ()):
+            info = self._own(section, model)
+            if info is not None:
+                return info
+        vendor, sep, rest = model.partition("/")
+        if sep and rest:
+            vendor_section = self._vendors.get(vendor.lower())
+            if vendor_section is not None:
+                return self._own(vendor_section, rest)
+        return None
+
+    def models(self, host_or_provider: str | None = None) -> list[ModelInfo]:
+        """Every entry (each once), optionally of one section only."""
+        out: dict[int, ModelInfo] = {}
+        for section, entries in self._models.items():
+            if host_or_provider is None or section == host_or_provider:
+                for info in entries.values():
+                    out.setdefault(id(info), info)
+        return list(out.values())
+
+    @staticmethod
+    def _prices(info: ModelInfo, prompt_tokens: int) -> tuple[float | None, float | None, float | None]:
+        tier = info.long_context
+        if tier is not None and prompt_tokens > tier.above:
+            return tier.input_price, tier.output_price, tier.cached_input_price
+        return info.input_price, info.output_price, info.cached_input_price
+
+    def cost(self, info: ModelInfo | None, usage: Usage | None) -> float | None:
+        """US dollars for ``usage`` on the model, or None when any price it needs is unknown.
+
+        Cached prompt tokens are charged at the cached price and cache writes at the
+        cache-write price (``Usage.input_tokens`` includes both); hidden reasoning is part
+        of ``output_tokens`` and charged as output.
+        """
+        if info is None or usage is None:
+            return None
+        input_price, output_price, cached_price = self._prices(info, usage.input_tokens)
+        cached = max(0, usage.cached_input_tokens)
+        written = max(0, usage.cache_write_tokens)
+        plain = max(0, usage.input_tokens - cached - written)
+        total = 0.0
+        for tokens, price in (
+            (plain, input_price),
+            (cached, cached_price),
+            (written, info.cache_write_price),
+            (usage.output_tokens, output_price),
+        ):
+            if tokens:
+                if price is None:
+                    return None
+                total += tokens * price
+        if total == 0.0 and (input_price is None or output_price is None):
+            return None  # nothing billed, but only a known price can say it is free
+        return total * _PER_TOKEN
+
+    def max_cost(self, info: ModelInfo | None, prompt_tokens: int, max_tokens: int) -> float | None:
+        """The most a call can cost: every prompt token at the dearer of the input and
+        cache-write prices, and ``max_tokens`` of output. None when a price is unknown."""
+        if info is None:
+            return None
+        input_price, output_price, _ = self._prices(info, prompt_tokens)
+        if input_price is None or output_price is None:
+            return None
+        prompt_price = max(input_price, info.cache_write_price or 0.0)
+        return (max(0, prompt_tokens) * prompt_price + max(0, max_tokens) * output_price) * _PER_TOKEN
+
+
+def overrides_from_settings(settings: Settings) -> dict[str, Mapping[str, Any]]:
+    """Catalog overrides from configuration: the ``catalog.models`` section, then each
+    deployment's own ``catalog`` entry (keyed by its ``provider/model``)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    section = getattr(settings, "catalog", None)
+    if section is not None:
+        out.update(section.models)
+    for alias in settings.models.values():
+        for dep in alias.deployments:
+            entry = getattr(dep, "catalog", None)
+            if entry:
+                key = f"{dep.provider}/{dep.model}"
+                out[key] = {**out.get(key, {}), **entry}
+    return out
+
+
+__all__ = [
+    "CAPABILITIES",
+    "ENCODINGS",
+    "Catalog",
+    "LongContextPrice",
+    "ModelInfo",
+    "build_info",
+    "overrides_from_settings",
+    "validate_overrides",
+]
