@@ -2,7 +2,8 @@
 
 Pure translation; see ``docs/providers/anthropic.md`` for every mapping and the
 choices made where Anthropic's protocol differs from llmrelay's model (system
-hoisting, tool results as user turns, JSON mode emulation, unsupported options).
+hoisting, tool results as user turns, JSON mode emulation, unsupported options,
+thinking blocks replayed from ``provider_state``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from llmrelay import errors
+from llmrelay.providers.anthropic_state import replay_blocks
 from llmrelay.types import ChatRequest, ContentPart, ForcedTool, ImagePart, Message, TextPart, Tool
 from llmrelay.wire import Endpoint, HttpRequest
 
@@ -176,6 +178,10 @@ def _turn(msg: Message, i: int) -> tuple[str, list[dict[str, Any]]]:
                     "input": _tool_input(call.arguments, call.name, i),
                 }
             )
+        thinking = replay_blocks(msg.provider_state, i)
+        # Thinking alone would be an assistant prefill ending in thinking, which Anthropic refuses.
+        if thinking and blocks:
+            blocks = thinking + blocks  # Anthropic wants the turn's thinking ahead of text and tool_use
         return "assistant", blocks
     if msg.role == "tool":
         return "user", [_tool_result(msg, i)]

@@ -9,6 +9,7 @@ from typing import Any
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
 from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
+from llmrelay.providers.anthropic_state import state_from
 from llmrelay.types import ChatResponse, FinishReason, ToolCall, Usage
 from llmrelay.wire import Endpoint
 
@@ -78,6 +79,7 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
         )
     texts: list[str] = []
     thinking: list[str] = []
+    kept: list[dict[str, Any]] = []  # thinking and redacted_thinking blocks, to replay verbatim
     calls: list[ToolCall] = []
     json_answer = False
     for block in content:
@@ -88,6 +90,9 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
             texts.append(str(block.get("text") or ""))
         elif kind == "thinking":
             thinking.append(str(block.get("thinking") or ""))
+            kept.append(block)
+        elif kind == "redacted_thinking":
+            kept.append(block)  # encrypted: no reasoning text, but Anthropic needs it back
         elif kind == "tool_use":
             tool_input = block.get("input")
             arguments = json.dumps(tool_input if tool_input is not None else {}, ensure_ascii=False)
@@ -100,7 +105,7 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
                         id=str(block.get("id") or ""), name=str(block.get("name") or ""), arguments=arguments
                     )
                 )
-        # redacted_thinking, server tool blocks and results: nothing llmrelay's model can carry.
+        # Server tool blocks and results: nothing llmrelay's model can carry.
     native = payload.get("stop_reason")
     native = native if isinstance(native, str) else None
     meta: dict[str, Any] = {}
@@ -117,5 +122,6 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
         usage=usage_from(payload.get("usage")),
         reasoning="".join(thinking) if thinking else None,
         raw=payload if include_raw else None,
+        provider_state=state_from(kept),
         meta=meta,
     )

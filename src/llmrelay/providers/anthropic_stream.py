@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
 from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
 from llmrelay.providers.anthropic_response import finish_reason, usage_from
+from llmrelay.providers.anthropic_state import state_from
 from llmrelay.types import FinishEvent, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
 from llmrelay.wire import Endpoint, SSEEvent
 
-BlockKind = Literal["text", "thinking", "tool", "json", "other"]
+BlockKind = Literal["text", "thinking", "redacted", "tool", "json", "other"]
 
 
 @dataclass(slots=True)
@@ -30,16 +31,25 @@ class _Block:
     tool_index: int = -1
     got_input: bool = False
     start_input: Any = None
+    # thinking / redacted: the block as it will be replayed, completed by the deltas
+    kept: dict[str, Any] | None = None
+    thinking: list[str] = field(default_factory=list)
 
 
 class AnthropicStreamParser:
-    """One per stream; fed the stream's SSE events in order."""
+    """One per stream; fed the stream's SSE events in order.
+
+    ``provider_state`` holds the thinking and redacted_thinking blocks finished so far
+    (see ``anthropic_state``), rebuilt from their deltas, or None when there are none.
+    """
 
     def __init__(self, ep: Endpoint) -> None:
         self._ep = ep
         self.done = False
         self.response_id: str | None = None
         self.model: str | None = None
+        self.provider_state: dict[str, Any] | None = None
+        self._kept: list[dict[str, Any]] = []
         self._blocks: dict[int, _Block] = {}
         self._tool_count = 0
         self._json_answer = False
@@ -88,9 +98,15 @@ class AnthropicStreamParser:
             text = block.get("text")
             return [TextDelta(text)] if isinstance(text, str) and text else []
         if btype == "thinking":
-            self._blocks[index] = _Block("thinking")
             text = block.get("thinking")
+            state = _Block("thinking", kept=dict(block))
+            if isinstance(text, str) and text:
+                state.thinking.append(text)
+            self._blocks[index] = state
             return [ReasoningDelta(text)] if isinstance(text, str) and text else []
+        if btype == "redacted_thinking":
+            self._blocks[index] = _Block("redacted", kept=dict(block))  # arrives whole, no deltas
+            return []
         if btype == "tool_use" and block.get("name") == JSON_TOOL_NAME:
             self._json_answer = True
             self._blocks[index] = _Block("json", start_input=block.get("input"))
@@ -120,7 +136,16 @@ class AnthropicStreamParser:
             return [TextDelta(text)] if isinstance(text, str) and text else []
         if dtype == "thinking_delta" and state.kind == "thinking":
             text = delta.get("thinking")
-            return [ReasoningDelta(text)] if isinstance(text, str) and text else []
+            if not isinstance(text, str) or not text:
+                return []
+            state.thinking.append(text)
+            return [ReasoningDelta(text)]
+        if dtype == "signature_delta" and state.kind == "thinking" and state.kept is not None:
+            signature = delta.get("signature")
+            if isinstance(signature, str):
+                # Normally one delta; appending keeps a signature split across several whole.
+                state.kept["signature"] = str(state.kept.get("signature") or "") + signature
+            return []
         if dtype == "input_json_delta" and state.kind in ("tool", "json"):
             fragment = delta.get("partial_json")
             if not isinstance(fragment, str) or not fragment:
@@ -129,12 +154,18 @@ class AnthropicStreamParser:
             if state.kind == "json":
                 return [TextDelta(fragment)]
             return [ToolCallDelta(state.tool_index, arguments=fragment)]
-        # signature_delta, citations_delta and future delta types carry nothing llmrelay models.
+        # citations_delta and future delta types carry nothing llmrelay models.
         return []
 
     def _on_content_block_stop(self, data: dict[str, Any]) -> list[StreamEvent]:
         index = data.get("index")
         state = self._blocks.get(index) if isinstance(index, int) else None
+        if state is not None and state.kept is not None:
+            if state.kind == "thinking":
+                state.kept["thinking"] = "".join(state.thinking)
+            self._kept.append(state.kept)
+            self.provider_state = state_from(self._kept)
+            return []
         if state is None or state.kind not in ("tool", "json") or state.got_input:
             return []
         # Anthropic announces input as {} and streams it; a server that sends the whole input
