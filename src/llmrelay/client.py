@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from llmrelay.catalog import Catalog, ModelInfo, overrides_from_settings
 from llmrelay.errors import InvalidRequestError, StreamTruncatedError
-from llmrelay.hosts import SIMULATOR_URL
+from llmrelay.hosts import HOSTS, SIMULATOR_URL
 from llmrelay.messages import MessagesLike, coerce_messages
 from llmrelay.pipeline import Call, Middleware, Pipeline
 from llmrelay.providers import Adapter, load_adapter
@@ -42,11 +43,15 @@ from llmrelay.types import (
     StreamEvent,
     Tool,
     ToolChoice,
+    Usage,
+    UsageEvent,
 )
 from llmrelay.validation import validate_embedding, validate_request
 
 if TYPE_CHECKING:
+    from llmrelay.tokens import TokenCount
     from llmrelay.transport.http import Transport
+    from llmrelay.wire import Endpoint
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "apim-request-id", "x-goog-request-id")
 
@@ -84,6 +89,9 @@ class Client:
         if self.settings.key_file is not None:
             env = {**read_key_file(self.settings.key_file), **env}
         self._resolver = Resolver(self.settings, env)
+        #: model facts and prices (the shipped catalog with the configuration's overrides)
+        self.catalog = Catalog.load(overrides_from_settings(self.settings))
+        self._infos: dict[tuple[str, str, str], ModelInfo | None] = {}
         self._routes: dict[str | None, Route] = {}
         self._adapters: dict[str, Adapter] = {}
         self._simulator: Any = None
@@ -101,7 +109,9 @@ class Client:
         if middleware is None:
             from llmrelay.middleware import StackContext, build_stack
 
-            middleware = build_stack(StackContext(self.settings, self._route, self.state, env))
+            middleware = build_stack(
+                StackContext(self.settings, self._route, self.state, env, catalog=self.catalog)
+            )
         self._middleware = tuple(middleware)
         self._pipeline = Pipeline.build(self._middleware, self._send, self._send_stream)
 
@@ -170,6 +180,29 @@ class Client:
         out = adapter.parse_embed(resp.body, ep)
         return replace(out, request_id=_request_id(resp.headers), latency=time.perf_counter() - t0)
 
+    async def count_tokens(
+        self, messages: MessagesLike | ChatRequest, *, model: str | None = None, **params: Any
+    ) -> TokenCount:
+        """Prompt tokens of a chat call, without making it.
+
+        Anthropic and Gemini deployments (with a key, or the simulator) are asked with
+        the provider's own free count endpoint, which is exact; other models are counted
+        offline (exact for OpenAI's encodings, an estimate otherwise — see ``exact``).
+        """
+        from llmrelay.tokens import TokenCount, count_for
+        from llmrelay.tokens.remote import METHODS, count_request, parse_count
+
+        req = self._request(messages, model, params)
+        ep = self._route(req.model).deployments[0].endpoint
+        host = HOSTS.get(ep.host)
+        http = count_request(req, ep)
+        if http is None or (ep.api_key is None and (host is None or host.key_required)):
+            return count_for(req, self._model_info(ep, None), ep.provider, ep.model)
+        resp = await self._transport.send(http)
+        if resp.status >= 300:
+            raise self._adapter(ep.provider).parse_error(resp.status, resp.headers, resp.body, ep)
+        return TokenCount(parse_count(ep.provider, resp.body), True, METHODS[ep.provider])
+
     def route(self, model: str | None = None) -> Route:
         """What a model name resolves to (raises the same errors a call would)."""
         return self._route(model)
@@ -236,6 +269,25 @@ class Client:
             adapter = self._adapters[protocol] = load_adapter(protocol)
         return adapter
 
+    def _model_info(self, ep: Endpoint, reported: str | None) -> ModelInfo | None:
+        """The catalog entry for a deployment: by its configured model id first (an
+        override may name a deployment), else by the model the provider reported."""
+        host = ep.host or ep.provider
+        key = (host, ep.model, reported or "")
+        if key in self._infos:
+            return self._infos[key]
+        info = self.catalog.lookup(host, ep.model)
+        if info is None and reported:
+            info = self.catalog.lookup(host, reported)
+        if len(self._infos) < 4096:  # bounded: reported names are provider-controlled
+            self._infos[key] = info
+        return info
+
+    def _cost(self, ep: Endpoint, reported: str | None, usage: Usage | None) -> float | None:
+        if usage is None:
+            return None
+        return self.catalog.cost(self._model_info(ep, reported), usage)
+
     def _pick(self, call: Call) -> Deployment:
         # Routing among several deployments and fallbacks belongs to the routing
         # middleware, which sets call.meta["deployment"]; without it, the first one.
@@ -257,7 +309,13 @@ class Client:
         out = adapter.parse_chat(resp.body, ep, include_raw=call.include_raw)
         meta = call.meta
         meta["deployment"] = dep.name
-        return replace(out, request_id=_request_id(resp.headers), latency=latency, meta=meta)
+        return replace(
+            out,
+            request_id=_request_id(resp.headers),
+            latency=latency,
+            cost=self._cost(ep, out.model, out.usage),
+            meta=meta,
+        )
 
     async def _send_stream(self, call: Call) -> AsyncIterator[StreamEvent]:
         dep = self._pick(call)
@@ -281,8 +339,10 @@ class Client:
                 if parser.model:
                     meta["model"] = parser.model
                 for ev in events:
+                    if isinstance(ev, UsageEvent):  # the last usage seen is the call's total
+                        meta["cost"] = self._cost(ep, meta["model"], ev.usage)
                     yield ev
-            state = getattr(parser, "provider_state", None)  # parsers without replay state may omit it
+            state = parser.provider_state
             if state:
                 meta["provider_state"] = state
             if not parser.done:

@@ -29,6 +29,7 @@ from llmrelay.providers.gemini_response import (
     read_candidate,
     response_ids,
 )
+from llmrelay.providers.gemini_state import Signatures
 from llmrelay.types import (
     ChatRequest,
     ChatResponse,
@@ -54,8 +55,9 @@ class GeminiAdapter:
 
     * ``api_version`` – path version, default ``v1beta``;
     * ``thought_signatures`` – force (True) or suppress (False) the validator-skip
-      signature on replayed function calls; by default it is sent except to Gemini 1.x/2.x
-      and Gemma models;
+      signature on replayed function calls that have no real one; by default it is sent
+      except to Gemini 1.x/2.x and Gemma models. Real signatures (``provider_state``)
+      are always sent back, unless this is False;
     * ``send_call_ids`` – also send tool-call ids in ``functionCall``/``functionResponse``
       (off by default: the public API rejects the field on many models).
     """
@@ -99,18 +101,21 @@ class GeminiStreamParser:
 
     Each function call arrives whole in one chunk, so it becomes a single complete
     ``ToolCallDelta``. Usage is repeated (cumulatively) on many chunks; only the last
-    one is reported, just before the finish event.
+    one is reported, just before the finish event. Thought signatures are gathered
+    across chunks into ``provider_state`` (see ``gemini_state``).
     """
 
-    __slots__ = ("_calls", "_ep", "_usage", "done", "model", "response_id")
+    __slots__ = ("_calls", "_ep", "_signatures", "_usage", "done", "model", "provider_state", "response_id")
 
     def __init__(self, ep: Endpoint) -> None:
         self._ep = ep
         self._calls = 0
         self._usage: Usage | None = None
+        self._signatures = Signatures()
         self.done = False
         self.response_id: str | None = None
         self.model: str | None = None
+        self.provider_state: dict[str, Any] | None = None
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self.done or not event.data.strip():
@@ -135,6 +140,10 @@ class GeminiStreamParser:
             blocked = block_reason(data)
             return self._finish("content_filter", blocked, []) if blocked else []
         pieces = read_candidate(cand, self.response_id, self._calls)
+        if pieces.signatures.calls or pieces.signatures.text:
+            self._signatures.calls.update(pieces.signatures.calls)
+            self._signatures.text = pieces.signatures.text or self._signatures.text
+            self.provider_state = self._signatures.state()
         out: list[StreamEvent] = []
         for kind, item in pieces.sequence:
             if isinstance(item, ToolCall):

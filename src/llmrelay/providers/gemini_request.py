@@ -8,8 +8,10 @@ OpenAI shape in ways that matter here:
   by function name (the request side rejects the ``id`` field on many deployments, so it
   is only sent when ``ep.options["send_call_ids"]`` is true);
 * Gemini 3+ rejects a replayed ``functionCall`` without its ``thoughtSignature``.
-  ``ToolCall`` cannot carry the opaque signature, so the first call of each replayed
-  assistant step gets Google's documented validator-skip value instead.
+  The signatures of a Gemini reply travel in ``Message.provider_state["gemini"]`` (see
+  ``gemini_state``) and are put back on their parts; the first call of a replayed step
+  that has no real signature (history from another provider) gets Google's documented
+  validator-skip value instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmrelay.errors import ConfigError, InvalidRequestError
+from llmrelay.providers.gemini_state import signatures_of
 from llmrelay.types import (
     ChatRequest,
     ContentPart,
@@ -209,7 +212,6 @@ def _contents(messages: Sequence[Message], ep: Endpoint) -> tuple[list[dict[str,
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     call_names: dict[str, str] = {}  # tool_call_id -> function name, latest call wins
-    sign = _wants_signatures(ep)
     send_ids = bool(ep.options.get("send_call_ids", False))
     for i, msg in enumerate(messages):
         if msg.role == "system":
@@ -218,16 +220,8 @@ def _contents(messages: Sequence[Message], ep: Endpoint) -> tuple[list[dict[str,
         if msg.role == "user":
             role, parts = "user", _parts(msg.parts(), i)
         elif msg.role == "assistant":
-            role, parts = "model", _parts(msg.parts(), i)
-            for j, call in enumerate(msg.tool_calls):
-                call_names[call.id] = call.name
-                fc: dict[str, Any] = {"name": call.name, "args": _call_args(call.arguments, i, call.id)}
-                if send_ids:
-                    fc["id"] = call.id
-                part: dict[str, Any] = {"functionCall": fc}
-                if sign and j == 0:
-                    part["thoughtSignature"] = SKIP_SIGNATURE
-                parts.append(part)
+            role, parts = "model", _model_parts(msg, i, ep, send_ids)
+            call_names.update((call.id, call.name) for call in msg.tool_calls)
         elif msg.role == "tool":
             role, parts = "user", [_function_response(msg, i, call_names, send_ids)]
         else:
@@ -243,11 +237,32 @@ def _contents(messages: Sequence[Message], ep: Endpoint) -> tuple[list[dict[str,
     return system, turns
 
 
-def _wants_signatures(ep: Endpoint) -> bool:
+def _model_parts(msg: Message, i: int, ep: Endpoint, send_ids: bool) -> list[dict[str, Any]]:
+    """An assistant turn: its text, then one ``functionCall`` part per call, with each
+    thought signature back on its part."""
     opt = ep.options.get("thought_signatures")
-    if opt is not None:
-        return bool(opt)
-    return not _NO_SIGNATURE_MODELS.match(ep.model)
+    # Real signatures go back unless the endpoint turns signatures off altogether; the
+    # skip value only where the model validates signatures (or the option forces it).
+    real = signatures_of(msg.provider_state, i) if opt is not False else None
+    skip = bool(opt) if opt is not None else not _NO_SIGNATURE_MODELS.match(ep.model)
+    parts = _parts(msg.parts(), i)
+    if real is not None and real.text:
+        texts = [p for p in parts if "text" in p]
+        if texts:  # the reply's text parts were joined into one Message text: it carries the signature
+            texts[-1]["thoughtSignature"] = real.text
+    for j, call in enumerate(msg.tool_calls):
+        fc: dict[str, Any] = {"name": call.name, "args": _call_args(call.arguments, i, call.id)}
+        if send_ids:
+            fc["id"] = call.id
+        part: dict[str, Any] = {"functionCall": fc}
+        signature = real.calls.get(call.id) if real is not None else None
+        if signature:
+            part["thoughtSignature"] = signature
+        elif skip and j == 0:
+            # Gemini validates the first call of each step; this one has no signature of its own.
+            part["thoughtSignature"] = SKIP_SIGNATURE
+        parts.append(part)
+    return parts
 
 
 def _parts(parts: Sequence[ContentPart], i: int) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmrelay.errors import MalformedResponseError
+from llmrelay.providers.gemini_state import Signatures
 from llmrelay.types import (
     ChatResponse,
     Embedding,
@@ -111,7 +112,7 @@ class CandidatePieces:
     calls: list[ToolCall] = field(default_factory=list)
     # The parts in their original order, for streaming: ("text"|"reasoning", str) or ("call", ToolCall).
     sequence: list[tuple[str, str | ToolCall]] = field(default_factory=list)
-    signatures: dict[str, str] = field(default_factory=dict)  # call id -> thoughtSignature
+    signatures: Signatures = field(default_factory=Signatures)
     finish: str | None = None
     finish_message: str | None = None
 
@@ -138,8 +139,12 @@ def read_candidate(cand: Mapping[str, Any], response_id: str | None, first_ordin
             pieces.sequence.append(("call", call))
             sig = part.get("thoughtSignature")
             if isinstance(sig, str) and sig:
-                pieces.signatures[cid] = sig
+                pieces.signatures.calls[cid] = sig
             continue
+        sig = part.get("thoughtSignature")
+        if isinstance(sig, str) and sig:
+            # Often on a part with no text at all (the last chunk of a stream): keep it anyway.
+            pieces.signatures.text = sig
         text = part.get("text")
         if isinstance(text, str) and text:
             kind = "reasoning" if part.get("thought") is True else "text"
@@ -197,8 +202,6 @@ def chat_response(data: Any, ep: Endpoint, *, include_raw: bool) -> ChatResponse
         return replace(base, finish_reason="content_filter", native_finish_reason=blocked)
     pieces = read_candidate(cand, rid, 0)
     meta: dict[str, Any] = {}
-    if pieces.signatures:
-        meta["thought_signatures"] = pieces.signatures
     if pieces.finish_message:
         meta["finish_message"] = pieces.finish_message
     return replace(
@@ -208,6 +211,7 @@ def chat_response(data: Any, ep: Endpoint, *, include_raw: bool) -> ChatResponse
         tool_calls=tuple(pieces.calls),
         finish_reason=map_finish(pieces.finish, bool(pieces.calls)),
         native_finish_reason=pieces.finish,
+        provider_state=pieces.signatures.state(),
         meta=meta,
     )
 
