@@ -2,7 +2,10 @@
 
 Outermost first, the full order is::
 
-    observe → guard → cache → budget → ratelimit → route → retry → circuit → (send)
+    ledger → observe → guard → cache → budget → ratelimit → route → retry → circuit → (send)
+
+The ledger is outermost so that it records every call as the caller saw it, refusals
+and cache hits included.
 
 ``STACK`` lists the modules that exist, in that order. Each module exposes
 ``build(ctx: StackContext) -> Middleware | None`` (None when its settings turn it off).
@@ -15,23 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmrelay.catalog import Catalog
 from llmrelay.pipeline import Middleware
 from llmrelay.resolve import Route
 from llmrelay.settings import Settings
 from llmrelay.state import StateContext
 
 #: the modules of ``llmrelay.middleware`` that make up the default pipeline, outermost first
-STACK: tuple[str, ...] = ()
+STACK: tuple[str, ...] = ("ledger",)
 
 
 @dataclass(frozen=True, slots=True)
 class StackContext:
-    """What a middleware may use: settings, model resolution and shared state backends."""
+    """What a middleware may use: settings, model resolution, shared state backends and
+    the model catalog (context windows, prices; ``None`` only when built by hand)."""
 
     settings: Settings
     resolve: Callable[[str | None], Route]
     state: StateContext
     environ: dict[str, str]
+    catalog: Catalog | None = None
 
 
 def build_stack(ctx: StackContext, names: tuple[str, ...] = STACK) -> list[Middleware]:

@@ -1,0 +1,65 @@
+"""Prices for records that arrive without a cost (streams, mostly), from the catalog.
+
+Pricing happens in the flusher, not on the request path: loading the catalog takes
+a noticeable fraction of a second, so it is done once, on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from llmrelay.ledger.record import UsageRecord
+from llmrelay.types import Usage
+
+if TYPE_CHECKING:
+    from llmrelay.catalog import Catalog
+
+log = logging.getLogger("llmrelay.ledger")
+
+
+class Pricer(Protocol):
+    async def load(self) -> None:
+        """Get ready (called once, before the first ``price``)."""
+        ...
+
+    def price(self, rec: UsageRecord) -> UsageRecord:
+        """``rec`` with its cost filled in when it had none and the price is known."""
+        ...
+
+
+class CatalogPricer:
+    """Prices from ``llmrelay.catalog`` with the configured overrides."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self._overrides = overrides
+        self._catalog: Catalog | None = None
+
+    async def load(self) -> None:
+        if self._catalog is not None:
+            return
+        from llmrelay.catalog import Catalog
+
+        try:
+            self._catalog = await asyncio.to_thread(Catalog.load, self._overrides)
+        except Exception as exc:
+            # The settings were validated at load time, so this is unexpected; the records
+            # are still written, with cost unknown rather than a guess.
+            log.error("ledger: cannot load the model catalog, costs will be recorded as unknown: %s", exc)
+
+    def price(self, rec: UsageRecord) -> UsageRecord:
+        catalog = self._catalog
+        if catalog is None or rec.cost is not None or rec.input_tokens is None or not rec.model:
+            return rec
+        usage = Usage(
+            rec.input_tokens,
+            rec.output_tokens or 0,
+            rec.cached_input_tokens or 0,
+            rec.cache_write_tokens or 0,
+            rec.reasoning_tokens or 0,
+        )
+        cost = catalog.cost(catalog.lookup(rec.provider or "", rec.model), usage)
+        return rec if cost is None else replace(rec, cost=cost)

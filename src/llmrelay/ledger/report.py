@@ -1,0 +1,86 @@
+"""Usage totals for people (a rich table) and for spreadsheets (CSV)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from llmrelay.ledger.query import UsageRow
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "calls",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "unpriced_calls",
+    "avg_latency_s",
+)
+
+
+def format_cost(row: UsageRow) -> str:
+    """Dollars, with calls of unknown price called out rather than counted as $0."""
+    if row.cost is None:
+        return "unknown" if row.unpriced_calls else "$0"
+    text = f"${row.cost:,.4f}" if row.cost < 100 else f"${row.cost:,.2f}"
+    return f"{text} + {row.unpriced_calls} unpriced" if row.unpriced_calls else text
+
+
+def write_csv(rows: Sequence[UsageRow], by: str, out: TextIO) -> None:
+    """One line per group: the group, then ``CSV_COLUMNS``. Unknown cost is an empty cell."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow((by, *CSV_COLUMNS))
+    for r in rows:
+        w.writerow(
+            (
+                r.group,
+                r.calls,
+                r.errors,
+                r.input_tokens,
+                r.output_tokens,
+                r.cached_input_tokens,
+                r.cache_write_tokens,
+                r.reasoning_tokens,
+                "" if r.cost is None else repr(r.cost),
+                r.unpriced_calls,
+                "" if r.avg_latency is None else f"{r.avg_latency:.6f}",
+            )
+        )
+
+
+def usage_table(rows: Sequence[UsageRow], total: UsageRow | None, by: str, title: str) -> Table:
+    """A table of ``rows`` with ``total`` as the last line. For ``by="tag"`` a call with
+    several tags counts under each, so the total (each call once) can be less than the sum."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_footer=total is not None)
+
+    def foot(value: str) -> str:
+        return value if total is not None else ""
+
+    table.add_column(by, footer=foot("total"))
+    numeric: list[tuple[str, Callable[[UsageRow], str]]] = [
+        ("calls", lambda r: f"{r.calls:,}"),
+        ("errors", lambda r: f"{r.errors:,}"),
+        ("input tok", lambda r: f"{r.input_tokens:,}"),
+        ("output tok", lambda r: f"{r.output_tokens:,}"),
+        ("cached tok", lambda r: f"{r.cached_input_tokens:,}"),
+        ("cost", format_cost),
+        ("avg latency", _latency),
+    ]
+    for name, fmt in numeric:
+        table.add_column(name, justify="right", footer=foot(fmt(total) if total is not None else ""))
+    for r in rows:
+        table.add_row(r.group or "-", *(fmt(r) for _, fmt in numeric))
+    return table
+
+
+def _latency(row: UsageRow) -> str:
+    return f"{row.avg_latency * 1000:,.0f} ms" if row.avg_latency is not None else "-"
