@@ -83,6 +83,7 @@ class StreamAccumulator:
             request_id=meta.get("request_id"),
             latency=latency,
             time_to_first_token=ttft,
+            cost=meta.get("cost"),
             meta=meta,
         )
 
