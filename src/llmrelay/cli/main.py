@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from llmrelay import lifecycle
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
 app = typer.Typer(
@@ -54,7 +55,8 @@ def chat(
     """Send a prompt and stream the reply to the terminal."""
     text = _read_prompt(prompt)
     try:
-        code = asyncio.run(_chat(text, model, system, temperature, max_tokens, as_json, show_usage, config))
+        # SIGTERM/SIGINT cancel the call and let the client close, so its usage record is written
+        code = lifecycle.run(_chat(text, model, system, temperature, max_tokens, as_json, show_usage, config))
     except LLMRelayError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -219,6 +221,57 @@ def simulate(
         err=True,
     )
     serve(host=host, port=port, config=cfg)
+
+
+@app.command()
+def usage(
+    by: Annotated[
+        str,
+        typer.Option("--by", "-b", help="Group by day, model, key, tag, user, alias, provider or status."),
+    ] = "day",
+    since: Annotated[
+        str | None,
+        typer.Option(help="From (inclusive): 2026-11-01, 2026-11-01T09:00 (UTC), today, yesterday, 7d, 24h."),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="To (exclusive), in the same forms.")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the CSV to this file (implies --csv).")
+    ] = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger", help="Ledger URL (default: ledger.url from the config, else the local file)."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show usage and cost totals from the ledger, by day, model, key or tag."""
+    from llmrelay.ledger.query import UsageQuery, parse_when
+    from llmrelay.ledger.report import usage_report, usage_table, write_csv
+    from llmrelay.settings import Settings
+
+    try:
+        settings = Settings.load(config)
+        query = UsageQuery(
+            by=by,
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+        )
+        url = ledger or (settings.ledger.url.get_secret_value() if settings.ledger.url else None)
+        report = asyncio.run(usage_report(url, settings.ledger.table_prefix, query))
+    except LLMRelayError as exc:
+        raise _fail(exc) from None
+    if output is not None:
+        with output.open("w", encoding="utf-8", newline="") as f:
+            write_csv(report.rows, by, f)
+        typer.echo(f"wrote {len(report.rows)} rows to {output}", err=True)
+    elif as_csv:
+        write_csv(report.rows, by, sys.stdout)
+    else:
+        from rich.console import Console
+
+        Console().print(usage_table(report.rows, report.total, by, report.title))
 
 
 def run() -> None:

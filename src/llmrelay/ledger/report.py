@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
-from llmrelay.ledger.query import UsageRow
+from llmrelay.ledger.backend import open_backend
+from llmrelay.ledger.query import UsageQuery, UsageRow
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -57,7 +59,8 @@ def write_csv(rows: Sequence[UsageRow], by: str, out: TextIO) -> None:
 
 def usage_table(rows: Sequence[UsageRow], total: UsageRow | None, by: str, title: str) -> Table:
     """A table of ``rows`` with ``total`` as the last line. For ``by="tag"`` a call with
-    several tags counts under each, so the total (each call once) can be less than the sum."""
+    several tags counts under each, so the total (each call once) can be less than the sum.
+    Latency is the mean per call."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_footer=total is not None)
@@ -65,22 +68,56 @@ def usage_table(rows: Sequence[UsageRow], total: UsageRow | None, by: str, title
     def foot(value: str) -> str:
         return value if total is not None else ""
 
-    table.add_column(by, footer=foot("total"))
+    table.add_column(by, footer=foot("total"), no_wrap=True)
     numeric: list[tuple[str, Callable[[UsageRow], str]]] = [
         ("calls", lambda r: f"{r.calls:,}"),
         ("errors", lambda r: f"{r.errors:,}"),
-        ("input tok", lambda r: f"{r.input_tokens:,}"),
-        ("output tok", lambda r: f"{r.output_tokens:,}"),
-        ("cached tok", lambda r: f"{r.cached_input_tokens:,}"),
+        ("input", lambda r: f"{r.input_tokens:,}"),
+        ("output", lambda r: f"{r.output_tokens:,}"),
+        ("cached", lambda r: f"{r.cached_input_tokens:,}"),
         ("cost", format_cost),
-        ("avg latency", _latency),
+        ("latency", _latency),
     ]
     for name, fmt in numeric:
         table.add_column(name, justify="right", footer=foot(fmt(total) if total is not None else ""))
     for r in rows:
-        table.add_row(r.group or "-", *(fmt(r) for _, fmt in numeric))
+        table.add_row(r.group or "(none)", *(fmt(r) for _, fmt in numeric))
     return table
 
 
 def _latency(row: UsageRow) -> str:
     return f"{row.avg_latency * 1000:,.0f} ms" if row.avg_latency is not None else "-"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Totals per group plus the overall total (each call counted once), and where
+    they were read from (safe to print)."""
+
+    query: UsageQuery
+    rows: list[UsageRow]
+    total: UsageRow
+    source: str
+
+    @property
+    def title(self) -> str:
+        q = self.query
+        if q.since is None and q.until is None:
+            window = "all time"
+        else:
+            since = q.since.strftime("%Y-%m-%d %H:%M") if q.since else "the first record"
+            until = q.until.strftime("%Y-%m-%d %H:%M") if q.until else "now"
+            window = f"{since} to {until} UTC"
+        return f"Usage by {q.by}, {window}\n{self.source}"
+
+
+async def usage_report(url: str | None, table_prefix: str, query: UsageQuery) -> UsageReport:
+    """Read the totals for ``query`` from the ledger at ``url`` (None: the default file)."""
+    backend = open_backend(url, table_prefix)
+    try:
+        await backend.start()
+        rows = await backend.summarize(query)
+        (total,) = await backend.summarize(replace(query, by=None))
+    finally:
+        await backend.aclose()
+    return UsageReport(query, rows, total, backend.description)
