@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
+from llmrelay.limits.config import BudgetSettings, RateLimitSettings
 
 
 class _Strict(BaseModel):
@@ -119,6 +120,8 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    budgets: BudgetSettings = Field(default_factory=BudgetSettings)
+    limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     key_file: Path | None = Field(
         default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
     )

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import importlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -64,7 +64,9 @@ class SimulatorConfig:
     possible); ``api_keys``: None accepts any key or none, otherwise a request must
     present one of them (401 otherwise); ``context_window``: prompt tokens beyond this
     are refused; ``models``: None accepts any model name, otherwise others get 404;
-    ``hang_seconds``: how long a ``hang`` fault stalls.
+    ``hang_seconds``: how long a ``hang`` fault stalls; ``rpm_limit``: requests accepted per
+    ``rate_window`` seconds (a sliding window, like a provider's per-minute limit; None: no
+    limit), beyond which requests get a 429 with the Retry-After of the next free slot.
     """
 
     seed: int = 0
@@ -75,6 +77,8 @@ class SimulatorConfig:
     context_window: int = 128_000
     models: frozenset[str] | None = None
     hang_seconds: float = 3600.0
+    rpm_limit: int | None = None
+    rate_window: float = 60.0
 
     def __post_init__(self) -> None:
         for name in ("latency", "ttft"):
@@ -90,6 +94,10 @@ class SimulatorConfig:
             raise ConfigError(f"SimulatorConfig.context_window must be >= 1 token, got {self.context_window}")
         if self.hang_seconds <= 0:
             raise ConfigError(f"SimulatorConfig.hang_seconds must be > 0, got {self.hang_seconds}")
+        if self.rpm_limit is not None and self.rpm_limit < 1:
+            raise ConfigError(f"SimulatorConfig.rpm_limit must be >= 1 (or None), got {self.rpm_limit}")
+        if self.rate_window <= 0:
+            raise ConfigError(f"SimulatorConfig.rate_window must be > 0 seconds, got {self.rate_window}")
         # Accept any iterable of keys/models for convenience; store frozensets.
         keys: Any = self.api_keys
         if keys is not None and not isinstance(keys, frozenset):
@@ -116,6 +124,8 @@ class SimulatorStats:
     faults: Counter[str] = field(default_factory=Counter)  # by fault kind injected
     streams_completed: int = 0
     streams_cut: int = 0
+    rate_limited: int = 0  # requests refused by rpm_limit
+    peak_window_requests: int = 0  # most requests accepted within one rate_window
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -133,6 +143,8 @@ class SimulatorStats:
             "streams_cut": self.streams_cut,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "rate_limited": self.rate_limited,
+            "peak_window_requests": self.peak_window_requests,
         }
 
 
@@ -144,6 +156,7 @@ class Simulator:
         self.faults: FaultPlan = faults if faults is not None else NoFaults()
         self.stats = SimulatorStats()
         self._next_index = 0
+        self._accepted: deque[float] = deque()  # arrival times within the rate window
         self._app: ASGIApp | None = None
 
     def __repr__(self) -> str:
@@ -156,10 +169,29 @@ class Simulator:
         info = RequestInfo(protocol, model, stream, self._next_index)
         self._next_index += 1
         self.stats.requests[protocol] += 1
+        limited = self._over_rate_limit()
+        if limited is not None:
+            return info, limited
         fault = self.faults.next_fault(info)
         if fault is not None:
             self.stats.faults[fault.kind] += 1
         return info, fault
+
+    def _over_rate_limit(self) -> Fault | None:
+        """A 429 when ``rpm_limit`` requests already arrived within the window, else None
+        (and the request is counted in the window)."""
+        limit = self.config.rpm_limit
+        if limit is None:
+            return None
+        now, window, accepted = time.monotonic(), self.config.rate_window, self._accepted
+        while accepted and accepted[0] <= now - window:
+            accepted.popleft()
+        if len(accepted) >= limit:
+            self.stats.rate_limited += 1
+            return Fault.rate_limited(retry_after=max(accepted[0] + window - now, 0.0))
+        accepted.append(now)
+        self.stats.peak_window_requests = max(self.stats.peak_window_requests, len(accepted))
+        return None
 
     def generate(self, inp: GenerationInput, *, prompt: int | None = None) -> Generation:
         """The engine's reply with this simulator's seed, counted in the stats.

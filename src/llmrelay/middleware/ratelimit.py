@@ -1,0 +1,134 @@
+"""Rate limits in the pipeline: per deployment (to stay under the provider's limits) and
+per key and user, through one ``Limiter`` (see ``llmrelay.limits.ratelimit``).
+
+A call draws a request, its tokens (prompt + output bound) and a place in flight from
+each limit that applies, all at once; when it is over its tokens are settled at what it
+really used. In ``wait`` mode it queues (FIFO) up to ``limits.max_wait``; in ``fail``
+mode it is refused at once with a ``RateLimitError`` carrying ``retry_after``.
+
+The deployment is the one routing chose (``call.meta["deployment"]``) when set, else the
+alias's first. Without ``max_tokens``, the tokens held are capped at the smallest tpm
+limit involved, so a call that does not bound its output is not refused for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from llmrelay.catalog import Catalog, overrides_from_settings
+from llmrelay.limits.calls import deployment_of, model_info, output_bound, prompt_tokens, subject_of
+from llmrelay.limits.config import LimitSettings, RateLimitSettings
+from llmrelay.limits.ratelimit import Claim, Limiter, Limits
+from llmrelay.middleware import StackContext
+from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.resolve import Route
+from llmrelay.types import ChatResponse, StreamEvent, UsageEvent
+
+
+class RateLimitMiddleware:
+    def __init__(
+        self,
+        limiter: Limiter,
+        catalog: Catalog,
+        resolve: Callable[[str | None], Route],
+        *,
+        deployments: Mapping[str, Limits] | None = None,
+        keys: Mapping[str, Limits] | None = None,
+        users: Mapping[str, Limits] | None = None,
+        output_tokens: int = 4096,
+    ) -> None:
+        self.limiter = limiter
+        self._catalog = catalog
+        self._resolve = resolve
+        self._deployments = dict(deployments or {})
+        self._keys = dict(keys or {})
+        self._users = dict(users or {})
+        self._output_tokens = output_tokens
+
+    def claims(self, call: Call) -> list[Claim]:
+        """What the call asks of each limit that applies to it."""
+        route = self._resolve(call.request.model)
+        dep = deployment_of(call, route)
+        subject = subject_of(call)
+        found: list[tuple[str, Limits]] = []
+        if (lim := self._deployments.get(dep.name)) is not None:
+            found.append((f"deployment:{dep.name}", lim))
+        if subject.key and (lim := self._keys.get(subject.key, self._keys.get("*"))) is not None:
+            found.append((f"key:{subject.key}", lim))
+        if subject.user and (lim := self._users.get(subject.user, self._users.get("*"))) is not None:
+            found.append((f"user:{subject.user}", lim))
+        if not found:
+            return []
+        tokens = 0
+        tpms = [lim.tpm for _, lim in found if lim.tpm is not None]
+        if tpms:
+            info = model_info(self._catalog, dep)
+            prompt = prompt_tokens(call, dep, info)
+            out = output_bound(call, info, prompt)
+            tokens = prompt + (self._output_tokens if out is None else out)
+            if call.request.max_tokens is None:
+                tokens = min(tokens, *tpms)
+        return [Claim(key, lim, tokens) for key, lim in found]
+
+    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+        claims = self.claims(call)
+        if not claims:
+            return await call_next(call)
+        async with self.limiter.acquire_all(claims) as permit:
+            call.meta["rate_limit_wait"] = permit.waited
+            resp = await call_next(call)
+            await permit.settle(resp.usage.total_tokens if resp.usage is not None else None)
+        return resp
+
+    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        claims = self.claims(call)
+        if not claims:
+            async for ev in call_next(call):
+                yield ev
+            return
+        async with self.limiter.acquire_all(claims) as permit:
+            call.meta["rate_limit_wait"] = permit.waited
+            used: int | None = None
+            async for ev in call_next(call):
+                if isinstance(ev, UsageEvent):
+                    used = ev.usage.total_tokens
+                yield ev
+            await permit.settle(used)
+
+
+def _limits(entries: Mapping[str, LimitSettings], window: float) -> dict[str, Limits]:
+    return {
+        name: Limits(rpm=e.rpm, tpm=e.tpm, concurrency=e.concurrency, window=window)
+        for name, e in entries.items()
+        if e.rpm is not None or e.tpm is not None or e.concurrency is not None
+    }
+
+
+def limiter_for(ctx: StackContext, cfg: RateLimitSettings) -> Limiter:
+    """A Limiter on the context's shared state (Redis when configured) with ``cfg``'s waiting rules."""
+    backend = None
+    if ctx.state.distributed:
+        from llmrelay.limits.ratelimit_redis import RedisLimiterBackend
+
+        backend = RedisLimiterBackend(ctx.state.redis(), ctx.state.prefix)
+    max_wait = cfg.max_wait if cfg.mode == "wait" else 0.0
+    return Limiter(backend, max_wait=max_wait, lease=cfg.lease, poll=cfg.poll)
+
+
+def build(ctx: StackContext) -> RateLimitMiddleware | None:
+    cfg = ctx.settings.limits
+    deployments = _limits(cfg.deployments, cfg.window)
+    keys = _limits(cfg.keys, cfg.window)
+    users = _limits(cfg.users, cfg.window)
+    if not (deployments or keys or users):
+        return None
+    catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
+    return RateLimitMiddleware(
+        limiter_for(ctx, cfg),
+        catalog,
+        ctx.resolve,
+        deployments=deployments,
+        keys=keys,
+        users=users,
+        output_tokens=cfg.output_tokens,
+    )
