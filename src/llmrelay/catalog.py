@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 CAPABILITIES: frozenset[str] = frozenset(("tools", "json_schema", "vision", "stream_usage", "reasoning"))
 ENCODINGS: frozenset[str] = frozenset(("cl100k_base", "o200k_base"))
 _PER_TOKEN = 1e-6  # prices are per million tokens
+#: marks an override entry that only refines a known model (see ``overrides_from_settings``)
+SOFT = "_soft"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class ModelInfo:
 
 _PRICE_FIELDS = ("input_price", "output_price", "cached_input_price", "cache_write_price")
 _ENTRY_FIELDS = frozenset(f.name for f in fields(ModelInfo)) - {"provider", "model"}
-_OVERRIDE_FIELDS = _ENTRY_FIELDS | {"base"}
+_OVERRIDE_FIELDS = _ENTRY_FIELDS | {"base", SOFT}
 
 
 def _price(where: str, name: str, value: Any) -> float | None:
@@ -296,7 +298,14 @@ class Catalog:
         for key, raw in overrides.items():
             provider, model = _split_key(key)
             base: ModelInfo | None
-            if isinstance(raw, Mapping) and raw.get("base") is not None:
+            if isinstance(raw, Mapping) and raw.get(SOFT):
+                # prices given for routing only: they refine a model the catalog knows and
+                # cannot define one (they carry no context window)
+                base = self.lookup(provider, model)
+                if base is None:
+                    continue
+                raw = {k: v for k, v in raw.items() if k != SOFT}
+            elif isinstance(raw, Mapping) and raw.get("base") is not None:
                 base_provider, base_model = _split_key(raw["base"])
                 base = self.lookup(base_provider, base_model)
                 if base is None:
@@ -305,7 +314,7 @@ class Catalog:
                         "give the entry's context_window and prices instead"
                     )
             else:
-                base = self._own(provider, model)
+                base = self.lookup(provider, model)
             info = build_info(provider, model, raw, base=base)
             section = models.setdefault(provider, {})
             section[model.lower()] = info
@@ -405,18 +414,25 @@ class Catalog:
 
 def overrides_from_settings(settings: Settings) -> dict[str, Mapping[str, Any]]:
     """Catalog overrides from configuration: the ``catalog.models`` section, then each
-    deployment's own ``catalog`` entry (keyed by its ``provider/model``)."""
-    out: dict[str, Mapping[str, Any]] = {}
+    deployment's ``price`` (routing prices, applied to a model the catalog knows) and its
+    own ``catalog`` entry, keyed by the deployment's ``provider/model``."""
+    out: dict[str, dict[str, Any]] = {}
     section = getattr(settings, "catalog", None)
     if section is not None:
-        out.update(section.models)
+        out.update({k: dict(v) for k, v in section.models.items()})
     for alias in settings.models.values():
         for dep in alias.deployments:
+            key = f"{dep.provider}/{dep.model}"
+            price = getattr(dep, "price", None)
+            if price is not None:
+                prices = {"input_price": price.input, "output_price": price.output}
+                out[key] = {**out[key], **prices} if key in out else {**prices, SOFT: True}
             entry = getattr(dep, "catalog", None)
             if entry:
-                key = f"{dep.provider}/{dep.model}"
-                out[key] = {**out.get(key, {}), **entry}
-    return out
+                merged = {**out.get(key, {}), **entry}
+                merged.pop(SOFT, None)  # an explicit entry must stand on its own
+                out[key] = merged
+    return dict(out)
 
 
 __all__ = [

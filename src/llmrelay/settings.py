@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core.core_schema import ValidationInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from llmrelay.catalog import validate_overrides
 from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
 from llmrelay.limits.config import BudgetSettings, RateLimitSettings
@@ -40,6 +42,19 @@ class DeploymentSettings(_Strict):
     query: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     weight: float = Field(default=1.0, gt=0)
+    catalog: dict[str, Any] = Field(
+        default_factory=dict,
+        description="catalog fields for this deployment's model (prices, context_window…, or base: "
+        "'provider/model' to copy a known entry), as in the catalog.models section",
+    )
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog_entry(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if v:
+            key = f"{info.data.get('provider', 'deployment')}/{info.data.get('model', '?')}"
+            validate_overrides({key: v})
+        return v
 
     @field_validator("provider")
     @classmethod
@@ -105,6 +120,25 @@ class LedgerSettings(_Strict):
         return v
 
 
+class CatalogSettings(_Strict):
+    """Overrides of the shipped model catalog, and the preflight context-window check."""
+
+    preflight: bool = Field(
+        default=True, description="refuse, before sending, a prompt + max_tokens over the model's window"
+    )
+    models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="'provider/model' -> catalog fields (input_price, output_price, cached_input_price, "
+        "cache_write_price, context_window, max_output, capabilities, encoding, base…)",
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _entries(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        validate_overrides(v)
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LLMRELAY_",
@@ -119,6 +153,7 @@ class Settings(BaseSettings):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     state: StateSettings = Field(default_factory=StateSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
