@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -161,3 +161,15 @@ def server() -> Iterator[LocalServer]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def base_url(server: LocalServer) -> str:
+    """``http://127.0.0.1:<port>`` of the running test server."""
+    return server.url
+
+
+@pytest.fixture
+def disconnected(server: LocalServer) -> Callable[[str], threading.Event]:
+    """``disconnected(tag)``: set once the server saw the client drop the stream tagged ``tag``."""
+    return server.app.disconnected

@@ -4,16 +4,15 @@ import asyncio
 import contextlib
 import json
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 from llmrelay import errors
 from llmrelay.transport.http import Timeouts, Transport
 from llmrelay.wire import HttpRequest, SSEEvent
-
-from .conftest import LocalServer
 
 KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -68,12 +67,10 @@ async def drain_sse(tr: Transport, url: str, sink: list[str]) -> None:
 # --------------------------------------------------------------------------- unary
 
 
-async def test_send_returns_status_lowercased_headers_and_body(
-    server: LocalServer, transport: Transport
-) -> None:
+async def test_send_returns_status_lowercased_headers_and_body(base_url: str, transport: Transport) -> None:
     req = HttpRequest(
         "POST",
-        server.url + "/echo?alt=sse",
+        base_url + "/echo?alt=sse",
         {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
         b'{"a": 1}',
     )
@@ -92,31 +89,31 @@ async def test_send_returns_status_lowercased_headers_and_body(
     assert sent["user-agent"].startswith("llmrelay")
 
 
-async def test_caller_user_agent_is_kept(server: LocalServer, transport: Transport) -> None:
-    resp = await transport.send(get(server.url + "/echo", {"User-Agent": "mine/1.0"}))
+async def test_caller_user_agent_is_kept(base_url: str, transport: Transport) -> None:
+    resp = await transport.send(get(base_url + "/echo", {"User-Agent": "mine/1.0"}))
     agents = [v for k, v in json.loads(resp.body)["headers"] if k == "user-agent"]
     assert agents == ["mine/1.0"]
 
 
-async def test_error_statuses_are_returned_not_raised(server: LocalServer, transport: Transport) -> None:
-    resp = await transport.send(get(server.url + "/status?code=429"))
+async def test_error_statuses_are_returned_not_raised(base_url: str, transport: Transport) -> None:
+    resp = await transport.send(get(base_url + "/status?code=429"))
     assert resp.status == 429
     assert resp.headers["retry-after"] == "3"
     assert json.loads(resp.body) == {"error": {"message": "slow down"}}
 
 
-async def test_connections_are_pooled(server: LocalServer, transport: Transport) -> None:
+async def test_connections_are_pooled(base_url: str, transport: Transport) -> None:
     ports = set()
     for _ in range(10):
-        resp = await transport.send(get(server.url + "/echo"))
+        resp = await transport.send(get(base_url + "/echo"))
         ports.add(json.loads(resp.body)["client_port"])
     assert len(ports) == 1  # one keep-alive connection served every request
 
 
-async def test_gzip_bodies_are_decoded(server: LocalServer, transport: Transport) -> None:
-    resp = await transport.send(get(server.url + "/gzip"))
+async def test_gzip_bodies_are_decoded(base_url: str, transport: Transport) -> None:
+    resp = await transport.send(get(base_url + "/gzip"))
     assert resp.body == b"data: " + b"z" * 5000 + b"\n\n"
-    async with transport.stream(get(server.url + "/gzip")) as stream:
+    async with transport.stream(get(base_url + "/gzip")) as stream:
         events = [e async for e in stream.aiter_sse()]
     assert events == [SSEEvent(data="z" * 5000)]
 
@@ -124,8 +121,8 @@ async def test_gzip_bodies_are_decoded(server: LocalServer, transport: Transport
 # --------------------------------------------------------------------------- streaming
 
 
-async def test_stream_gives_status_headers_then_events(server: LocalServer, transport: Transport) -> None:
-    async with transport.stream(get(server.url + "/sse?n=5")) as resp:
+async def test_stream_gives_status_headers_then_events(base_url: str, transport: Transport) -> None:
+    async with transport.stream(get(base_url + "/sse?n=5")) as resp:
         assert resp.status == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
         events = [e.data async for e in resp.aiter_sse()]
@@ -133,15 +130,15 @@ async def test_stream_gives_status_headers_then_events(server: LocalServer, tran
     assert resp.is_closed
 
 
-async def test_stream_flushes_an_unterminated_last_event(server: LocalServer, transport: Transport) -> None:
-    async with transport.stream(get(server.url + "/sse?n=1&unterminated=1")) as resp:
+async def test_stream_flushes_an_unterminated_last_event(base_url: str, transport: Transport) -> None:
+    async with transport.stream(get(base_url + "/sse?n=1&unterminated=1")) as resp:
         events = [e.data async for e in resp.aiter_sse()]
     assert events == ['{"i": 0}', "[DONE]"]
 
 
-async def test_stream_chunks_arrive_as_sent(server: LocalServer, transport: Transport) -> None:
+async def test_stream_chunks_arrive_as_sent(base_url: str, transport: Transport) -> None:
     arrivals = []
-    async with transport.stream(get(server.url + "/sse?n=4&delay=0.15")) as resp:
+    async with transport.stream(get(base_url + "/sse?n=4&delay=0.15")) as resp:
         t0 = time.perf_counter()
         async for _ in resp.aiter_sse():
             arrivals.append(time.perf_counter() - t0)
@@ -150,23 +147,23 @@ async def test_stream_chunks_arrive_as_sent(server: LocalServer, transport: Tran
     assert arrivals[-1] - arrivals[0] > 0.3
 
 
-async def test_stream_raw_bytes(server: LocalServer, transport: Transport) -> None:
-    async with transport.stream(get(server.url + "/sse?n=2")) as resp:
+async def test_stream_raw_bytes(base_url: str, transport: Transport) -> None:
+    async with transport.stream(get(base_url + "/sse?n=2")) as resp:
         body = b"".join([c async for c in resp.aiter_bytes()])
     assert body == b'data: {"i": 0}\n\ndata: {"i": 1}\n\ndata: [DONE]\n\n'
 
 
-async def test_stream_error_body_can_be_read(server: LocalServer, transport: Transport) -> None:
-    async with transport.stream(get(server.url + "/status?code=503")) as resp:
+async def test_stream_error_body_can_be_read(base_url: str, transport: Transport) -> None:
+    async with transport.stream(get(base_url + "/status?code=503")) as resp:
         assert resp.status == 503
         assert json.loads(await resp.read()) == {"error": {"message": "slow down"}}
 
 
 async def test_aclose_drops_the_connection_and_the_server_sees_it(
-    server: LocalServer, transport: Transport
+    base_url: str, transport: Transport, disconnected: Callable[[str], threading.Event]
 ) -> None:
-    seen = server.app.disconnected("aclose")
-    async with transport.stream(get(server.url + "/drip?tag=aclose")) as resp:
+    seen = disconnected("aclose")
+    async with transport.stream(get(base_url + "/drip?tag=aclose")) as resp:
         async for event in resp.aiter_sse():
             assert event.data == "tick"
             break
@@ -175,24 +172,26 @@ async def test_aclose_drops_the_connection_and_the_server_sees_it(
         assert await asyncio.to_thread(seen.wait, 5)
 
 
-async def test_leaving_the_block_early_cancels_the_stream(server: LocalServer, transport: Transport) -> None:
-    seen = server.app.disconnected("leave")
-    async with transport.stream(get(server.url + "/drip?tag=leave")) as resp:
+async def test_leaving_the_block_early_cancels_the_stream(
+    base_url: str, transport: Transport, disconnected: Callable[[str], threading.Event]
+) -> None:
+    seen = disconnected("leave")
+    async with transport.stream(get(base_url + "/drip?tag=leave")) as resp:
         async for _ in resp.aiter_sse():
             break
     assert await asyncio.to_thread(seen.wait, 5)
     # The pool is still usable afterwards.
-    assert (await transport.send(get(server.url + "/json"))).status == 200
+    assert (await transport.send(get(base_url + "/json"))).status == 200
 
 
 async def test_cancelling_the_reading_task_cancels_the_stream(
-    server: LocalServer, transport: Transport
+    base_url: str, transport: Transport, disconnected: Callable[[str], threading.Event]
 ) -> None:
-    seen = server.app.disconnected("cancel")
+    seen = disconnected("cancel")
     got_one = asyncio.Event()
 
     async def consume() -> None:
-        async with transport.stream(get(server.url + "/drip?tag=cancel")) as resp:
+        async with transport.stream(get(base_url + "/drip?tag=cancel")) as resp:
             async for _ in resp.aiter_sse():
                 got_one.set()
 
@@ -204,14 +203,12 @@ async def test_cancelling_the_reading_task_cancels_the_stream(
     assert await asyncio.to_thread(seen.wait, 5)
 
 
-async def test_server_dying_mid_stream_is_a_connection_error(
-    server: LocalServer, transport: Transport
-) -> None:
+async def test_server_dying_mid_stream_is_a_connection_error(base_url: str, transport: Transport) -> None:
     got: list[str] = []
     with pytest.raises(errors.ConnectionError) as info:
-        await drain_sse(transport, server.url + "/cut", got)
+        await drain_sse(transport, base_url + "/cut", got)
     assert got == ["first"]
-    assert f"127.0.0.1:{server.port}" in str(info.value)
+    assert base_url in str(info.value)
     assert info.value.retryable
 
 
@@ -237,57 +234,59 @@ async def test_connect_timeout(blackhole_url: str) -> None:
     )
 
 
-async def test_read_timeout(server: LocalServer) -> None:
+async def test_read_timeout(base_url: str) -> None:
     async with Transport(timeouts=Timeouts(read=0.2)) as tr:
         with pytest.raises(errors.TimeoutError, match=r"Read timeout: .* sent nothing for 0\.2s"):
-            await tr.send(get(server.url + "/slow?delay=2"))
+            await tr.send(get(base_url + "/slow?delay=2"))
 
 
-async def test_read_timeout_while_streaming(server: LocalServer) -> None:
+async def test_read_timeout_while_streaming(base_url: str) -> None:
     async with Transport(timeouts=Timeouts(read=0.2)) as tr:
         events: list[str] = []
         with pytest.raises(errors.TimeoutError, match="Read timeout"):
-            await drain_sse(tr, server.url + "/sse?n=3&delay=0.6", events)
+            await drain_sse(tr, base_url + "/sse?n=3&delay=0.6", events)
         assert events == []
 
 
-async def test_per_call_timeout_overrides_the_default(server: LocalServer, transport: Transport) -> None:
+async def test_per_call_timeout_overrides_the_default(base_url: str, transport: Transport) -> None:
     with pytest.raises(errors.TimeoutError, match=r"0\.2s"):
-        await transport.send(get(server.url + "/slow?delay=2"), timeout=Timeouts(read=0.2))
-    assert (await transport.send(get(server.url + "/slow?delay=0.01"))).status == 200
+        await transport.send(get(base_url + "/slow?delay=2"), timeout=Timeouts(read=0.2))
+    assert (await transport.send(get(base_url + "/slow?delay=0.01"))).status == 200
 
 
-async def test_total_timeout_on_send(server: LocalServer) -> None:
+async def test_total_timeout_on_send(base_url: str) -> None:
     async with Transport(timeouts=Timeouts(read=5, total=0.3)) as tr:
         t0 = time.perf_counter()
         with pytest.raises(errors.TimeoutError) as info:
-            await tr.send(get(server.url + "/slow?delay=2"))
+            await tr.send(get(base_url + "/slow?delay=2"))
         assert time.perf_counter() - t0 < 1.5
     assert str(info.value) == (
-        f"Total timeout: the exchange with {server.url} did not finish within 0.3s (Timeouts.total)"
+        f"Total timeout: the exchange with {base_url} did not finish within 0.3s (Timeouts.total)"
     )
 
 
-async def test_total_timeout_covers_the_whole_stream(server: LocalServer) -> None:
+async def test_total_timeout_covers_the_whole_stream(
+    base_url: str, disconnected: Callable[[str], threading.Event]
+) -> None:
     # Each event comes well within the read timeout; only the total deadline can stop it.
-    seen = server.app.disconnected("total")
+    seen = disconnected("total")
     async with Transport(timeouts=Timeouts(read=5, total=0.5)) as tr:
         ticks: list[str] = []
         t0 = time.perf_counter()
         with pytest.raises(errors.TimeoutError, match="Total timeout"):
-            await drain_sse(tr, server.url + "/drip?interval=0.05&tag=total", ticks)
+            await drain_sse(tr, base_url + "/drip?interval=0.05&tag=total", ticks)
         elapsed = time.perf_counter() - t0
     assert len(ticks) >= 2
     assert 0.4 < elapsed < 2.0
     assert await asyncio.to_thread(seen.wait, 5)
 
 
-async def test_pool_timeout_names_the_limit(server: LocalServer) -> None:
+async def test_pool_timeout_names_the_limit(base_url: str) -> None:
     tr = Transport(timeouts=Timeouts(pool=0.2), max_connections=1)
-    async with tr, tr.stream(get(server.url + "/drip?tag=pool")) as busy:
+    async with tr, tr.stream(get(base_url + "/drip?tag=pool")) as busy:
         assert busy.status == 200
         with pytest.raises(errors.TimeoutError, match=r"Pool timeout: .* within 0\.2s; all 1 pooled"):
-            await tr.send(get(server.url + "/json"))
+            await tr.send(get(base_url + "/json"))
 
 
 # --------------------------------------------------------------------------- bad input and secrets
@@ -312,17 +311,17 @@ async def test_errors_never_show_headers_path_or_query(refused_url: str, transpo
 
 
 async def test_header_with_newline_is_a_config_error_without_its_value(
-    server: LocalServer, transport: Transport
+    base_url: str, transport: Transport
 ) -> None:
     with pytest.raises(errors.ConfigError) as info:
-        await transport.send(get(server.url + "/json", {"x-api-key": "abc\r\nsecret-part"}))
+        await transport.send(get(base_url + "/json", {"x-api-key": "abc\r\nsecret-part"}))
     assert "header" in str(info.value)
     assert "secret-part" not in str(info.value)
 
 
-async def test_non_ascii_header_is_a_config_error(server: LocalServer, transport: Transport) -> None:
+async def test_non_ascii_header_is_a_config_error(base_url: str, transport: Transport) -> None:
     with pytest.raises(errors.ConfigError, match="not ASCII"):
-        await transport.send(get(server.url + "/json", {"authorization": "Bearer clé"}))
+        await transport.send(get(base_url + "/json", {"authorization": "Bearer clé"}))
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "example.com/v1", "http://[::1/x"])
@@ -356,9 +355,9 @@ async def test_max_connections_is_validated(n: object) -> None:
         Transport(max_connections=n)  # type: ignore[arg-type]
 
 
-async def test_closed_transport_refuses_to_send(server: LocalServer) -> None:
+async def test_closed_transport_refuses_to_send(base_url: str) -> None:
     tr = Transport()
     await tr.aclose()
     assert tr.is_closed
     with pytest.raises(RuntimeError, match="closed"):
-        await tr.send(get(server.url + "/json"))
+        await tr.send(get(base_url + "/json"))
