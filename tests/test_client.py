@@ -131,10 +131,12 @@ async def test_errors_before_any_network_call() -> None:
         assert sim.stats.total_requests == 0
 
 
-async def test_provider_errors_are_typed(client) -> None:
-    client.simulator.faults = FaultSequence([Fault.rate_limited(retry_after=1.5)])
-    with pytest.raises(llmrelay.RateLimitError) as info:
-        await client.chat("hi")
+async def test_provider_errors_are_typed() -> None:
+    # retries off: the error must reach the caller as the provider sent it
+    async with llmrelay.Client(Settings.load(retry={"enabled": False}), environ={}) as client:
+        client.simulator.faults = FaultSequence([Fault.rate_limited(retry_after=1.5)])
+        with pytest.raises(llmrelay.RateLimitError) as info:
+            await client.chat("hi")
     assert info.value.retry_after == pytest.approx(1.5) and info.value.provider == "simulator"
 
 

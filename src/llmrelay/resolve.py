@@ -29,10 +29,16 @@ class Deployment:
     alias: str
     endpoint: Endpoint
     weight: float = 1.0
+    #: the configured name; None reports ``host/model``
+    label: str | None = None
+    #: a key pool rotated by the router; the endpoint carries the first key
+    keys: tuple[Secret, ...] = ()
+    #: USD per million (input, output) tokens, for cost-based routing
+    price: tuple[float, float] | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.endpoint.host}/{self.endpoint.model}"
+        return self.label or f"{self.endpoint.host}/{self.endpoint.model}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,9 @@ class Resolver:
         name = model or self._settings.default_model
         configured = self._settings.models.get(name)
         if configured is not None:
-            deps = tuple(Deployment(name, self.endpoint_for(d), d.weight) for d in configured.deployments)
+            deps = tuple(
+                self._deployment(name, configured.deployments, i) for i in range(len(configured.deployments))
+            )
             return Route(name, deps, tuple(configured.fallbacks))
         if name == LOCAL_ALIAS:
             return Route(name, (Deployment(name, self._host_endpoint(HOSTS["simulator"], LOCAL_MODEL)),))
@@ -79,18 +87,45 @@ class Resolver:
             raise UnknownModelError(f"model {name!r} names a provider but no model after the '/'")
         return Route(name, (Deployment(name, self._host_endpoint(host, model_id)),))
 
+    def _deployment(self, alias: str, configured: list[DeploymentSettings], index: int) -> Deployment:
+        d = configured[index]
+        label = d.name
+        if label is None and sum(1 for o in configured if (o.provider, o.model) == (d.provider, d.model)) > 1:
+            # Two unnamed deployments of one host/model (say, two regions) need distinct
+            # names, or they would share a circuit breaker and routing statistics.
+            label = f"{d.provider}/{d.model}#{index + 1}"
+        keys = self._key_pool(d)
+        price = (d.price.input, d.price.output) if d.price is not None else None
+        return Deployment(alias, self.endpoint_for(d), d.weight, label, keys, price)
+
+    def _key_pool(self, d: DeploymentSettings) -> tuple[Secret, ...]:
+        if not isinstance(d.api_key_env, list) or d.api_key is not None:
+            return ()
+        keys = []
+        for var in d.api_key_env:
+            value = self._environ.get(var)
+            if not value:
+                raise MissingKeyError(
+                    f"deployment {d.provider}/{d.model} has a key pool: set the environment variable {var}"
+                    + " (or remove it from api_key_env)",
+                    env_var=var,
+                    provider=d.provider,
+                )
+            keys.append(Secret(value))
+        return tuple(keys)
+
     def endpoint_for(self, d: DeploymentSettings) -> Endpoint:
         host = HOSTS[d.provider]
         key: Secret | None
         if d.api_key is not None:
             key = Secret(d.api_key.get_secret_value())
         elif d.api_key_env:
-            value = self._environ.get(d.api_key_env)
+            var = d.api_key_env if isinstance(d.api_key_env, str) else d.api_key_env[0]
+            value = self._environ.get(var)
             if not value:
                 raise MissingKeyError(
-                    f"deployment {d.provider}/{d.model} needs an API key: set the environment variable "
-                    f"{d.api_key_env}",
-                    env_var=d.api_key_env,
+                    f"deployment {d.provider}/{d.model} needs an API key: set the environment variable {var}",
+                    env_var=var,
                     provider=d.provider,
                 )
             key = Secret(value)

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core.core_schema import ValidationInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -24,6 +32,14 @@ from llmrelay.catalog import validate_overrides
 from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
 from llmrelay.limits.config import BudgetSettings, RateLimitSettings
+from llmrelay.resilience.config import (
+    CircuitSettings,
+    PriceSettings,
+    RetrySettings,
+    RoutingSettings,
+    StrategyName,
+    fallback_problem,
+)
 
 
 class _Strict(BaseModel):
@@ -35,8 +51,13 @@ class DeploymentSettings(_Strict):
 
     provider: str = Field(description="host name from llmrelay.hosts (openai, anthropic, azure, groq…)")
     model: str = Field(min_length=1, description="the provider's model id (Azure: the deployment name)")
+    name: str | None = Field(
+        default=None, min_length=1, description="a stable name for reports and shared circuit state"
+    )
     base_url: str | None = None
-    api_key_env: str | None = None
+    api_key_env: str | list[str] | None = Field(
+        default=None, description="the variable holding the key, or a list of them: a key pool in rotation"
+    )
     api_key: SecretStr | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict)
@@ -55,6 +76,17 @@ class DeploymentSettings(_Strict):
             key = f"{info.data.get('provider', 'deployment')}/{info.data.get('model', '?')}"
             validate_overrides({key: v})
         return v
+    price: PriceSettings | None = None
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_pool(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, list):
+            if not v or not all(v):
+                raise ValueError("api_key_env must name at least one variable, and no empty names")
+            if len(set(v)) != len(v):
+                raise ValueError(f"api_key_env lists a variable twice: {v}")
+        return v
 
     @field_validator("provider")
     @classmethod
@@ -66,7 +98,26 @@ class DeploymentSettings(_Strict):
 
 class AliasSettings(_Strict):
     deployments: list[DeploymentSettings] = Field(min_length=1)
-    fallbacks: list[str] = Field(default_factory=list)
+    fallbacks: list[str] = Field(
+        default_factory=list,
+        description="aliases tried in order when this one is rate limited or unavailable",
+    )
+    context_window_fallback: str | None = Field(default=None, description="a larger-context alias")
+    content_filter_fallback: str | None = Field(default=None, description="an alias for filtered content")
+    strategy: StrategyName | None = Field(default=None, description="overrides routing.strategy")
+    hedge: bool | None = Field(default=None, description="overrides routing.hedge.enabled")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AliasSettings:
+        names = [d.name for d in self.deployments if d.name is not None]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two deployments are named {name!r}; deployment names must be unique")
+        return self
+
+    def fallback_targets(self) -> list[str]:
+        extra = (self.context_window_fallback, self.content_filter_fallback)
+        return [*self.fallbacks, *(a for a in extra if a is not None)]
 
 
 class TimeoutSettings(_Strict):
@@ -154,12 +205,35 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    circuit: CircuitSettings = Field(default_factory=CircuitSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     key_file: Path | None = Field(
         default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
     )
+
+    @model_validator(mode="after")
+    def _fallbacks_resolve(self) -> Settings:
+        for alias, cfg in self.models.items():
+            for target in cfg.fallback_targets():
+                if target == alias:
+                    raise ValueError(f"models.{alias}: an alias cannot fall back to itself")
+                if target in self.models or target == "local":
+                    continue
+                prefix, sep, model = target.partition("/")
+                if not (sep and model and prefix in HOSTS):
+                    known = ", ".join(sorted({*self.models, "local"}))
+                    raise ValueError(
+                        f"models.{alias}: unknown fallback alias {target!r}; "
+                        + f"use a configured alias ({known}) or 'provider/model'"
+                    )
+        problem = fallback_problem({a: c.fallback_targets() for a, c in self.models.items()})
+        if problem:
+            raise ValueError(problem + "; a call could go round it forever")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -106,4 +106,6 @@ def relay_settings(base: str, **timeouts: float) -> Settings:
             },
         },
         timeouts=timeouts or {"connect": 5, "read": 30},
+        # these tests check how each answer maps, so every fault must reach the caller as is
+        retry={"enabled": False},
     )

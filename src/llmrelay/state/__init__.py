@@ -8,12 +8,15 @@ module only owns the connection, created on first use and closed with the client
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmrelay.errors import ConfigError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+_T = TypeVar("_T")
 
 
 class StateContext:
@@ -23,6 +26,7 @@ class StateContext:
         self.redis_url = redis_url
         self.prefix = prefix
         self._redis: Any = None
+        self._shared: dict[str, Any] = {}
 
     @property
     def distributed(self) -> bool:
@@ -43,6 +47,14 @@ class StateContext:
             self._redis = Redis.from_url(self.redis_url)
         client: Redis = self._redis
         return client
+
+    def shared(self, name: str, factory: Callable[[], _T]) -> _T:
+        """One object per name and client, made by ``factory`` on first use: how the
+        middleware of one client share in-process state (a router, a breaker store)."""
+        if name not in self._shared:
+            self._shared[name] = factory()
+        value: _T = self._shared[name]
+        return value
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)

@@ -1,0 +1,153 @@
+"""Route: the model alias a call is served by, and the fallbacks when it cannot be.
+
+The call starts on the alias it names (``call.meta["alias"]``). When that alias fails
+for good — its retries spent, or every deployment unavailable — the fallback rules
+(``llmrelay.resilience.fallbacks``) pick the next alias by the kind of failure: a
+context window exceeded goes to the alias's ``context_window_fallback``, filtered
+content to its ``content_filter_fallback`` (a reply that finished with
+``content_filter`` counts, when such a fallback is configured), rate limits and
+unavailability to the next alias of the original alias's ``fallbacks``. When the last
+one fails too, ``AllDeploymentsFailedError`` lists every alias's failure.
+
+Which deployment of an alias serves each attempt is chosen by the router (the
+strategies of ``llmrelay.resilience.strategies``), at each attempt of the retry
+layer below, so that a retry can move to another deployment.
+
+A stream falls back only while nothing has reached the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from llmrelay import errors
+from llmrelay.middleware import StackContext
+from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.resilience.callstate import call_state, end
+from llmrelay.resilience.fallbacks import Fallback, next_fallback
+from llmrelay.resolve import Route
+from llmrelay.settings import AliasSettings
+from llmrelay.types import ChatResponse, StreamEvent
+
+log = logging.getLogger("llmrelay.route")
+
+
+def build(ctx: StackContext) -> RouteMiddleware:
+    return RouteMiddleware(ctx.settings.models, ctx.resolve)
+
+
+class RouteMiddleware:
+    def __init__(self, aliases: Mapping[str, AliasSettings], resolve: Callable[[str | None], Route]) -> None:
+        self._aliases = aliases
+        self._resolve = resolve
+
+    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+        walk = _Walk(self, call)
+        try:
+            while True:
+                try:
+                    response = await call_next(call)
+                except errors.LLMRelayError as exc:
+                    walk.failed(exc)
+                    continue
+                if response.finish_reason == "content_filter" and walk.filtered():
+                    continue
+                return response
+        finally:
+            walk.close()
+
+    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        walk = _Walk(self, call)
+        try:
+            while True:
+                events = call_next(call)
+                started = False
+                try:
+                    async for ev in events:
+                        started = True
+                        yield ev
+                    return
+                except errors.LLMRelayError as exc:
+                    if started:
+                        raise
+                    walk.failed(exc)
+                finally:
+                    aclose = getattr(events, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+        finally:
+            walk.close()
+
+
+class _Walk:
+    """One call's way through the aliases."""
+
+    def __init__(self, mw: RouteMiddleware, call: Call) -> None:
+        self._aliases = mw._aliases
+        self.call = call
+        self.state, self._owner = call_state(call)
+        self.original = mw._resolve(call.request.model).alias
+        self.alias = self.original
+        self.tried = [self.original]
+        self.failures: list[tuple[str, errors.LLMRelayError]] = []
+        call.meta["alias"] = self.original
+
+    def close(self) -> None:
+        if self._owner:
+            end(self.call)
+
+    def failed(self, exc: errors.LLMRelayError) -> None:
+        """Move to the fallback alias for ``exc``, or raise."""
+        spent = self.state.deadline_passed
+        nxt = None if spent else next_fallback(self._aliases, self.original, self.alias, exc, self.tried)
+        if nxt is None:
+            if not self.failures:
+                raise exc
+            self.failures.append((self.alias, exc))
+            raise self._all_failed(exc) from exc
+        self.failures.append((self.alias, exc))
+        self._move(nxt, type(exc).__name__)
+
+    def filtered(self) -> bool:
+        """A reply stopped by the content filter: move to the content fallback if there is one."""
+        here = self._aliases.get(self.alias)
+        target = here.content_filter_fallback if here is not None else None
+        if not target or target in self.tried:
+            return False
+        self._move(Fallback(target, "content_filter"), "finish_reason=content_filter")
+        return True
+
+    def _move(self, nxt: Fallback, cause: str) -> None:
+        event = {"from": self.alias, "to": nxt.alias, "reason": nxt.reason, "error": cause}
+        self.call.meta.setdefault("fallbacks", []).append(event)
+        log.warning(
+            "falling back from %s to %s (%s)",
+            self.alias,
+            nxt.alias,
+            nxt.reason,
+            extra={
+                "event": "fallback",
+                "from_alias": self.alias,
+                "to_alias": nxt.alias,
+                "reason": nxt.reason,
+            },
+        )
+        self.alias = nxt.alias
+        self.tried.append(nxt.alias)
+        self.call.meta["alias"] = nxt.alias
+
+    def _all_failed(self, last: errors.LLMRelayError) -> errors.AllDeploymentsFailedError:
+        detail = "; ".join(
+            f"{alias}: {type(e).__name__}" + (f" ({e.status})" if e.status is not None else "")
+            for alias, e in self.failures
+        )
+        return errors.AllDeploymentsFailedError(
+            f"every alias tried for this call failed — {detail}",
+            errors=[e for _, e in self.failures],
+            provider=last.provider,
+            model=last.model,
+            status=last.status,
+            request_id=last.request_id,
+            retry_after=last.retry_after,
+        )
