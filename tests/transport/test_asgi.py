@@ -339,3 +339,28 @@ async def test_protocol_misuse_by_the_app_is_reported() -> None:
             errors.ConnectionError, match=r"RuntimeError: ASGI app sent http\.response\.body before"
         ):
             await tr.send(get("/"))
+
+
+async def test_cancelling_the_caller_before_the_start_cancels_the_app() -> None:
+    entered, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def slow_start(scope: Any, receive: Any, send: Any) -> None:
+        entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async with mounted(slow_start) as tr:
+        call = asyncio.create_task(tr.send(get("/")))
+        await asyncio.wait_for(entered.wait(), 2)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.wait_for(cancelled.wait(), 2)
+        # A total deadline before the start does the same.
+        cancelled.clear()
+        with pytest.raises(errors.TimeoutError, match="Total timeout"):
+            await tr.send(get("/"), timeout=Timeouts(total=0.1))
+        await asyncio.wait_for(cancelled.wait(), 2)
