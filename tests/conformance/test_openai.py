@@ -11,6 +11,7 @@ import pytest
 from tests.conformance.conftest import SECRET_KEY, Server, relay_settings
 
 import llmrelay
+from llmrelay.settings import CatalogSettings
 from llmrelay.simulator import Fault, FaultSequence
 
 pytestmark = pytest.mark.sdk
@@ -159,7 +160,7 @@ async def test_json_schema_output(sdk, relay) -> None:
     assert isinstance(json.loads(obj.text), dict)
 
 
-async def test_invalid_request_and_context_window(sdk, relay) -> None:
+async def test_invalid_request_and_context_window(sdk, relay, server: Server) -> None:
     with pytest.raises(openai.BadRequestError) as info:
         await sdk.chat.completions.create(model="gpt-4o-mini", messages=HELLO, temperature=3)
     assert info.value.status_code == 400
@@ -167,8 +168,13 @@ async def test_invalid_request_and_context_window(sdk, relay) -> None:
     with pytest.raises(openai.BadRequestError) as info:
         await sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": huge}])
     assert info.value.code == "context_length_exceeded"
-    with pytest.raises(llmrelay.ContextWindowExceededError) as mine:
+    with pytest.raises(llmrelay.ContextWindowExceededError) as local:
         await relay.chat(huge, model="oa")
+    assert local.value.status is None  # the preflight check refused it; nothing was sent
+    unchecked = relay_settings(server.base).model_copy(update={"catalog": CatalogSettings(preflight=False)})
+    async with llmrelay.Client(unchecked) as direct:
+        with pytest.raises(llmrelay.ContextWindowExceededError) as mine:
+            await direct.chat(huge, model="oa")
     assert mine.value.status == 400 and mine.value.request_id
 
 

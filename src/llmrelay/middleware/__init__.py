@@ -2,7 +2,7 @@
 
 Outermost first, the full order is::
 
-    ledger → observe → guard → cache → budget → ratelimit → route → retry → circuit → (send)
+    ledger → observe → guard → cache → preflight → budget → ratelimit → route → retry → circuit → (send)
 
 The ledger is outermost so that it records every call as the caller saw it, refusals
 and cache hits included.
@@ -25,7 +25,7 @@ from llmrelay.settings import Settings
 from llmrelay.state import StateContext
 
 #: the modules of ``llmrelay.middleware`` that make up the default pipeline, outermost first
-STACK: tuple[str, ...] = ("ledger",)
+STACK: tuple[str, ...] = ("ledger", "preflight")
 
 
 @dataclass(frozen=True, slots=True)

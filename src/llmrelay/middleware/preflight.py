@@ -1,0 +1,176 @@
+"""Preflight: refuse, before sending, a call whose prompt plus output cannot fit the model.
+
+The prompt is counted offline (exact for OpenAI encodings, an estimate elsewhere) for
+every deployment the call may reach — its alias's deployments, then its fallbacks and
+context-window fallback — and compared with each model's context window from the
+catalog. The call goes on when at least one of them can take it; deployments that cannot
+are listed in ``call.meta["context_window_exceeded"]`` for routing to skip. When none
+can, it fails with ``ContextWindowExceededError`` and nothing is sent. A model the
+catalog does not know is never refused (its window is unknown).
+
+It sits before budget and rate limiting so a call that cannot succeed reserves nothing.
+Counts are kept on ``call.meta["prompt_tokens_by_deployment"]`` (deployment name →
+``TokenCount``), where the budget and rate-limit layers find them already made.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llmrelay.catalog import Catalog, ModelInfo, overrides_from_settings
+from llmrelay.errors import ContextWindowExceededError, LLMRelayError
+from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.resolve import Deployment, Route
+from llmrelay.tokens import TokenCount, count_for
+from llmrelay.types import ChatResponse, StreamEvent
+
+if TYPE_CHECKING:
+    from llmrelay.middleware import StackContext
+
+COUNTS_KEY = "prompt_tokens_by_deployment"
+EXCEEDED_KEY = "context_window_exceeded"
+
+#: how far an inexact count may overshoot before it is trusted to refuse a call: a wrong
+#: refusal costs the caller an answer, a wrong pass only the provider's own refusal
+TOLERANCE = {"exact": 0.0, "tiktoken": 0.02, "estimate": 0.15}
+
+# Anthropic requires max_tokens; the adapter sends this when the call gives none.
+_ANTHROPIC_DEFAULT_OUTPUT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one deployment's window compares with the call."""
+
+    deployment: Deployment
+    info: ModelInfo | None
+    count: TokenCount | None
+    needed: int | None  # prompt + reserved output, None when the window is unknown
+
+    @property
+    def fits(self) -> bool:
+        if self.info is None or self.count is None or self.needed is None:
+            return True
+        return self.needed <= self.info.context_window
+
+
+def prompt_count(call: Call, dep: Deployment, info: ModelInfo | None) -> TokenCount:
+    """The call's prompt tokens on ``dep``, counted once per call and deployment."""
+    counts: dict[str, TokenCount] = call.meta.setdefault(COUNTS_KEY, {})
+    count = counts.get(dep.name)
+    if count is None:
+        ep = dep.endpoint
+        count = counts[dep.name] = count_for(call.request, info, ep.provider, ep.model)
+    return count
+
+
+def _output_reserved(call: Call, dep: Deployment) -> int:
+    if call.request.max_tokens is not None:
+        return call.request.max_tokens
+    if dep.endpoint.provider == "anthropic":
+        return _ANTHROPIC_DEFAULT_OUTPUT
+    return 1  # the reply needs at least one token of room
+
+
+def _trusted(count: TokenCount) -> int:
+    """The smallest prompt size the count vouches for (its tolerance taken off)."""
+    if count.exact:
+        return count.tokens
+    kind = "tiktoken" if count.method.startswith("tiktoken:") else "estimate"
+    return math.floor(count.tokens * (1 - TOLERANCE[kind]))
+
+
+def verdict(call: Call, dep: Deployment, catalog: Catalog) -> Verdict:
+    ep = dep.endpoint
+    info = catalog.lookup(ep.host or ep.provider, ep.model)
+    if info is None:
+        return Verdict(dep, None, None, None)
+    count = prompt_count(call, dep, info)
+    return Verdict(dep, info, count, _trusted(count) + _output_reserved(call, dep))
+
+
+class Preflight:
+    """The preflight middleware (see the module docstring)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        resolve: Callable[[str | None], Route],
+        extra_fallbacks: Callable[[str], tuple[str, ...]] | None = None,
+    ) -> None:
+        self._catalog = catalog
+        self._resolve = resolve
+        self._extra_fallbacks = extra_fallbacks
+
+    def _routes(self, call: Call) -> Iterator[Route]:
+        first = self._resolve(call.request.model)
+        yield first
+        seen = {first.alias}
+        extra = self._extra_fallbacks(first.alias) if self._extra_fallbacks is not None else ()
+        for alias in (*first.fallbacks, *extra):
+            if alias in seen:
+                continue
+            seen.add(alias)
+            try:
+                yield self._resolve(alias)
+            except LLMRelayError:
+                continue  # a fallback that cannot resolve here is routing's to report
+
+    def check(self, call: Call) -> None:
+        """Raise ``ContextWindowExceededError`` when no reachable deployment can take the call."""
+        refused: list[Verdict] = []
+        for route in self._routes(call):
+            for dep in route.deployments:
+                v = verdict(call, dep, self._catalog)
+                if not v.fits:
+                    refused.append(v)
+                    continue
+                if refused:
+                    call.meta[EXCEEDED_KEY] = tuple(r.deployment.name for r in refused)
+                return
+        if refused:
+            raise _error(call, refused)
+
+    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+        self.check(call)
+        return await call_next(call)
+
+    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        self.check(call)
+        async for ev in call_next(call):
+            yield ev
+
+
+def _error(call: Call, refused: list[Verdict]) -> ContextWindowExceededError:
+    first = refused[0]
+    assert first.info is not None and first.count is not None and first.needed is not None
+    info, count = first.info, first.count
+    output = first.needed - _trusted(count)
+    size = f"{count.tokens} tokens" if count.exact else f"about {count.tokens} tokens ({count.method})"
+    others = f" (and {len(refused) - 1} other deployments)" if len(refused) > 1 else ""
+    return ContextWindowExceededError(
+        f"the prompt is {size} and {output} more are reserved for the reply, over the "
+        f"{info.context_window}-token context window of {info.provider}/{info.model}{others}; "
+        "nothing was sent. Shorten the conversation, lower max_tokens, or configure a "
+        "context_window_fallback alias with a larger window",
+        provider=first.deployment.endpoint.host or first.deployment.endpoint.provider,
+        model=first.deployment.endpoint.model,
+        code="context_length_exceeded",
+    )
+
+
+def build(ctx: StackContext) -> Preflight | None:
+    settings = ctx.settings.catalog
+    if not settings.preflight:
+        return None
+    catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
+
+    def extra_fallbacks(alias: str) -> tuple[str, ...]:
+        cfg = ctx.settings.models.get(alias)
+        target = getattr(cfg, "context_window_fallback", None) if cfg is not None else None
+        return (target,) if isinstance(target, str) else ()
+
+    return Preflight(catalog, ctx.resolve, extra_fallbacks)
