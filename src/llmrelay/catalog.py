@@ -181,6 +181,17 @@ def _split_key(key: Any) -> tuple[str, str]:
     return provider, model
 
 
+def _base_key(key: str, base: Any) -> tuple[str, str]:
+    if base is None:
+        return ("", "")
+    if not isinstance(base, str) or base.count("/") < 1 or base.startswith("/") or base.endswith("/"):
+        raise ConfigError(
+            f"catalog entry {key}: base {base!r} must be 'provider/model', e.g. 'openai/gpt-4o'"
+        )
+    provider, _, model = base.partition("/")
+    return provider, model
+
+
 def validate_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> None:
     """Check override entries without a base catalog (for settings validation).
 
@@ -190,9 +201,7 @@ def validate_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> None:
     for key, raw in overrides.items():
         provider, model = _split_key(key)
         if isinstance(raw, Mapping):
-            base = raw.get("base")
-            if base is not None:
-                _split_key(base)
+            _base_key(key, raw.get("base"))
         placeholder = ModelInfo(provider=provider, model=model, context_window=1)
         build_info(provider, model, raw, base=placeholder)
 
@@ -306,7 +315,7 @@ class Catalog:
                     continue
                 raw = {k: v for k, v in raw.items() if k != SOFT}
             elif isinstance(raw, Mapping) and raw.get("base") is not None:
-                base_provider, base_model = _split_key(raw["base"])
+                base_provider, base_model = _base_key(key, raw["base"])
                 base = self.lookup(base_provider, base_model)
                 if base is None:
                     raise ConfigError(
