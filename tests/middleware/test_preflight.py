@@ -1,0 +1,129 @@
+"""Preflight: prompt + max_tokens over the context window fails before anything is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import llmrelay
+from llmrelay.catalog import Catalog
+from llmrelay.middleware import StackContext
+from llmrelay.middleware.preflight import COUNTS_KEY, EXCEEDED_KEY, Preflight, build
+from llmrelay.pipeline import Call
+from llmrelay.resolve import Resolver
+from llmrelay.settings import Settings
+from llmrelay.state import StateContext
+from llmrelay.tokens import count_request
+from llmrelay.types import ChatRequest, Message
+
+# simulator/gpt-4o counted exactly (o200k), with a tiny window so limits are easy to reach
+TINY = {"simulator/gpt-4o": {"base": "openai/gpt-4o", "context_window": 60}}
+
+
+def client(catalog: dict[str, Any] | None = None, **settings: Any) -> llmrelay.Client:
+    return llmrelay.Client(Settings.load(catalog={"models": catalog or {}}, **settings))
+
+
+def sent(c: llmrelay.Client) -> int:
+    return sum(c.simulator.stats.requests.values())
+
+
+async def test_exact_boundary():
+    prompt = count_request(
+        ChatRequest(model="x", messages=[Message.user("hello there")]), model="openai/gpt-4o"
+    )
+    assert prompt.exact
+    async with client(TINY) as c:
+        ok = await c.chat("hello there", model="simulator/gpt-4o", max_tokens=60 - prompt.tokens)
+        assert ok.text and ok.meta[COUNTS_KEY]["simulator/gpt-4o"] == prompt
+        with pytest.raises(llmrelay.ContextWindowExceededError) as err:
+            await c.chat("hello there", model="simulator/gpt-4o", max_tokens=61 - prompt.tokens)
+        assert sent(c) == 1  # the refused call never reached the provider
+    message = str(err.value)
+    assert f"the prompt is {prompt.tokens} tokens" in message and "60-token context window" in message
+    assert (
+        err.value.status is None
+        and err.value.model == "gpt-4o"
+        and err.value.code == "context_length_exceeded"
+    )
+
+
+async def test_huge_prompt_on_the_default_model_is_refused_locally():
+    async with client() as c:
+        with pytest.raises(
+            llmrelay.ContextWindowExceededError, match="128000-token context window of simulator/sim-1"
+        ):
+            await c.chat("word " * 140_000)
+        assert sent(c) == 0
+
+
+async def test_streams_are_refused_before_opening():
+    async with client(TINY) as c:
+        stream = c.stream("hi", model="simulator/gpt-4o", max_tokens=100)
+        with pytest.raises(llmrelay.ContextWindowExceededError):
+            async for _ in stream:
+                pass
+        assert sent(c) == 0
+
+
+async def test_estimates_get_the_benefit_of_the_doubt():
+    # sim-1 has no public tokenizer: an estimate up to 15% over the window still goes out
+    async with client({"simulator/sim-1": {"context_window": 100}}) as c:
+        req = ChatRequest(model="local", messages=[Message.user("x" * 400)])
+        estimate = count_request(req, model="simulator/sim-1")
+        assert not estimate.exact and 100 < estimate.tokens <= 100 / 0.85
+        reply = await c.chat(req, max_tokens=1)
+        assert reply.text is not None and sent(c) == 1
+
+
+async def test_unknown_models_are_left_to_the_provider():
+    async with client() as c:
+        with pytest.raises(llmrelay.ContextWindowExceededError) as err:
+            await c.chat("hi", model="simulator/not-in-the-catalog", max_tokens=10**6)
+    assert err.value.status == 400  # the simulator's own answer: preflight let it through
+
+
+async def test_a_fallback_with_room_lets_the_call_through():
+    models = {
+        "small": {"deployments": [{"provider": "simulator", "model": "gpt-4o"}], "fallbacks": ["big"]},
+        "big": {"deployments": [{"provider": "simulator", "model": "gpt-4o-mini"}]},
+    }
+    async with client(TINY, models=models) as c:
+        reply = await c.chat("hello there", model="small", max_tokens=200)
+        assert reply.meta[EXCEEDED_KEY] == ("simulator/gpt-4o",)
+        with pytest.raises(llmrelay.ContextWindowExceededError):
+            await c.chat("hello there", model="simulator/gpt-4o", max_tokens=200)
+
+
+def test_every_reachable_deployment_too_small_is_refused():
+    catalog = Catalog.load(
+        TINY | {"simulator/gpt-4o-mini": {"base": "openai/gpt-4o-mini", "context_window": 60}}
+    )
+    settings = Settings.load(
+        models={
+            "small": {
+                "deployments": [{"provider": "simulator", "model": "gpt-4o"}],
+                "fallbacks": ["smaller"],
+            },
+            "smaller": {"deployments": [{"provider": "simulator", "model": "gpt-4o-mini"}]},
+        }
+    )
+    resolver = Resolver(settings, {})
+    preflight = Preflight(catalog, resolver.resolve)
+    call = Call(ChatRequest(model="small", messages=[Message.user("hello there")], max_tokens=200))
+    with pytest.raises(llmrelay.ContextWindowExceededError, match="and 1 other deployments"):
+        preflight.check(call)
+    fits = Call(ChatRequest(model="small", messages=[Message.user("hello there")], max_tokens=20))
+    preflight.check(fits)
+    assert EXCEEDED_KEY not in fits.meta
+
+
+def test_disabled_by_settings():
+    settings = Settings.load(catalog={"preflight": False})
+    ctx = StackContext(settings, Resolver(settings, {}).resolve, StateContext(None, "t:"), {})
+    assert build(ctx) is None
+    on = Settings.load()
+    assert isinstance(
+        build(StackContext(on, Resolver(on, {}).resolve, StateContext(None, "t:"), {})), Preflight
+    )
