@@ -104,12 +104,10 @@ def rank_file_bytes(name: str) -> bytes:
 
 def parse_ranks(raw: bytes) -> dict[bytes, int]:
     """``.tiktoken`` format: one ``base64(token) rank`` pair per line."""
-    ranks: dict[bytes, int] = {}
-    for line in raw.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
+    fields = raw.split()
+    if len(fields) % 2:
+        raise ConfigError("a BPE rank file has a line without its rank; reinstall the tokens extra")
+    return dict(zip(map(base64.b64decode, fields[0::2]), map(int, fields[1::2]), strict=True))
 
 
 def _spec(name: str) -> EncodingSpec:

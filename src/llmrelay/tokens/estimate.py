@@ -43,7 +43,7 @@ def estimate_text(text: str) -> int:
     """Estimated tokens of ``text`` (0 for empty text)."""
     if not text:
         return 0
-    ascii_chars = sum(1 for ch in text if ch < "\x80")
+    ascii_chars = len(text) if text.isascii() else len(text.encode("ascii", "ignore"))
     other = len(text) - ascii_chars
     return math.ceil(ascii_chars / CHARS_PER_TOKEN) + other
 
