@@ -1,0 +1,143 @@
+"""The ledger middleware in a real Client against the in-process simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from llmrelay.client import Client
+from llmrelay.errors import InvalidRequestError, StreamTruncatedError
+from llmrelay.ledger import LedgerWriter, UsageRecord, open_backend
+from llmrelay.middleware import STACK, StackContext, build_stack
+from llmrelay.middleware.ledger import LedgerMiddleware, build
+from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.secrets import Secret
+from llmrelay.settings import Settings
+from llmrelay.simulator import Fault, FaultSequence
+from llmrelay.state import StateContext
+from llmrelay.types import ChatResponse, StreamEvent, TextDelta
+
+
+def settings_for(tmp_path: Path, **ledger: object) -> Settings:
+    return Settings(ledger={"url": f"sqlite:///{tmp_path}/ledger.sqlite3", "flush_interval": 0.05, **ledger})
+
+
+async def records(tmp_path: Path) -> list[UsageRecord]:
+    backend = open_backend(f"sqlite:///{tmp_path}/ledger.sqlite3")
+    try:
+        return await backend.fetch()
+    finally:
+        await backend.aclose()
+
+
+def test_the_ledger_is_the_outermost_layer_and_can_be_turned_off(tmp_path: Path) -> None:
+    assert STACK[0] == "ledger"
+    on = settings_for(tmp_path)
+    ctx = StackContext(on, lambda m: Client(on).route(m), StateContext(), {})
+    assert isinstance(build_stack(ctx)[0], LedgerMiddleware)
+    off = Settings(ledger={"enabled": False})
+    assert build(StackContext(off, ctx.resolve, StateContext(), {})) is None
+
+
+async def test_a_unary_call_is_recorded_with_its_request_and_outcome(tmp_path: Path) -> None:
+    async with Client(settings_for(tmp_path)) as client:
+        resp = await client.chat(
+            "Hello", user="ann", tags=["batch", "eu"], metadata={"key": "team-a", "job": "7"}, max_tokens=50
+        )
+    (rec,) = await records(tmp_path)
+    assert rec.id == resp.meta["ledger_id"]
+    assert rec.status == "ok" and rec.stream is False
+    assert (rec.user, rec.tags, rec.key) == ("ann", ("batch", "eu"), "team-a")
+    assert rec.metadata == {"key": "team-a", "job": "7"}
+    assert (rec.alias, rec.deployment, rec.provider, rec.model) == (
+        "local",
+        "simulator/sim-1",
+        "simulator",
+        "sim-1",
+    )
+    assert resp.usage is not None
+    assert (rec.input_tokens, rec.output_tokens) == (resp.usage.input_tokens, resp.usage.output_tokens)
+    assert rec.request_id == resp.request_id and rec.response_id == resp.id
+    assert rec.cost is not None and rec.cost > 0  # priced: from the response, else the catalog
+    if resp.cost is not None:
+        assert rec.cost == pytest.approx(resp.cost)
+    assert rec.latency is not None and rec.latency >= (resp.latency or 0)
+    assert rec.attempts == 1 and rec.cache_hit is False
+
+
+async def test_a_failed_call_is_recorded_with_its_error_kind(tmp_path: Path) -> None:
+    async with Client(settings_for(tmp_path)) as client:
+        client.simulator.faults = FaultSequence([Fault.error(status=400)], cycle=True)
+        with pytest.raises(InvalidRequestError):
+            await client.chat("Hello", tags=["x"])
+    (rec,) = await records(tmp_path)
+    assert (rec.status, rec.http_status, rec.tags) == ("invalid_request", 400, ("x",))
+    assert rec.input_tokens is None and rec.cost is None  # nothing reported, nothing invented
+
+
+async def test_streams_are_recorded_when_they_end_fail_or_are_closed(tmp_path: Path) -> None:
+    async with Client(settings_for(tmp_path)) as client:
+        whole = client.stream("Tell me a story", user="bob")
+        final = await whole.final()
+        early = client.stream("Another story")
+        async for _ in early:
+            break
+        await early.aclose()
+        client.simulator.faults = FaultSequence([Fault("cut_stream", after_pieces=3)], cycle=True)
+        cut = client.stream("A story that breaks")
+        with pytest.raises(StreamTruncatedError):
+            await cut.final()
+    by_id = {r.id: r for r in await records(tmp_path)}
+    done = by_id[final.meta["ledger_id"]]
+    assert done.status == "ok" and done.stream and done.user == "bob"
+    assert final.usage is not None and done.output_tokens == final.usage.output_tokens
+    assert done.ttft is not None and 0 < done.ttft <= (done.latency or 0)
+    assert done.cost is not None and done.cost > 0
+    if final.cost is not None:
+        assert done.cost == pytest.approx(final.cost)
+    statuses = sorted(r.status for r in by_id.values())
+    assert statuses == ["closed", "ok", "stream_truncated"]
+
+
+class Inner:
+    """Stands for the layers inside the ledger: notes what they learned in call.meta."""
+
+    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+        call.meta.update(key=Secret("sk-virtual-key-0123456789"), attempts=3, cache_hit=True)
+        return await call_next(call)
+
+    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        call.meta.update(attempts=2)
+        async for ev in call_next(call):
+            yield ev
+        call.meta["cache_hit"] = True  # noted at the end of the stream: still seen
+
+
+async def test_what_inner_layers_note_reaches_the_record(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    writer = LedgerWriter(open_backend(f"sqlite:///{tmp_path}/ledger.sqlite3"), flush_interval=0.05)
+    async with Client(s, middleware=[LedgerMiddleware(writer), Inner()]) as client:
+        unary = await client.chat("Hello")
+        streamed = await client.stream("Hello").final()
+    by_id = {r.id: r for r in await records(tmp_path)}
+    u = by_id[unary.meta["ledger_id"]]
+    fp = Secret("sk-virtual-key-0123456789").fingerprint
+    assert (u.key, u.attempts, u.cache_hit) == (f"fp:{fp}", 3, True)
+    s_rec = by_id[streamed.meta["ledger_id"]]
+    assert (s_rec.attempts, s_rec.cache_hit) == (2, True)
+
+
+class BrokenWriter(LedgerWriter):
+    def record(self, rec: UsageRecord) -> bool:
+        raise RuntimeError("disk on fire")
+
+
+async def test_a_recording_fault_never_fails_the_call(tmp_path: Path, caplog) -> None:
+    writer = BrokenWriter(open_backend(f"sqlite:///{tmp_path}/ledger.sqlite3"))
+    async with Client(settings_for(tmp_path), middleware=[LedgerMiddleware(writer)]) as client:
+        resp = await client.chat("Hello")
+        text = [ev.text async for ev in client.stream("Hi") if isinstance(ev, TextDelta)]
+    assert resp.text and text
+    assert "could not record a call" in caplog.text
