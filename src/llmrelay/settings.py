@@ -63,6 +63,7 @@ class DeploymentSettings(_Strict):
     query: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     weight: float = Field(default=1.0, gt=0)
+    price: PriceSettings | None = None
     catalog: dict[str, Any] = Field(
         default_factory=dict,
         description="catalog fields for this deployment's model (prices, context_window…, or base: "
@@ -76,7 +77,6 @@ class DeploymentSettings(_Strict):
             key = f"{info.data.get('provider', 'deployment')}/{info.data.get('model', '?')}"
             validate_overrides({key: v})
         return v
-    price: PriceSettings | None = None
 
     @field_validator("api_key_env")
     @classmethod
