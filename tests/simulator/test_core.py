@@ -68,6 +68,8 @@ def test_begin_counts_requests_and_faults() -> None:
     assert second.stream
     assert sim.stats.requests == {"openai": 1, "anthropic": 1}
     assert sim.stats.faults == {"status": 1}
+    assert sim.stats.fault_detail == {"status:429/stream": 1}
+    assert sim.stats.snapshot()["fault_detail"] == {"status:429/stream": 1}
     assert sim.stats.total_requests == 2
 
 

@@ -78,3 +78,24 @@ def test_shorthands() -> None:
     assert Fault.rate_limited(3) == Fault("status", status=429, retry_after=3)
     assert Fault.overloaded().status == 529
     assert Fault.error(502, "bad").message == "bad"
+
+
+def test_labels_name_what_is_injected() -> None:
+    assert Fault.rate_limited().label == "status:429"
+    assert Fault.overloaded().label == "status:529"
+    assert Fault("hang").label == "hang" and Fault("reset").label == "reset"
+    assert Fault("malformed").label == "malformed"
+    assert Fault("malformed", after_pieces=2).label == "malformed@2"
+    assert Fault("cut_stream").label == "cut_stream@0"
+    assert Fault("stream_error", after_pieces=3).label == "stream_error@3"
+
+
+def test_spread_shares_a_total_rate() -> None:
+    faults = [Fault.error(500), Fault.error(503), Fault("reset")]
+    plan = FaultProbabilities.spread(faults, 0.3, seed=5)
+    drawn = [plan.next_fault(RequestInfo("openai", "m", False, i)) for i in range(6000)]
+    hits = [f for f in drawn if f is not None]
+    assert 0.27 < len(hits) / 6000 < 0.33
+    assert {f.label for f in hits} == {"status:500", "status:503", "reset"}
+    with pytest.raises(ConfigError):
+        FaultProbabilities.spread([], 0.3)

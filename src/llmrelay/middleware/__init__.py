@@ -2,7 +2,12 @@
 
 Outermost first, the full order is::
 
-    ledger → observe → guard → cache → preflight → budget → ratelimit → route → retry → circuit → (send)
+    ledger → observe → guard → cache → preflight → budget → ratelimit
+      → route → retry → hedge → circuit → (send)
+
+Route walks an alias's fallbacks; retry runs the attempts on one alias, asking the
+router for a deployment each time; hedge (opt-in) races a slow attempt against another
+deployment; circuit, innermost, sees exactly one upstream request per attempt.
 
 The ledger is outermost so that it records every call as the caller saw it, refusals
 and cache hits included.
@@ -25,7 +30,7 @@ from llmrelay.settings import Settings
 from llmrelay.state import StateContext
 
 #: the modules of ``llmrelay.middleware`` that make up the default pipeline, outermost first
-STACK: tuple[str, ...] = ("ledger", "preflight")
+STACK: tuple[str, ...] = ("ledger", "preflight", "budget", "ratelimit", "route", "retry", "hedge", "circuit")
 
 
 @dataclass(frozen=True, slots=True)

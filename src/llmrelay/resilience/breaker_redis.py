@@ -35,26 +35,29 @@ log = logging.getLogger("llmrelay.circuit")
 _DOWN = (RedisError, OSError)
 
 # Returns {code, retry_in}: 0 allowed, 1 probe (open -> half-open), 2 probe, 3 refused.
-# Numbers go back as strings: Redis would truncate a Lua float reply to an integer.
+# Numbers go back as strings (all 17 digits): Redis would truncate a Lua float reply to an
+# integer, and Lua's own tostring keeps only 14 significant digits of an epoch time.
 _ACQUIRE = """
+local function num(x) return string.format('%.17g', x) end
 local now = tonumber(ARGV[1])
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'closed' then return {0, '0'} end
 if state == 'open' then
   local ready = tonumber(redis.call('HGET', KEYS[1], 'opened_at') or '0') + tonumber(ARGV[2])
-  if now < ready then return {3, tostring(ready - now)} end
-  redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_until', tostring(now + tonumber(ARGV[3])))
+  if now < ready then return {3, num(ready - now)} end
+  redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_until', num(now + tonumber(ARGV[3])))
   return {1, '0'}
 end
 local until_ = tonumber(redis.call('HGET', KEYS[1], 'probe_until') or '0')
-if now < until_ then return {3, tostring(until_ - now)} end
-redis.call('HSET', KEYS[1], 'probe_until', tostring(now + tonumber(ARGV[3])))
+if now < until_ then return {3, num(until_ - now)} end
+redis.call('HSET', KEYS[1], 'probe_until', num(now + tonumber(ARGV[3])))
 return {2, '0'}
 """
 
 # ARGV: now, outcome, probe, bucket width, buckets, min volume, failure rate, ttl ms.
 # Returns {transition, failures, total}; transition '' when the state did not change.
 _RECORD = """
+local function num(x) return string.format('%.17g', x) end
 local now, outcome, probe = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 local function drop_window()
@@ -63,46 +66,51 @@ local function drop_window()
     if string.sub(f, 2, 2) == ':' then redis.call('HDEL', KEYS[1], f) end
   end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[8])
-if probe then
-  if state ~= 'half_open' then return {'', 0, 0} end
-  if outcome == 'success' then
-    drop_window()
-    redis.call('HSET', KEYS[1], 'state', 'closed', 'probe_until', '0')
-    return {'half_open>closed', 0, 0}
-  elseif outcome == 'failure' then
-    redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', tostring(now), 'probe_until', '0')
-    return {'half_open>open', 0, 0}
+local function decide()
+  if probe then
+    if state ~= 'half_open' then return {'', 0, 0} end
+    if outcome == 'success' then
+      drop_window()
+      redis.call('HSET', KEYS[1], 'state', 'closed', 'probe_until', '0')
+      return {'half_open>closed', 0, 0}
+    elseif outcome == 'failure' then
+      redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', num(now), 'probe_until', '0')
+      return {'half_open>open', 0, 0}
+    end
+    redis.call('HSET', KEYS[1], 'probe_until', '0')
+    return {'', 0, 0}
   end
-  redis.call('HSET', KEYS[1], 'probe_until', '0')
-  return {'', 0, 0}
-end
-if state ~= 'closed' or outcome == 'ignore' then return {'', 0, 0} end
-local width, buckets = tonumber(ARGV[4]), tonumber(ARGV[5])
-local bucket = math.floor(now / width)
-redis.call('HINCRBY', KEYS[1], (outcome == 'success' and 's:' or 'f:') .. bucket, 1)
-local all = redis.call('HGETALL', KEYS[1])
-local ok, bad = 0, 0
-for i = 1, #all, 2 do
-  local f = all[i]
-  if string.sub(f, 2, 2) == ':' then
-    local b = tonumber(string.sub(f, 3))
-    if b <= bucket - buckets then
-      redis.call('HDEL', KEYS[1], f)
-    elseif string.sub(f, 1, 1) == 's' then
-      ok = ok + tonumber(all[i + 1])
-    else
-      bad = bad + tonumber(all[i + 1])
+  if state ~= 'closed' or outcome == 'ignore' then return {'', 0, 0} end
+  local width, buckets = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local bucket = math.floor(now / width)
+  redis.call('HINCRBY', KEYS[1], (outcome == 'success' and 's:' or 'f:') .. bucket, 1)
+  local all = redis.call('HGETALL', KEYS[1])
+  local ok, bad = 0, 0
+  for i = 1, #all, 2 do
+    local f = all[i]
+    if string.sub(f, 2, 2) == ':' then
+      local b = tonumber(string.sub(f, 3))
+      if b <= bucket - buckets then
+        redis.call('HDEL', KEYS[1], f)
+      elseif string.sub(f, 1, 1) == 's' then
+        ok = ok + tonumber(all[i + 1])
+      else
+        bad = bad + tonumber(all[i + 1])
+      end
     end
   end
+  local total = ok + bad
+  if total >= tonumber(ARGV[6]) and bad >= tonumber(ARGV[7]) * total then
+    drop_window()
+    redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', num(now), 'probe_until', '0')
+    return {'closed>open', bad, total}
+  end
+  return {'', bad, total}
 end
-local total = ok + bad
-if total >= tonumber(ARGV[6]) and bad >= tonumber(ARGV[7]) * total then
-  drop_window()
-  redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', tostring(now), 'probe_until', '0')
-  return {'closed>open', bad, total}
-end
-return {'', bad, total}
+local result = decide()
+-- last, so that it also covers a hash that emptied out and was created anew
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+return result
 """
 
 

@@ -122,6 +122,8 @@ class SimulatorStats:
     requests: Counter[str] = field(default_factory=Counter)  # by protocol
     statuses: Counter[int] = field(default_factory=Counter)  # by HTTP status sent
     faults: Counter[str] = field(default_factory=Counter)  # by fault kind injected
+    # by what exactly was injected into which kind of request: "status:429/unary", "cut_stream@3/stream"
+    fault_detail: Counter[str] = field(default_factory=Counter)
     streams_completed: int = 0
     streams_cut: int = 0
     rate_limited: int = 0  # requests refused by rpm_limit
@@ -139,6 +141,7 @@ class SimulatorStats:
             "requests": dict(self.requests),
             "statuses": {str(k): v for k, v in self.statuses.items()},
             "faults": dict(self.faults),
+            "fault_detail": dict(self.fault_detail),
             "streams_completed": self.streams_completed,
             "streams_cut": self.streams_cut,
             "prompt_tokens": self.prompt_tokens,
@@ -175,6 +178,7 @@ class Simulator:
         fault = self.faults.next_fault(info)
         if fault is not None:
             self.stats.faults[fault.kind] += 1
+            self.stats.fault_detail[f"{fault.label}/{'stream' if stream else 'unary'}"] += 1
         return info, fault
 
     def _over_rate_limit(self) -> Fault | None:

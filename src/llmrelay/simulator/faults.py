@@ -48,6 +48,15 @@ class Fault:
         if self.retry_after is not None and self.retry_after < 0:
             raise ConfigError(f"fault retry_after must be >= 0 seconds, got {self.retry_after}")
 
+    @property
+    def label(self) -> str:
+        """A short name for counters: ``status:429``, ``hang``, ``cut_stream@3``."""
+        if self.kind == "status":
+            return f"status:{self.status}"
+        if self.kind in ("cut_stream", "stream_error") or (self.kind == "malformed" and self.after_pieces):
+            return f"{self.kind}@{self.after_pieces}"
+        return self.kind
+
     # Shorthands for the common cases, so test scripts read like the failure they describe.
     @classmethod
     def rate_limited(cls, retry_after: float | None = 1.0, message: str | None = None) -> Fault:
@@ -141,6 +150,13 @@ class FaultProbabilities:
             raise ConfigError(f"fault probabilities add up to {total:.3f}; they must not exceed 1")
         self._pairs = tuple(pairs)
         self._seed = seed
+
+    @classmethod
+    def spread(cls, faults: Sequence[Fault], total: float, seed: int = 0) -> FaultProbabilities:
+        """``total`` probability shared equally by ``faults``: ``spread([...], 0.3)`` is 30% mixed faults."""
+        if not faults:
+            raise ConfigError("FaultProbabilities.spread needs at least one fault")
+        return cls([(f, total / len(faults)) for f in faults], seed=seed)
 
     def next_fault(self, info: RequestInfo) -> Fault | None:
         draw = random.Random(self._seed * 1_000_003 + info.index).random()
