@@ -322,9 +322,9 @@ class Budgets:
             alert.message,
             extra={
                 "event": "budget_alert",
-                "level": alert.level,
+                "alert_level": alert.level,
                 "scope": alert.scope,
-                "name": alert.name,
+                "subject": alert.name,
                 "period": alert.period,
                 "limit": alert.limit,
                 "spent": alert.spent,
