@@ -86,7 +86,10 @@ async def test_unknown_models_are_left_to_the_provider():
 
 async def test_a_fallback_with_room_lets_the_call_through():
     models = {
-        "small": {"deployments": [{"provider": "simulator", "model": "gpt-4o"}], "fallbacks": ["big"]},
+        "small": {
+            "deployments": [{"provider": "simulator", "model": "gpt-4o"}],
+            "context_window_fallback": "big",
+        },
         "big": {"deployments": [{"provider": "simulator", "model": "gpt-4o-mini"}]},
     }
     async with client(TINY, models=models) as c:
@@ -96,21 +99,24 @@ async def test_a_fallback_with_room_lets_the_call_through():
             await c.chat("hello there", model="simulator/gpt-4o", max_tokens=200)
 
 
-def test_every_reachable_deployment_too_small_is_refused():
-    catalog = Catalog.load(
-        TINY | {"simulator/gpt-4o-mini": {"base": "openai/gpt-4o-mini", "context_window": 60}}
-    )
+def test_only_the_context_window_fallback_chain_counts():
+    catalog = {"simulator/gpt-4o-mini": {"base": "openai/gpt-4o-mini", "context_window": 60}}
     settings = Settings.load(
+        catalog={"models": TINY | catalog},
         models={
             "small": {
                 "deployments": [{"provider": "simulator", "model": "gpt-4o"}],
-                "fallbacks": ["smaller"],
+                "context_window_fallback": "smaller",
+                "fallbacks": ["big"],  # for outages only: routing never sends a too-long prompt there
             },
             "smaller": {"deployments": [{"provider": "simulator", "model": "gpt-4o-mini"}]},
-        }
+            "big": {"deployments": [{"provider": "simulator", "model": "gpt-4.1"}]},
+        },
     )
     resolver = Resolver(settings, {})
-    preflight = Preflight(catalog, resolver.resolve)
+    ctx = StackContext(settings, resolver.resolve, StateContext(None, "t:"), {}, Catalog.load(TINY | catalog))
+    preflight = build(ctx)
+    assert preflight is not None
     call = Call(ChatRequest(model="small", messages=[Message.user("hello there")], max_tokens=200))
     with pytest.raises(llmrelay.ContextWindowExceededError, match="and 1 other deployments"):
         preflight.check(call)

@@ -1,12 +1,13 @@
 """Preflight: refuse, before sending, a call whose prompt plus output cannot fit the model.
 
 The prompt is counted offline (exact for OpenAI encodings, an estimate elsewhere) for
-every deployment the call may reach — its alias's deployments, then its fallbacks and
-context-window fallback — and compared with each model's context window from the
-catalog. The call goes on when at least one of them can take it; deployments that cannot
-are listed in ``call.meta["context_window_exceeded"]`` for routing to skip. When none
-can, it fails with ``ContextWindowExceededError`` and nothing is sent. A model the
-catalog does not know is never refused (its window is unknown).
+every deployment the call may reach after a context-window failure — its alias's
+deployments, then the chain of ``context_window_fallback`` aliases, as routing follows
+it — and compared with each model's context window from the catalog. The call goes on
+when at least one of them can take it; deployments that cannot are listed in
+``call.meta["context_window_exceeded"]`` for routing to skip. When none can, it fails
+with ``ContextWindowExceededError`` and nothing is sent. A model the catalog does not
+know is never refused (its window is unknown).
 
 It sits before budget and rate limiting so a call that cannot succeed reserves nothing.
 Counts are kept on ``call.meta["prompt_tokens_by_deployment"]`` (deployment name →
@@ -99,25 +100,24 @@ class Preflight:
         self,
         catalog: Catalog,
         resolve: Callable[[str | None], Route],
-        extra_fallbacks: Callable[[str], tuple[str, ...]] | None = None,
+        context_fallback: Callable[[str], str | None] | None = None,
     ) -> None:
         self._catalog = catalog
         self._resolve = resolve
-        self._extra_fallbacks = extra_fallbacks
+        self._context_fallback = context_fallback
 
     def _routes(self, call: Call) -> Iterator[Route]:
-        first = self._resolve(call.request.model)
-        yield first
-        seen = {first.alias}
-        extra = self._extra_fallbacks(first.alias) if self._extra_fallbacks is not None else ()
-        for alias in (*first.fallbacks, *extra):
-            if alias in seen:
-                continue
+        route = self._resolve(call.request.model)
+        yield route
+        seen = {route.alias}
+        alias = self._context_fallback(route.alias) if self._context_fallback is not None else None
+        while alias is not None and alias not in seen and self._context_fallback is not None:
             seen.add(alias)
             try:
                 yield self._resolve(alias)
             except LLMRelayError:
-                continue  # a fallback that cannot resolve here is routing's to report
+                return  # a fallback that cannot resolve here is routing's to report
+            alias = self._context_fallback(alias)
 
     def check(self, call: Call) -> None:
         """Raise ``ContextWindowExceededError`` when no reachable deployment can take the call."""
@@ -168,9 +168,9 @@ def build(ctx: StackContext) -> Preflight | None:
         return None
     catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
 
-    def extra_fallbacks(alias: str) -> tuple[str, ...]:
+    def context_fallback(alias: str) -> str | None:
         cfg = ctx.settings.models.get(alias)
         target = getattr(cfg, "context_window_fallback", None) if cfg is not None else None
-        return (target,) if isinstance(target, str) else ()
+        return target if isinstance(target, str) else None
 
-    return Preflight(catalog, ctx.resolve, extra_fallbacks)
+    return Preflight(catalog, ctx.resolve, context_fallback)
