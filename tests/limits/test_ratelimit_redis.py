@@ -91,3 +91,18 @@ async def test_keys_expire_when_idle(redis) -> None:
     assert await client.exists(prefix + "rl:idle:rpm:t")
     await asyncio.sleep(1.6)  # max(lease, hold) + 1 s
     assert not [k async for k in client.scan_iter(match=prefix + "rl:idle:*")]
+
+
+async def test_a_refusal_elsewhere_keeps_every_counter_exact(redis) -> None:
+    # Expired entries dropped while looking at a counter must leave its total right even
+    # when another counter refuses the call.
+    client, prefix = redis
+    backend = RedisLimiterBackend(client, prefix)
+    a, full = Slot("a:rpm", 1, 1, 0.1, "rpm"), Slot("full:rpm", 1, 1, 30.0, "rpm")
+    assert await backend.try_acquire([a, full], "p", lease=60) is None
+    await backend.settle([a, full], "p", [1, 1])
+    await asyncio.sleep(0.15)  # a's entry has expired, full's has not
+    denied = await backend.try_acquire([a, full], "q", lease=60)
+    assert denied is not None and denied[0] == 1
+    assert await backend.usage("a:rpm") == 0
+    assert await backend.try_acquire([a], "r", lease=60) is None

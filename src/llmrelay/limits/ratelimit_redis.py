@@ -23,9 +23,10 @@ _COMMON = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 
--- Drop what has expired; return the counter's total.
+-- Drop what has expired (keeping the stored total in step); return the counter's total.
 local function purge(f, s, a, tk)
   local total = tonumber(redis.call('GET', tk) or '0')
+  local dropped = false
   for _, z in ipairs({f, s}) do
     local old = redis.call('ZRANGEBYSCORE', z, '-inf', now)
     if #old > 0 then
@@ -34,9 +35,11 @@ local function purge(f, s, a, tk)
         redis.call('HDEL', a, m)
       end
       redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+      dropped = true
     end
   end
   if total < 0 then total = 0 end
+  if dropped then redis.call('SET', tk, total, 'KEEPTTL') end
   return total
 end
 
@@ -87,7 +90,6 @@ for i = 0, n - 1 do
   totals[i + 1] = total
   local over = total + amount - limit
   if over > 0 then
-    redis.call('SET', tk, total, 'KEEPTTL')
     local after = wait_for(f, s, a, over, hold)
     if after > worst_after then worst, worst_after = i, after end
   end
