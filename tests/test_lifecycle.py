@@ -56,3 +56,13 @@ def test_run_returns_the_result_without_a_signal() -> None:
 
     assert lifecycle.run(main()) == 7
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+async def test_a_server_can_just_wait_for_the_signal() -> None:
+    with GracefulShutdown(cancel=False) as shutdown:
+        waiter = asyncio.create_task(shutdown.wait())
+        await asyncio.sleep(0)
+        os.kill(os.getpid(), signal.SIGINT)
+        assert await asyncio.wait_for(waiter, 5) == signal.SIGINT
+        await asyncio.sleep(0.01)  # this task was not cancelled: it goes on
+    assert signal.getsignal(signal.SIGINT) == signal.default_int_handler

@@ -4,7 +4,9 @@ A process that is told to stop (a container runtime sends SIGTERM, then SIGKILL 
 few seconds later) must let its ``Client`` close, so buffered usage records reach the
 ledger. ``GracefulShutdown`` turns the first signal into the cancellation of one task
 (the program's main task): cancellation unwinds ``async with Client()`` blocks, whose
-``aclose`` flushes. A server that waits for its own stop instead awaits ``wait()``.
+``aclose`` flushes. A server that stops in its own way uses ``cancel=False`` and awaits
+``wait()``. (Under uvicorn, which handles SIGTERM itself, close the Client in the ASGI
+lifespan shutdown instead.)
 
     def main() -> None:
         llmrelay.lifecycle.run(serve_forever())    # exits 143 after SIGTERM, flushed
@@ -38,16 +40,23 @@ class ShutdownRequested(SystemExit):
 
 
 class GracefulShutdown:
-    """On the first of ``signals``: record it, set ``wait()``'s event, cancel ``task``.
+    """On the first of ``signals``: record it, set ``wait()``'s event, and cancel ``task``
+    (default: the task that installs it), unless ``cancel=False`` — for a server that
+    awaits ``wait()`` and stops in its own way.
 
     Later signals are ignored, so a second Ctrl-C does not interrupt the flush; a
     process that must die at once can still be sent SIGKILL.
     """
 
     def __init__(
-        self, task: asyncio.Task[Any] | None = None, signals: tuple[signal.Signals, ...] = DEFAULT_SIGNALS
+        self,
+        task: asyncio.Task[Any] | None = None,
+        signals: tuple[signal.Signals, ...] = DEFAULT_SIGNALS,
+        *,
+        cancel: bool = True,
     ) -> None:
         self._task = task
+        self._cancel = cancel
         self._signals = signals
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,7 +76,7 @@ class GracefulShutdown:
     def install(self) -> None:
         """Install the handlers (call from inside the running loop)."""
         self._loop = asyncio.get_running_loop()
-        if self._task is None:
+        if self._task is None and self._cancel:
             self._task = asyncio.current_task()
         for sig in self._signals:
             try:
@@ -88,7 +97,7 @@ class GracefulShutdown:
             return
         self.signum = signum
         self._event.set()
-        if self._task is not None and not self._task.done():
+        if self._cancel and self._task is not None and not self._task.done():
             self._task.cancel(f"received signal {signal.Signals(signum).name}")
 
     def _on_signal_sync(self, signum: int, frame: FrameType | None) -> None:

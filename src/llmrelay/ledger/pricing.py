@@ -1,7 +1,9 @@
-"""Prices for records that arrive without a cost (streams, mostly), from the catalog.
+"""Prices for records that arrive without a cost, from the catalog.
 
-Pricing happens in the flusher, not on the request path: loading the catalog takes
-a noticeable fraction of a second, so it is done once, on a worker thread.
+The Client prices its responses itself (``ChatResponse.cost``, and ``call.meta["cost"]``
+for streams); this covers the rest — a pipeline built by hand, a layer that answers
+without the Client. Pricing happens in the flusher, not on the request path, and a
+catalog that has to be loaded is loaded once, on a worker thread.
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ class Pricer(Protocol):
 
 
 class CatalogPricer:
-    """Prices from ``llmrelay.catalog`` with the configured overrides."""
+    """Prices from ``llmrelay.catalog``: a catalog already loaded (the Client's), or the
+    shipped one with ``overrides``, loaded on first use."""
 
-    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self, overrides: Mapping[str, Mapping[str, Any]] | None = None, *, catalog: Catalog | None = None
+    ) -> None:
         self._overrides = overrides
-        self._catalog: Catalog | None = None
+        self._catalog: Catalog | None = catalog
 
     async def load(self) -> None:
         if self._catalog is not None:

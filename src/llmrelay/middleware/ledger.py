@@ -15,8 +15,8 @@ id, so a response can be matched with its record (``response.meta["ledger_id"]``
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -51,7 +51,7 @@ class LedgerMiddleware:
     async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
         started = time.time()
         t0 = time.perf_counter()
-        call.meta["ledger_id"] = uuid.uuid4().hex
+        call.meta["ledger_id"] = os.urandom(16).hex()
         try:
             resp = await call_next(call)
         except BaseException as exc:
@@ -63,7 +63,7 @@ class LedgerMiddleware:
     async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
         started = time.time()
         t0 = time.perf_counter()
-        call.meta["ledger_id"] = uuid.uuid4().hex
+        call.meta["ledger_id"] = os.urandom(16).hex()
         usage: Usage | None = None
         ttft: float | None = None
         failure: BaseException | None = None
@@ -166,7 +166,10 @@ def build(ctx: StackContext) -> LedgerMiddleware | None:
     settings = ctx.settings.ledger
     if not settings.enabled:
         return None
-    from llmrelay.catalog import overrides_from_settings
+    if ctx.catalog is not None:
+        pricer = CatalogPricer(catalog=ctx.catalog)
+    else:
+        from llmrelay.catalog import overrides_from_settings
 
-    pricer = CatalogPricer(overrides_from_settings(ctx.settings))
+        pricer = CatalogPricer(overrides_from_settings(ctx.settings))
     return LedgerMiddleware(open_writer(settings, pricer), resolve=ctx.resolve)
