@@ -4,36 +4,26 @@ who it is for, where it goes, and how many tokens (and so dollars) it can use at
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from llmrelay.catalog import Catalog, ModelInfo
+from llmrelay.ledger.record import key_label
 from llmrelay.limits.budget import Subject
 from llmrelay.pipeline import Call
 from llmrelay.resolve import Deployment, Route
-from llmrelay.secrets import Secret, redact
 from llmrelay.tokens import TokenCount, count_for
 
 #: where prompt counts are kept on ``call.meta``, per deployment, so each is made once
 _COUNTS = "prompt_tokens_by_deployment"
 
 
-def key_name(value: Any) -> str | None:
-    """How a caller's key is named in budgets and limits: a Secret by its fingerprint
-    (as in the ledger), a name as given, scrubbed of anything shaped like a provider key."""
-    if value is None:
-        return None
-    if isinstance(value, Secret):
-        return f"fp:{value.fingerprint}"
-    return redact(str(value)) or None
-
-
 def subject_of(call: Call) -> Subject:
-    """The key (``call.meta["key"]``, set by the gateway, or ``metadata["key"]``), user and tags."""
+    """The key (``call.meta["key"]``, set by the gateway, or ``metadata["key"]``; named as
+    in the ledger, a Secret by its fingerprint), user and tags."""
     req = call.request
     key = call.meta.get("key")
     if key is None and req.metadata:
         key = req.metadata.get("key")
-    return Subject(key=key_name(key), user=req.user or None, tags=tuple(req.tags))
+    return Subject(key=key_label(key), user=req.user or None, tags=tuple(req.tags))
 
 
 def deployment_of(call: Call, route: Route) -> Deployment:
