@@ -170,3 +170,18 @@ def test_bad_alert_callbacks_are_config_errors() -> None:
     with pytest.raises(ConfigError, match=r"budgets\.alert_callback"):
         Settings.load(budgets={"alert_callback": "not a path"})
     assert load_callback("logging:getLogger") is __import__("logging").getLogger
+
+
+async def test_a_stream_closed_early_counts_its_full_reservation() -> None:
+    # The provider may have billed what it sent; with no usage reported, assume the worst.
+    budgets = Budgets([BudgetRule("global", "day", hard=1.0)])
+    async with client_with(budgets) as client:
+        mw = client._middleware[0]
+        assert isinstance(mw, BudgetMiddleware)
+        req = ChatRequest(model="local", messages=(Message.user("Tell me a long story"),), max_tokens=200)
+        most, _ = mw.max_cost(Call(req))
+        stream = client.stream(req)
+        await stream.__anext__()
+        await stream.aclose()
+        [(_, spent, reserved)] = await budgets.status(Subject())
+        assert reserved == 0.0 and most is not None and spent == pytest.approx(most, abs=1e-9)
