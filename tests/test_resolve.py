@@ -103,3 +103,36 @@ def test_alias_key_env_missing():
 def test_default_model_setting():
     r = resolver({"OPENAI_API_KEY": KEY}, default_model="openai/gpt-4o-mini")
     assert r.resolve(None).deployments[0].endpoint.model == "gpt-4o-mini"
+
+
+def test_key_pool_names_and_prices():
+    env = {"K1": "sk-pool-one-000000", "K2": "sk-pool-two-000000"}
+    r = resolver(
+        env,
+        models={
+            "pool": {
+                "deployments": [
+                    {"provider": "openai", "model": "gpt-4o", "api_key_env": ["K1", "K2"], "name": "east"},
+                    {"provider": "simulator", "model": "m", "price": {"input": 0.5, "output": 1.5}},
+                    {"provider": "simulator", "model": "m"},
+                ]
+            }
+        },
+    )
+    east, sim1, sim2 = r.resolve("pool").deployments
+    assert east.name == "east" and [k.reveal() for k in east.keys] == [env["K1"], env["K2"]]
+    assert east.endpoint.api_key is not None and east.endpoint.api_key.reveal() == env["K1"]
+    # two unnamed deployments of one host/model get distinct names (their own breakers)
+    assert (sim1.name, sim2.name) == ("simulator/m#2", "simulator/m#3")
+    assert sim1.price == (0.5, 1.5) and sim2.price is None and sim1.keys == ()
+    assert "sk-pool" not in repr(east)
+
+
+def test_key_pool_with_a_missing_variable_names_it():
+    r = resolver(
+        {"K1": KEY},
+        models={"x": {"deployments": [{"provider": "openai", "model": "m", "api_key_env": ["K1", "K2"]}]}},
+    )
+    with pytest.raises(MissingKeyError, match="K2") as info:
+        r.resolve("x")
+    assert info.value.env_var == "K2"

@@ -278,3 +278,17 @@ async def test_closing_a_stream_early_releases_its_deployment() -> None:
         r = router_of(client)
         assert r.health("a").in_flight == 0
         assert r.health("a").ttft is None  # an abandoned stream teaches nothing about speed
+
+
+async def test_a_call_may_carry_its_own_deadline() -> None:
+    from llmrelay.pipeline import Call
+    from llmrelay.types import ChatRequest, Message
+
+    s = {"a": Simulator(SimulatorConfig(hang_seconds=30))}
+    s["a"].faults = FaultSequence([Fault("hang")])
+    async with relay(s, timeouts=Timeouts(connect=2, read=30)) as client:
+        call = Call(ChatRequest(model="chat", messages=(Message.user("hi"),)), meta={"deadline": 0.2})
+        t0 = time.monotonic()
+        with pytest.raises(errors.TimeoutError, match="deadline"):
+            await client._pipeline.unary(call)
+        assert time.monotonic() - t0 < 0.4

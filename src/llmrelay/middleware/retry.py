@@ -65,12 +65,12 @@ class RetryMiddleware:
                 lease = await run.lease()
                 try:
                     response = await run.bounded(call_next(call))
-                except asyncio.CancelledError:
-                    self.router.release(lease, asyncio.CancelledError())
-                    raise
                 except errors.LLMRelayError as exc:
                     await run.failed(lease, exc)
                     continue
+                except BaseException as exc:  # cancelled, or not a provider's doing: just give it back
+                    self.router.release(lease, exc)
+                    raise
                 run.succeeded(lease)
                 return response
         finally:
@@ -88,14 +88,14 @@ class RetryMiddleware:
                 except StopAsyncIteration:
                     run.succeeded(lease)  # a complete stream with no events at all
                     return
-                except asyncio.CancelledError:
-                    self.router.release(lease, asyncio.CancelledError())
-                    await _close(events)
-                    raise
                 except errors.LLMRelayError as exc:
                     await _close(events)
                     await run.failed(lease, exc)
                     continue
+                except BaseException as exc:
+                    self.router.release(lease, exc)
+                    await _close(events)
+                    raise
                 # The first event is about to reach the caller: no retry from here on.
                 ttft = self.router.clock() - started
                 relay = _relay(first, events, run, lease, ttft)
@@ -193,8 +193,10 @@ class _Run:
         if not state.counted:
             state.counted = True
             self.router.budget.record_call()
-            if mw._deadline is not None:
-                state.deadline_at = self.router.clock() + mw._deadline
+            own = meta.get("deadline")  # a caller building its own Call may set one per call
+            deadline = float(own) if isinstance(own, int | float) and own > 0 else mw._deadline
+            if deadline is not None:
+                state.deadline_at = self.router.clock() + deadline
         meta.setdefault("attempts", 0)
         meta.setdefault("deployments_tried", [])
         self.attempts = 0  # on this alias
