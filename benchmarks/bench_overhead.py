@@ -7,8 +7,10 @@ The upstream is the llmrelay simulator served by uvicorn in a separate process o
             (streaming: read the SSE body line by line until ``[DONE]``);
 * llmrelay: Client.chat(...) / iterating Client.stream(...) to its final response.
 
-Calls alternate raw / llmrelay in rounds so drift affects both alike; the figure is the
-difference of medians. Run:  .venv/bin/python benchmarks/bench_overhead.py [--n 2000]
+Calls alternate raw / llmrelay so drift affects both alike. Two figures per mode: the
+difference of wall-clock medians, and the difference of client-process CPU time per call
+(``time.process_time`` over alternating blocks of 50 calls), which stays meaningful when
+the machine is shared. Run:  .venv/bin/python benchmarks/bench_overhead.py [--n 2000]
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ async def run(n: int, port: int) -> dict[str, dict[str, float]]:
         "unary": {"raw": [], "llmrelay": []},
         "stream": {"raw": [], "llmrelay": []},
     }
+    cpu: dict[str, dict[str, list[float]]] = {
+        "unary": {"raw": [], "llmrelay": []},
+        "stream": {"raw": [], "llmrelay": []},
+    }
     async with httpx2.AsyncClient(timeout=30) as raw, llmrelay.Client(settings) as client:
 
         async def raw_unary() -> None:
@@ -115,11 +121,27 @@ async def run(n: int, port: int) -> dict[str, dict[str, float]]:
                 else:
                     results[mode]["llmrelay"].append(await timed(l_fn))
                     results[mode]["raw"].append(await timed(r_fn))
+            block = 50
+            for _ in range(max(1, n // block)):
+                for name, fn in (("raw", r_fn), ("llmrelay", l_fn)):
+                    c0 = time.process_time()
+                    for _ in range(block):
+                        await fn()
+                    cpu[mode][name].append((time.process_time() - c0) / block)
     out: dict[str, dict[str, float]] = {}
     for mode, per in results.items():
         raw_med = statistics.median(per["raw"]) * 1e6
         lib_med = statistics.median(per["llmrelay"]) * 1e6
-        out[mode] = {"raw_us": raw_med, "llmrelay_us": lib_med, "overhead_us": lib_med - raw_med}
+        raw_cpu = statistics.median(cpu[mode]["raw"]) * 1e6
+        lib_cpu = statistics.median(cpu[mode]["llmrelay"]) * 1e6
+        out[mode] = {
+            "raw_us": raw_med,
+            "llmrelay_us": lib_med,
+            "overhead_us": lib_med - raw_med,
+            "raw_cpu_us": raw_cpu,
+            "llmrelay_cpu_us": lib_cpu,
+            "overhead_cpu_us": lib_cpu - raw_cpu,
+        }
     return out
 
 
@@ -127,6 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     args = ap.parse_args()
+    load0 = os.getloadavg()
     port = free_port()
     proc = start_server(port)
     try:
@@ -136,9 +159,16 @@ def main() -> None:
         proc.wait(timeout=10)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"calls per mode: {args.n} (alternating raw / llmrelay), simulator via uvicorn on 127.0.0.1")
-    print(f"{'mode':<8} {'raw median µs':>14} {'llmrelay median µs':>19} {'overhead µs':>12}")
+    print(f"load average before/after: {load0} / {os.getloadavg()}")
+    print(
+        f"{'mode':<8} {'raw wall µs':>12} {'llmrelay wall µs':>17} {'Δ wall µs':>10}"
+        f" {'raw CPU µs':>11} {'llmrelay CPU µs':>16} {'Δ CPU µs':>9}"
+    )
     for mode, r in res.items():
-        print(f"{mode:<8} {r['raw_us']:>14.0f} {r['llmrelay_us']:>19.0f} {r['overhead_us']:>12.0f}")
+        print(
+            f"{mode:<8} {r['raw_us']:>12.0f} {r['llmrelay_us']:>17.0f} {r['overhead_us']:>10.0f}"
+            f" {r['raw_cpu_us']:>11.0f} {r['llmrelay_cpu_us']:>16.0f} {r['overhead_cpu_us']:>9.0f}"
+        )
 
 
 if __name__ == "__main__":
