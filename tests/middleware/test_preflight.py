@@ -9,7 +9,7 @@ import pytest
 import llmrelay
 from llmrelay.catalog import Catalog
 from llmrelay.middleware import StackContext
-from llmrelay.middleware.preflight import COUNTS_KEY, EXCEEDED_KEY, Preflight, build
+from llmrelay.middleware.preflight import COUNTS_KEY, EXCEEDED_KEY, Preflight, build, prompt_upper_bound
 from llmrelay.pipeline import Call
 from llmrelay.resolve import Resolver
 from llmrelay.settings import Settings
@@ -133,3 +133,25 @@ def test_disabled_by_settings():
     assert isinstance(
         build(StackContext(on, Resolver(on, {}).resolve, StateContext(None, "t:"), {})), Preflight
     )
+
+
+def test_upper_bound_never_undercounts():
+    texts = ["hello there", "naïve café — ünïcödé 🙂🙂🙂", "x" * 5000, "日本語のテキスト" * 50, " \n\t " * 40]
+    for text in texts:
+        req = ChatRequest(model="x", messages=[Message.system("be brief"), Message.user(text)])
+        bound = prompt_upper_bound(req)
+        assert bound is not None
+        for model in ("openai/gpt-4o", "openai/gpt-4"):
+            assert count_request(req, model=model).tokens <= bound
+    with_tools = ChatRequest(model="x", messages=[Message.user("hi")], tools=[llmrelay.Tool("f")])
+    assert prompt_upper_bound(with_tools) is None
+
+
+async def test_small_prompts_are_not_counted_but_large_ones_are():
+    roomy = {"simulator/gpt-4o": {"base": "openai/gpt-4o", "context_window": 100_000}}
+    async with client(roomy) as c:
+        small = await c.chat("hello there", model="simulator/gpt-4o", max_tokens=50)
+        assert COUNTS_KEY not in small.meta  # far below the window: no tokenizer run
+        big = "word " * 30_000  # the bound (4 × chars) exceeds the window, the real count does not
+        large = await c.chat(big, model="simulator/gpt-4o", max_tokens=50)
+        assert large.meta[COUNTS_KEY]["simulator/gpt-4o"].exact

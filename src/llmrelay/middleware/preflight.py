@@ -10,7 +10,9 @@ with ``ContextWindowExceededError`` and nothing is sent. A model the catalog doe
 know is never refused (its window is unknown).
 
 It sits before budget and rate limiting so a call that cannot succeed reserves nothing.
-Counts are kept on ``call.meta["prompt_tokens_by_deployment"]`` (deployment name →
+Most prompts are far below the window: a cheap upper bound (``prompt_upper_bound``)
+settles those without running a tokenizer. Counts that are made are kept on
+``call.meta["prompt_tokens_by_deployment"]`` (deployment name →
 ``TokenCount``), where the budget and rate-limit layers find them already made.
 """
 
@@ -26,7 +28,7 @@ from llmrelay.errors import ContextWindowExceededError, LLMRelayError
 from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
 from llmrelay.resolve import Deployment, Route
 from llmrelay.tokens import TokenCount, count_for
-from llmrelay.types import ChatResponse, StreamEvent
+from llmrelay.types import ChatRequest, ChatResponse, StreamEvent, TextPart
 
 if TYPE_CHECKING:
     from llmrelay.middleware import StackContext
@@ -40,6 +42,12 @@ TOLERANCE = {"exact": 0.0, "tiktoken": 0.02, "estimate": 0.15}
 
 # Anthropic requires max_tokens; the adapter sends this when the call gives none.
 _ANTHROPIC_DEFAULT_OUTPUT = 4096
+
+# Generous per-message and per-request room in the upper bound (real framing is 3-8 tokens).
+_FRAMING_CHARS = 16
+_FRAMING_TOKENS = 64
+_BOUND_KEY = "prompt_token_upper_bound"
+_UNSET: object = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +92,42 @@ def _trusted(count: TokenCount) -> int:
     return math.floor(count.tokens * (1 - TOLERANCE[kind]))
 
 
+def prompt_upper_bound(req: ChatRequest) -> int | None:
+    """A cheap ceiling on the prompt's tokens under any byte-level tokenizer, or None.
+
+    BPE and byte-fallback tokenizers never produce more tokens than UTF-8 bytes, and
+    UTF-8 spends at most 4 bytes a character; each message gets generous room for its
+    role and framing. Images and tool schemas are not covered (an image's tokens do not
+    follow its URL's length), so such requests are counted for real.
+    """
+    if req.tools:
+        return None
+    chars = 0
+    for m in req.messages:
+        content = m.content
+        if isinstance(content, str):
+            chars += len(content)
+        elif content:
+            for part in content:
+                if not isinstance(part, TextPart):
+                    return None
+                chars += len(part.text)
+        for tc in m.tool_calls:
+            chars += len(tc.id) + len(tc.name) + len(tc.arguments)
+        chars += _FRAMING_CHARS
+    return 4 * chars + _FRAMING_TOKENS
+
+
 def verdict(call: Call, dep: Deployment, catalog: Catalog) -> Verdict:
     ep = dep.endpoint
     info = catalog.lookup(ep.host or ep.provider, ep.model)
     if info is None:
         return Verdict(dep, None, None, None)
+    bound = call.meta.get(_BOUND_KEY, _UNSET)
+    if bound is _UNSET:
+        bound = call.meta[_BOUND_KEY] = prompt_upper_bound(call.request)
+    if bound is not None and bound + _output_reserved(call, dep) <= info.context_window:
+        return Verdict(dep, info, None, None)  # fits whatever the exact count: skip counting
     count = prompt_count(call, dep, info)
     return Verdict(dep, info, count, _trusted(count) + _output_reserved(call, dep))
 
@@ -140,8 +179,15 @@ class Preflight:
 
     async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
         self.check(call)
-        async for ev in call_next(call):
-            yield ev
+        events = call_next(call)
+        try:
+            async for ev in events:
+                yield ev
+        finally:
+            # close the layers below now, not at garbage collection, when the caller stops early
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def _error(call: Call, refused: list[Verdict]) -> ContextWindowExceededError:
