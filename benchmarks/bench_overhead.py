@@ -5,7 +5,9 @@ The upstream is the llmrelay simulator served by uvicorn in a separate process o
 
 * raw:      httpx2.AsyncClient.post(prebuilt JSON bytes) + json.loads of the body
             (streaming: read the SSE body line by line until ``[DONE]``);
-* llmrelay: Client.chat(...) / iterating Client.stream(...) to its final response.
+* llmrelay: Client.chat(...) / iterating Client.stream(...) to its final response, once
+            with the default pipeline (ledger, preflight, route, retry, circuit…) and
+            once bare (``middleware=[]``: validation, adapter, transport only).
 
 Calls alternate raw / llmrelay so drift affects both alike. Two figures per mode: the
 difference of wall-clock medians, and the difference of client-process CPU time per call
@@ -83,15 +85,14 @@ async def run(n: int, port: int) -> dict[str, dict[str, float]]:
         separators=(",", ":"),
     ).encode()
     headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
-    results: dict[str, dict[str, list[float]]] = {
-        "unary": {"raw": [], "llmrelay": []},
-        "stream": {"raw": [], "llmrelay": []},
-    }
-    cpu: dict[str, dict[str, list[float]]] = {
-        "unary": {"raw": [], "llmrelay": []},
-        "stream": {"raw": [], "llmrelay": []},
-    }
-    async with httpx2.AsyncClient(timeout=30) as raw, llmrelay.Client(settings) as client:
+    names = ("raw", "bare", "default")
+    results: dict[str, dict[str, list[float]]] = {m: {k: [] for k in names} for m in ("unary", "stream")}
+    cpu: dict[str, dict[str, list[float]]] = {m: {k: [] for k in names} for m in ("unary", "stream")}
+    async with (
+        httpx2.AsyncClient(timeout=30) as raw,
+        llmrelay.Client(settings) as client,
+        llmrelay.Client(settings, middleware=[]) as bare,
+    ):
 
         async def raw_unary() -> None:
             r = await raw.post(f"{base}/v1/chat/completions", content=body, headers=headers)
@@ -109,39 +110,38 @@ async def run(n: int, port: int) -> dict[str, dict[str, float]]:
         async def lib_stream() -> None:
             await client.stream(PROMPT, model="bench", max_tokens=40).final()
 
-        pairs = {"unary": (raw_unary, lib_unary), "stream": (raw_stream, lib_stream)}
-        for mode, (r_fn, l_fn) in pairs.items():
+        async def bare_unary() -> None:
+            await bare.chat(PROMPT, model="bench", max_tokens=40)
+
+        async def bare_stream() -> None:
+            await bare.stream(PROMPT, model="bench", max_tokens=40).final()
+
+        fns = {
+            "unary": {"raw": raw_unary, "bare": bare_unary, "default": lib_unary},
+            "stream": {"raw": raw_stream, "bare": bare_stream, "default": lib_stream},
+        }
+        for mode, per in fns.items():
             for _ in range(50):  # warm up pools and caches
-                await r_fn()
-                await l_fn()
+                for fn in per.values():
+                    await fn()
             for i in range(n):
-                if i % 2:
-                    results[mode]["raw"].append(await timed(r_fn))
-                    results[mode]["llmrelay"].append(await timed(l_fn))
-                else:
-                    results[mode]["llmrelay"].append(await timed(l_fn))
-                    results[mode]["raw"].append(await timed(r_fn))
+                order = names if i % 2 else names[::-1]
+                for name in order:
+                    results[mode][name].append(await timed(per[name]))
             block = 50
             for _ in range(max(1, n // block)):
-                for name, fn in (("raw", r_fn), ("llmrelay", l_fn)):
+                for name in names:
                     c0 = time.process_time()
                     for _ in range(block):
-                        await fn()
+                        await per[name]()
                     cpu[mode][name].append((time.process_time() - c0) / block)
     out: dict[str, dict[str, float]] = {}
     for mode, per in results.items():
-        raw_med = statistics.median(per["raw"]) * 1e6
-        lib_med = statistics.median(per["llmrelay"]) * 1e6
-        raw_cpu = statistics.median(cpu[mode]["raw"]) * 1e6
-        lib_cpu = statistics.median(cpu[mode]["llmrelay"]) * 1e6
-        out[mode] = {
-            "raw_us": raw_med,
-            "llmrelay_us": lib_med,
-            "overhead_us": lib_med - raw_med,
-            "raw_cpu_us": raw_cpu,
-            "llmrelay_cpu_us": lib_cpu,
-            "overhead_cpu_us": lib_cpu - raw_cpu,
-        }
+        for name in names:
+            out[f"{mode}/{name}"] = {
+                "wall_us": statistics.median(per[name]) * 1e6,
+                "cpu_us": statistics.median(cpu[mode][name]) * 1e6,
+            }
     return out
 
 
@@ -160,15 +160,19 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"calls per mode: {args.n} (alternating raw / llmrelay), simulator via uvicorn on 127.0.0.1")
     print(f"load average before/after: {load0} / {os.getloadavg()}")
-    print(
-        f"{'mode':<8} {'raw wall µs':>12} {'llmrelay wall µs':>17} {'Δ wall µs':>10}"
-        f" {'raw CPU µs':>11} {'llmrelay CPU µs':>16} {'Δ CPU µs':>9}"
-    )
-    for mode, r in res.items():
-        print(
-            f"{mode:<8} {r['raw_us']:>12.0f} {r['llmrelay_us']:>17.0f} {r['overhead_us']:>10.0f}"
-            f" {r['raw_cpu_us']:>11.0f} {r['llmrelay_cpu_us']:>16.0f} {r['overhead_cpu_us']:>9.0f}"
-        )
+    print(f"{'mode':<8} {'client':<18} {'wall µs':>8} {'Δ wall µs':>10} {'CPU µs':>8} {'Δ CPU µs':>9}")
+    for mode in ("unary", "stream"):
+        base = res[f"{mode}/raw"]
+        for name, label in (
+            ("raw", "raw httpx2"),
+            ("bare", "llmrelay bare"),
+            ("default", "llmrelay default"),
+        ):
+            r = res[f"{mode}/{name}"]
+            print(
+                f"{mode:<8} {label:<18} {r['wall_us']:>8.0f} {r['wall_us'] - base['wall_us']:>10.0f}"
+                f" {r['cpu_us']:>8.0f} {r['cpu_us'] - base['cpu_us']:>9.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -332,16 +332,20 @@ class Client:
             meta["model"] = ep.model
             meta["request_id"] = _request_id(resp.headers)
             parser = adapter.stream_parser(ep)
+            identified = False
             async for sse in resp.aiter_sse():
                 events = parser.feed(sse)
-                if parser.response_id:
+                if not identified and parser.response_id:
+                    identified = True  # providers name the response and model once, up front
                     meta["response_id"] = parser.response_id
-                if parser.model:
-                    meta["model"] = parser.model
+                    if parser.model:
+                        meta["model"] = parser.model
                 for ev in events:
-                    if isinstance(ev, UsageEvent):  # the last usage seen is the call's total
-                        meta["cost"] = self._cost(ep, meta["model"], ev.usage)
+                    if type(ev) is UsageEvent:  # the last usage seen is the call's total
+                        meta["cost"] = self._cost(ep, parser.model or ep.model, ev.usage)
                     yield ev
+            if parser.model:
+                meta["model"] = parser.model
             state = parser.provider_state
             if state:
                 meta["provider_state"] = state

@@ -177,17 +177,10 @@ class Preflight:
         self.check(call)
         return await call_next(call)
 
-    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+    def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        # Not a generator: it decides once, up front, and adds no per-event layer.
         self.check(call)
-        events = call_next(call)
-        try:
-            async for ev in events:
-                yield ev
-        finally:
-            # close the layers below now, not at garbage collection, when the caller stops early
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        return call_next(call)
 
 
 def _error(call: Call, refused: list[Verdict]) -> ContextWindowExceededError:

@@ -115,15 +115,13 @@ async def _relay(
     text: list[str] = []
     outcome: BaseException | None = asyncio.CancelledError()  # the caller left early unless set below
     try:
-        ev: StreamEvent | None = first
-        while ev is not None:
-            if isinstance(ev, TextDelta):
+        if type(first) is TextDelta:
+            text.append(first.text)
+        yield first
+        async for ev in events:
+            if type(ev) is TextDelta:
                 text.append(ev.text)
             yield ev
-            try:
-                ev = await anext(events)
-            except StopAsyncIteration:
-                ev = None
         outcome = None
     except errors.LLMRelayError as exc:
         outcome = exc
