@@ -155,3 +155,21 @@ async def test_small_prompts_are_not_counted_but_large_ones_are():
         big = "word " * 30_000  # the bound (4 × chars) exceeds the window, the real count does not
         large = await c.chat(big, model="simulator/gpt-4o", max_tokens=50)
         assert large.meta[COUNTS_KEY]["simulator/gpt-4o"].exact
+
+
+async def test_too_small_alias_goes_to_its_context_window_fallback_without_sending():
+    from llmrelay.middleware.retry import TOO_SMALL_KEY
+
+    assert TOO_SMALL_KEY == EXCEEDED_KEY
+    models = {
+        "small": {
+            "deployments": [{"provider": "simulator", "model": "gpt-4o"}],
+            "context_window_fallback": "big",
+        },
+        "big": {"deployments": [{"provider": "simulator", "model": "gpt-4o-mini"}]},
+    }
+    async with client(TINY, models=models) as c:
+        reply = await c.chat("word " * 100, model="small", max_tokens=5)
+        assert reply.text
+        assert sent(c) == 1  # only the fallback was asked; the too-small model never was
+        assert reply.meta["deployment"] == "simulator/gpt-4o-mini"

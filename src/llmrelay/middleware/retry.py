@@ -31,6 +31,9 @@ from llmrelay.resilience.router import Lease, Router, shared
 from llmrelay.resolve import Route
 from llmrelay.types import ChatResponse, StreamEvent, TextDelta
 
+#: deployments the preflight layer found too small for the prompt (its EXCEEDED_KEY)
+TOO_SMALL_KEY = "context_window_exceeded"
+
 log = logging.getLogger("llmrelay.retry")
 
 _T = TypeVar("_T")
@@ -226,6 +229,26 @@ class _Run:
         except TimeoutError:
             raise self._deadline_error() from None
 
+    def _skip_too_small(self) -> None:
+        """Honour preflight: never send to a deployment whose window the prompt overflows.
+
+        When none of this alias's deployments can take the call, fail it here, before any
+        request, as the provider would have: the route layer then takes the alias's
+        ``context_window_fallback``.
+        """
+        too_small = self.call.meta.get(TOO_SMALL_KEY)
+        if not too_small:
+            return
+        names = {d.name for d in self.route.deployments}
+        small = names.intersection(too_small)
+        if small == names:
+            raise errors.ContextWindowExceededError(
+                f"the prompt does not fit the context window of any deployment of {self.alias!r} "
+                + f"({', '.join(sorted(small))}); nothing was sent to them",
+                code="context_length_exceeded",
+            )
+        self.exclude |= small
+
     def _deadline_error(self) -> errors.LLMRelayError:
         self.state.deadline_passed = True
         err = errors.TimeoutError(
@@ -244,6 +267,7 @@ class _Run:
         left = self.remaining()
         if left is not None and left <= 0:
             raise self._deadline_error()
+        self._skip_too_small()
         while True:
             got = await self.router.acquire(
                 self.route,
