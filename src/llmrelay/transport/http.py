@@ -79,6 +79,34 @@ def _user_agent() -> str:
         return "llmrelay"
 
 
+_PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def _proxies_in_environment() -> bool:
+    return any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARS)
+
+
+class _DeferredHTTPTransport(httpx2.AsyncBaseTransport):
+    """The network transport, built on first use.
+
+    Building it loads the system's CA certificates into an SSL context (~70 ms); a
+    client that only talks to the in-process simulator never needs it.
+    """
+
+    def __init__(self, limits: httpx2.Limits) -> None:
+        self._limits = limits
+        self._inner: httpx2.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self._inner is None:
+            self._inner = httpx2.AsyncHTTPTransport(limits=self._limits)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
 class Transport:
     """Sends ``HttpRequest``s through one pooled ``httpx2.AsyncClient``.
 
@@ -100,11 +128,14 @@ class Transport:
             raise errors.ConfigError(f"max_connections must be a positive integer, got {max_connections!r}")
         self._timeouts = timeouts if timeouts is not None else Timeouts()
         self._max_connections = max_connections
+        # Keep every connection the pool may open: LLM traffic is bursty and a TLS
+        # handshake costs more than the idle socket.
+        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client = httpx2.AsyncClient(
             timeout=self._timeouts.as_httpx(),
-            # Keep every connection the pool may open: LLM traffic is bursty and a TLS
-            # handshake costs more than the idle socket.
-            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
+            # httpx2 honours HTTP(S)_PROXY only for the transport it builds itself
+            transport=None if _proxies_in_environment() else _DeferredHTTPTransport(limits),
             mounts=dict(mounts) if mounts else None,
             follow_redirects=False,
             cookies=http.cookiejar.CookieJar(policy=_RefuseAllCookies()),
