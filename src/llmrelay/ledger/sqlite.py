@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -66,7 +67,7 @@ class SQLiteBackend:
                     f"cannot open the ledger database {self.path}: {exc}; set ledger.url to a writable "
                     "location (LLMRELAY_LEDGER__URL=sqlite:///path/to/ledger.sqlite3)"
                 ) from None
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             # WAL with NORMAL sync survives a process crash; only an OS crash can lose the last batch.
             conn.execute("PRAGMA synchronous=NORMAL")
             self._conn = conn
@@ -139,3 +140,20 @@ class SQLiteBackend:
         finally:
             self._executor.shutdown(wait=False)
             self._executor = None
+
+
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL, waiting out other processes doing the same.
+
+    The switch takes an exclusive lock and SQLite may answer "database is locked" at
+    once instead of waiting for the busy timeout, when several replicas open a new
+    database together.
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (1 + attempt % 10))
