@@ -32,6 +32,10 @@ def _h(name: str, protocol: str, base_url: str | None, *key_env: str, **kw: Any)
     return name, Host(name, protocol, base_url, tuple(key_env), **kw)
 
 
+# Anthropic requires max_tokens: its adapter sends this when a call gives none, and
+# preflight reserves it in the context window.
+_ANTHROPIC: Mapping[str, Any] = MappingProxyType({"default_max_tokens": 4096})
+
 HOSTS: Mapping[str, Host] = MappingProxyType(
     dict(
         [
@@ -49,6 +53,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 "https://api.anthropic.com",
                 "ANTHROPIC_API_KEY",
                 base_url_env="ANTHROPIC_BASE_URL",
+                options=_ANTHROPIC,
                 description="Anthropic",
             ),
             _h(
@@ -146,6 +151,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 "anthropic",
                 SIMULATOR_URL,
                 key_required=False,
+                options=_ANTHROPIC,
                 description="built-in simulator, Anthropic protocol",
             ),
             _h(

@@ -40,9 +40,6 @@ EXCEEDED_KEY = "context_window_exceeded"
 #: refusal costs the caller an answer, a wrong pass only the provider's own refusal
 TOLERANCE = {"exact": 0.0, "tiktoken": 0.02, "estimate": 0.15}
 
-# Anthropic requires max_tokens; the adapter sends this when the call gives none.
-_ANTHROPIC_DEFAULT_OUTPUT = 4096
-
 # Generous per-message and per-request room in the upper bound (real framing is 3-8 tokens).
 _FRAMING_CHARS = 16
 _FRAMING_TOKENS = 64
@@ -79,8 +76,10 @@ def prompt_count(call: Call, dep: Deployment, info: ModelInfo | None) -> TokenCo
 def _output_reserved(call: Call, dep: Deployment) -> int:
     if call.request.max_tokens is not None:
         return call.request.max_tokens
-    if dep.endpoint.provider == "anthropic":
-        return _ANTHROPIC_DEFAULT_OUTPUT
+    # protocols that require an output limit (Anthropic) send this one when the call gives none
+    default = dep.endpoint.options.get("default_max_tokens")
+    if isinstance(default, int) and not isinstance(default, bool) and default > 0:
+        return default
     return 1  # the reply needs at least one token of room
 
 

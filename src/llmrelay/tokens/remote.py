@@ -9,6 +9,8 @@ call would send. ``Client.count_tokens`` does the I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from llmrelay.errors import MalformedResponseError
@@ -24,11 +26,8 @@ _ANTHROPIC_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thi
 
 def count_request(req: ChatRequest, ep: Endpoint) -> HttpRequest | None:
     """The provider's token-count call for ``req``, or None when the protocol has none."""
-    if ep.provider == "anthropic":
-        return _anthropic(req, ep)
-    if ep.provider == "gemini":
-        return _gemini(req, ep)
-    return None
+    builder = _BUILDERS.get(ep.provider)
+    return builder(req, ep) if builder is not None else None
 
 
 def _anthropic(req: ChatRequest, ep: Endpoint) -> HttpRequest:
@@ -54,13 +53,20 @@ def _gemini(req: ChatRequest, ep: Endpoint) -> HttpRequest:
     )
 
 
+#: protocol -> builder of its count request, and the answer's field holding the count
+_BUILDERS: Mapping[str, Callable[[ChatRequest, Endpoint], HttpRequest]] = MappingProxyType(
+    {"anthropic": _anthropic, "gemini": _gemini}
+)
+_COUNT_FIELD: Mapping[str, str] = MappingProxyType({"anthropic": "input_tokens", "gemini": "totalTokens"})
+
+
 def _encode(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def parse_count(protocol: str, body: bytes) -> int:
     """The token count in a 2xx answer of ``protocol``'s count endpoint."""
-    key = "input_tokens" if protocol == "anthropic" else "totalTokens"
+    key = _COUNT_FIELD.get(protocol, "totalTokens")
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
