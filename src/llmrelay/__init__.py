@@ -7,6 +7,7 @@ imported on first use of the names below.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from llmrelay.errors import (
@@ -59,6 +60,10 @@ from llmrelay.types import (
 )
 
 __version__ = "0.1.0"
+
+# A library logs and lets the application decide where records go: without this,
+# Python's last-resort handler would print llmrelay's warnings to stderr.
+logging.getLogger("llmrelay").addHandler(logging.NullHandler())
 
 _LAZY = {
     "Client": "llmrelay.client",

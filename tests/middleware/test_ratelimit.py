@@ -174,3 +174,30 @@ def test_limits_from_a_yaml_file(tmp_path) -> None:
     with pytest.raises(ConfigError) as err:
         Settings.load(path)
     assert str(path) in str(err.value) and "limits.deployments.openai/gpt-4o.rpm" in str(err.value)
+
+
+async def test_each_attempt_is_charged_to_its_deployment_and_a_refusal_moves_on_without_waiting() -> None:
+    models = {
+        "pair": {
+            "deployments": [
+                {"provider": "simulator", "model": "sim-1"},
+                {"provider": "simulator", "model": "sim-2"},
+            ]
+        }
+    }
+    limits = {
+        "mode": "fail",
+        "window": 10,
+        "deployments": {"simulator/sim-1": {"rpm": 1}, "simulator/sim-2": {"rpm": 1}},
+    }
+    async with llmrelay.Client(Settings.load(models=models, limits=limits), environ={}) as c:
+        first = await c.chat("one", model="pair")
+        second = await c.chat("two", model="pair")
+        # whichever deployment the router picked second, the limit sent it to the other one
+        assert {first.meta["deployment"], second.meta["deployment"]} == {"simulator/sim-1", "simulator/sim-2"}
+        t0 = time.monotonic()
+        with pytest.raises(RateLimitError) as err:
+            await c.chat("three", model="pair")
+        assert time.monotonic() - t0 < 1.0  # fail mode: refused at once, not waited out
+        assert err.value.status is None and err.value.retry_after is not None
+        assert c.simulator.stats.total_requests == 2

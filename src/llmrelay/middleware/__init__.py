@@ -3,11 +3,12 @@
 Outermost first, the full order is::
 
     ledger → observe → guard → cache → preflight → budget → ratelimit
-      → route → retry → hedge → circuit → (send)
+      → route → retry → hedge → deployment_limit → circuit → (send)
 
 Route walks an alias's fallbacks; retry runs the attempts on one alias, asking the
 router for a deployment each time; hedge (opt-in) races a slow attempt against another
-deployment; circuit, innermost, sees exactly one upstream request per attempt.
+deployment; deployment_limit charges the provider's rate limits to the deployment each
+attempt really uses; circuit, innermost, sees exactly one upstream request per attempt.
 
 The ledger is outermost so that it records every call as the caller saw it, refusals
 and cache hits included.
@@ -30,7 +31,17 @@ from llmrelay.settings import Settings
 from llmrelay.state import StateContext
 
 #: the modules of ``llmrelay.middleware`` that make up the default pipeline, outermost first
-STACK: tuple[str, ...] = ("ledger", "preflight", "budget", "ratelimit", "route", "retry", "hedge", "circuit")
+STACK: tuple[str, ...] = (
+    "ledger",
+    "preflight",
+    "budget",
+    "ratelimit",
+    "route",
+    "retry",
+    "hedge",
+    "deployment_limit",
+    "circuit",
+)
 
 
 @dataclass(frozen=True, slots=True)

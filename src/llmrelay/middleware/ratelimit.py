@@ -1,5 +1,6 @@
-"""Rate limits in the pipeline: per deployment (to stay under the provider's limits) and
-per key and user, through one ``Limiter`` (see ``llmrelay.limits.ratelimit``).
+"""Rate limits in the pipeline: per key and user here, once per call; per deployment (to
+stay under the provider's limits) in ``deployment_limit``, once per attempt on the
+deployment routing chose. Both go through a ``Limiter`` (see ``llmrelay.limits.ratelimit``).
 
 A call draws a request, its tokens (prompt + output bound) and a place in flight from
 each limit that applies, all at once; when it is over its tokens are settled at what it
@@ -96,7 +97,7 @@ class RateLimitMiddleware:
             await permit.settle(used)
 
 
-def _limits(entries: Mapping[str, LimitSettings], window: float) -> dict[str, Limits]:
+def limits_from(entries: Mapping[str, LimitSettings], window: float) -> dict[str, Limits]:
     return {
         name: Limits(rpm=e.rpm, tpm=e.tpm, concurrency=e.concurrency, window=window)
         for name, e in entries.items()
@@ -116,19 +117,13 @@ def limiter_for(ctx: StackContext, cfg: RateLimitSettings) -> Limiter:
 
 
 def build(ctx: StackContext) -> RateLimitMiddleware | None:
+    """Per-key and per-user limits (per-deployment ones are ``deployment_limit``'s)."""
     cfg = ctx.settings.limits
-    deployments = _limits(cfg.deployments, cfg.window)
-    keys = _limits(cfg.keys, cfg.window)
-    users = _limits(cfg.users, cfg.window)
-    if not (deployments or keys or users):
+    keys = limits_from(cfg.keys, cfg.window)
+    users = limits_from(cfg.users, cfg.window)
+    if not (keys or users):
         return None
     catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
     return RateLimitMiddleware(
-        limiter_for(ctx, cfg),
-        catalog,
-        ctx.resolve,
-        deployments=deployments,
-        keys=keys,
-        users=users,
-        output_tokens=cfg.output_tokens,
+        limiter_for(ctx, cfg), catalog, ctx.resolve, keys=keys, users=users, output_tokens=cfg.output_tokens
     )

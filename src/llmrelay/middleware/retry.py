@@ -27,7 +27,7 @@ from llmrelay.middleware import StackContext
 from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
 from llmrelay.resilience.backoff import Verdict
 from llmrelay.resilience.callstate import CallState, call_state, end
-from llmrelay.resilience.router import Lease, Router, shared
+from llmrelay.resilience.router import Lease, Router, refused_locally, shared
 from llmrelay.resolve import Route
 from llmrelay.types import ChatResponse, StreamEvent, TextDelta
 
@@ -308,8 +308,9 @@ class _Run:
     async def failed(self, lease: Lease, exc: errors.LLMRelayError) -> None:
         """Account for a failed attempt; return to try again, or raise ``exc``."""
         self._report(self.router.release(lease, exc))
-        if isinstance(exc, errors.CircuitOpenError):
-            # Refused before anything was sent: not an attempt, and not that deployment again.
+        if refused_locally(exc):
+            # Refused before anything was sent (open circuit, local rate limit): not an
+            # attempt, and not that deployment again; another one may take it.
             self.attempts -= 1
             self.state.upstream -= 1
             self.call.meta["attempts"] = self.state.upstream

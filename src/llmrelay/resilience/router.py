@@ -228,7 +228,9 @@ class Router:
             else:
                 h.observe(latency=now - lease.started)
             return []
-        if not isinstance(error, errors.LLMRelayError):
+        if not isinstance(error, errors.LLMRelayError) or refused_locally(error):
+            # llmrelay's own limits already know when the deployment frees up: cooling its
+            # keys here too would make later calls wait where the caller chose to fail fast
             return []
         pool = self.pool(lease.deployment)
         r = self.settings.routing
@@ -288,4 +290,12 @@ def shared(settings: Settings, state: StateContext, catalog: Catalog | None = No
     return state.shared(
         "llmrelay.resilience.router",
         lambda: Router(settings, breakers=breakers_for(settings, state), price_of=catalog_prices(catalog)),
+    )
+
+
+def refused_locally(error: BaseException) -> bool:
+    """An attempt llmrelay itself refused before sending: an open circuit or a local rate
+    limit (a ``RateLimitError`` without an HTTP status)."""
+    return isinstance(error, errors.CircuitOpenError) or (
+        isinstance(error, errors.RateLimitError) and error.status is None
     )
