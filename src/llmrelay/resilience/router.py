@@ -294,8 +294,8 @@ def shared(settings: Settings, state: StateContext, catalog: Catalog | None = No
 
 
 def refused_locally(error: BaseException) -> bool:
-    """An attempt llmrelay itself refused before sending: an open circuit or a local rate
-    limit (a ``RateLimitError`` without an HTTP status)."""
-    return isinstance(error, errors.CircuitOpenError) or (
-        isinstance(error, errors.RateLimitError) and error.status is None
-    )
+    """An attempt llmrelay itself refused before sending: an open circuit, or one of its
+    own rate limits (``llmrelay.limits`` marks those with a ``local_…`` code)."""
+    if isinstance(error, errors.CircuitOpenError):
+        return True
+    return isinstance(error, errors.RateLimitError) and (error.code or "").startswith("local_")
