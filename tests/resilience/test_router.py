@@ -189,3 +189,13 @@ async def test_hedge_delay_needs_samples_and_stays_in_bounds() -> None:
         r.health("a").observe(latency=9.0)
     assert r.hedge_delay("a") == 1.0
     assert r.hedging("anything")
+
+
+async def test_same_named_deployments_with_different_keys_never_share_a_pool() -> None:
+    r = router(Clock())
+    tenant_a = Route("a", (dep("shared", keys=(K1,)),))
+    tenant_b = Route("b", (dep("shared", keys=(K2,)),))
+    assert tenant_a.deployments[0].name == tenant_b.deployments[0].name  # the same upstream name
+    for _ in range(3):
+        assert (await take(r, tenant_a)).deployment.endpoint.api_key == K1
+        assert (await take(r, tenant_b)).deployment.endpoint.api_key == K2

@@ -93,7 +93,7 @@ class Router:
         self.rng = rng if rng is not None else random.Random()
         self._price_of = price_of
         self._health: dict[str, Health] = {}
-        self._pools: dict[str, KeyPool] = {}
+        self._pools: dict[tuple[str, str, tuple[str, ...]], KeyPool] = {}
 
     # ------------------------------------------------------------------ state
 
@@ -104,9 +104,14 @@ class Router:
         return h
 
     def pool(self, dep: Deployment) -> KeyPool:
-        p = self._pools.get(dep.name)
+        # A pool belongs to its keys and endpoint, not just the deployment's name: two
+        # aliases may name the same host/model with different keys (tenants, billing),
+        # and one must never lend the other its keys.
+        keys = dep.keys or (dep.endpoint.api_key,)
+        ident = (dep.name, dep.endpoint.base_url, tuple(k.fingerprint if k else "" for k in keys))
+        p = self._pools.get(ident)
         if p is None:
-            p = self._pools[dep.name] = KeyPool(dep.keys or (dep.endpoint.api_key,))
+            p = self._pools[ident] = KeyPool(keys)
         return p
 
     def strategy_for(self, alias: str) -> str:
