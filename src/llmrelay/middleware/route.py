@@ -57,7 +57,15 @@ class RouteMiddleware:
         finally:
             walk.close()
 
-    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+    def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        alias = self._resolve(call.request.model).alias
+        if not _has_fallbacks(self._aliases.get(alias)):
+            # Nowhere to fall back to: add no per-event layer to the stream.
+            call.meta["alias"] = alias
+            return call_next(call)
+        return self._walk_stream(call, call_next)
+
+    async def _walk_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
         walk = _Walk(self, call)
         try:
             while True:
@@ -78,6 +86,12 @@ class RouteMiddleware:
                         await aclose()
         finally:
             walk.close()
+
+
+def _has_fallbacks(cfg: AliasSettings | None) -> bool:
+    return cfg is not None and bool(
+        cfg.fallbacks or cfg.context_window_fallback or cfg.content_filter_fallback
+    )
 
 
 class _Walk:
