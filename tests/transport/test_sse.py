@@ -272,3 +272,40 @@ def test_any_split_decodes_like_the_whole(stream: tuple[bytes, list[SSEEvent]], 
 def test_byte_by_byte_decodes_like_the_whole(stream: tuple[bytes, list[SSEEvent]]) -> None:
     raw, expected = stream
     assert bytewise(raw) == expected
+
+
+_block = st.one_of(
+    st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30).map(
+        lambda t: "data: " + t
+    ),
+    st.lists(
+        st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=8),
+        min_size=2,
+        max_size=3,
+    ).map(lambda ts: "\n".join("data: " + t for t in ts)),
+    st.sampled_from([": ping", "event: delta\ndata: x", "id: 7\ndata: y", "retry: 10\ndata: z", "data:", ""]),
+)
+
+
+@given(
+    blocks=st.lists(_block, min_size=1, max_size=12),
+    cuts=st.lists(st.integers(min_value=0, max_value=11), max_size=4),
+    unterminated=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_reads_of_whole_events_decode_like_byte_by_byte(
+    blocks: list[str], cuts: list[int], unterminated: bool
+) -> None:
+    """LF-only streams cut at event boundaries take the block fast path; they must decode
+    exactly as the same bytes fed one at a time (which never can)."""
+    events = [(b + "\n\n").encode() for b in blocks]
+    if unterminated:
+        events[-1] = events[-1][:-2]
+    reads, start = [], 0
+    for cut in [*sorted({c for c in cuts if c < len(events)}), len(events)]:
+        if cut > start:
+            reads.append(b"".join(events[start:cut]))
+            start = cut
+    # warm the decoder past the BOM check with a first event, as a real stream would
+    prefix = b"data: first\n\n"
+    assert decode(prefix, *reads) == bytewise(prefix + b"".join(reads))

@@ -67,18 +67,41 @@ class SSEDecoder:
         return self._last_id
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        # Hot path: servers write one whole "data: …\n\n" event per read. It is only taken
-        # when nothing is buffered, so the general path below sees everything else.
+        # Hot paths: a read of whole "data: …\n\n" events, one or many, with nothing
+        # buffered before it (LF only). Anything else takes the general path.
         if (
             chunk[:6] == b"data: "
-            and chunk[-2:] == b"\n\n"
-            and chunk.count(b"\n") == 2
-            and b"\r" not in chunk
             and self._started
+            and b"\r" not in chunk
             and not (self._pending or self._data or self._event or self._skip_lf)
+            and (self._max is None or len(chunk) <= self._max)
         ):
-            retry, self._retry = self._retry, None
-            return [SSEEvent(data=chunk[6:-2].decode("utf-8", "replace"), id=self._last_id, retry=retry)]
+            if chunk[-2:] == b"\n\n" and chunk.count(b"\n") == 2:
+                retry, self._retry = self._retry, None
+                return [SSEEvent(data=chunk[6:-2].decode("utf-8", "replace"), id=self._last_id, retry=retry)]
+            return self._feed_blocks(chunk)
+        return self._feed_lines(chunk)
+
+    def _feed_blocks(self, chunk: bytes) -> list[SSEEvent]:
+        """Split at blank lines; single-line ``data:`` blocks become events directly."""
+        blocks = chunk.split(b"\n\n")
+        rest = blocks.pop()  # after the last blank line: nothing, or an unfinished event
+        events: list[SSEEvent] = []
+        for block in blocks:
+            if block[:6] == b"data: " and b"\n" not in block:
+                retry, self._retry = self._retry, None
+                events.append(
+                    SSEEvent(data=block[6:].decode("utf-8", "replace"), id=self._last_id, retry=retry)
+                )
+            else:  # comments, several fields, multi-line data, stray blank lines
+                lines = block.split(b"\n")
+                lines.append(b"")
+                events.extend(self._process(lines))
+        if rest:
+            events.extend(self._feed_lines(rest))
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[SSEEvent]:
         if self._skip_lf:
             if not chunk:
                 return []
