@@ -22,7 +22,6 @@ import json
 import math
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import uuid
 from typing import Any
 
 import httpx2
+from _support import free_port, start_and_wait
 
 import llmrelay
 from llmrelay.limits.budget import BudgetRule, Budgets, Subject
@@ -42,27 +42,12 @@ from llmrelay.settings import Settings
 REDIS_URL = os.environ.get("LLMRELAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_simulator(port: int, rpm: int, window: float) -> subprocess.Popen[bytes]:
     code = (
         "from llmrelay.simulator import SimulatorConfig; from llmrelay.simulator.server import serve; "
         f"serve(host='127.0.0.1', port={port}, config=SimulatorConfig(rpm_limit={rpm}, rate_window={window}))"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("simulator server did not start")
+    return start_and_wait([sys.executable, "-c", code], port, "simulator server")
 
 
 async def redis_client() -> Any:

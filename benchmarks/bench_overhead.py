@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx2
+from _support import free_port, start_and_wait
 
 import llmrelay
 from llmrelay.settings import Settings
@@ -37,27 +37,12 @@ from llmrelay.settings import Settings
 PROMPT = "Benchmark prompt: say something short."
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(port: int) -> subprocess.Popen[bytes]:
     code = (
         "from llmrelay.simulator.server import serve; "
         f"serve(host='127.0.0.1', port={port}, log_level='warning')"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("simulator server did not start")
+    return start_and_wait([sys.executable, "-c", code], port, "simulator server")
 
 
 async def timed(fn: Callable[[], Awaitable[object]]) -> float:

@@ -1,42 +1,22 @@
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2
 import pytest
+from tests.simulator.openai_harness import Harness, harness
 
-from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig
+from llmrelay.simulator import Fault, FaultSequence, SimulatorConfig
 from llmrelay.simulator.engine import expected_text
-from llmrelay.simulator.faults import FaultPlan
 
 USER = {"role": "user", "content": "What is the weather like?"}
 AZURE = "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21"
 
 
-class Harness:
-    def __init__(self, sim: Simulator, client: httpx2.AsyncClient) -> None:
-        self.sim = sim
-        self.client = client
-
-    async def post(self, body: Any, url: str = AZURE, **kw: Any) -> httpx2.Response:
-        return await self.client.post(url, json=body, **kw)
-
-
-@contextlib.asynccontextmanager
-async def harness(
-    config: SimulatorConfig | None = None, faults: FaultPlan | None = None
-) -> AsyncIterator[Harness]:
-    sim = Simulator(config, faults)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(sim.app), base_url="http://sim") as client:
-        yield Harness(sim, client)
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[Harness]:
-    async with harness() as h:
+    async with harness(url=AZURE) as h:
         yield h
 
 
@@ -47,7 +27,7 @@ def chunks(text: str) -> list[dict[str, Any]]:
 
 
 async def test_azure_chat() -> None:
-    async with harness(SimulatorConfig(api_keys=frozenset({"azure-key"}))) as h:
+    async with harness(SimulatorConfig(api_keys=frozenset({"azure-key"})), url=AZURE) as h:
         r = await h.post({"messages": [USER]}, url=AZURE, headers={"api-key": "azure-key"})
         assert r.status_code == 200
         assert "apim-request-id" in r.headers
@@ -72,7 +52,7 @@ async def test_azure_stream_starts_with_prompt_filter_results(api: Harness) -> N
 
 
 async def test_azure_needs_api_version_and_a_known_deployment() -> None:
-    async with harness(SimulatorConfig(models=frozenset({"my-gpt"}))) as h:
+    async with harness(SimulatorConfig(models=frozenset({"my-gpt"})), url=AZURE) as h:
         r = await h.post({"messages": [USER]}, url="/openai/deployments/my-gpt/chat/completions")
         assert r.status_code == 404
         assert r.json() == {"error": {"code": "404", "message": "Resource not found"}}
@@ -82,7 +62,7 @@ async def test_azure_needs_api_version_and_a_known_deployment() -> None:
 
 
 async def test_azure_rate_limit_shape() -> None:
-    async with harness(faults=FaultSequence([Fault.rate_limited(retry_after=3)])) as h:
+    async with harness(faults=FaultSequence([Fault.rate_limited(retry_after=3)]), url=AZURE) as h:
         r = await h.post({"messages": [USER]}, url=AZURE)
         assert r.status_code == 429
         assert r.headers["retry-after"] == "3"

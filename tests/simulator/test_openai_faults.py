@@ -3,57 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx2
 import pytest
+from tests.simulator.openai_harness import USER, Harness, chat, harness, sse
 
-from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig
+from llmrelay.simulator import Fault, FaultSequence, SimulatorConfig
 from llmrelay.simulator.engine import expected_text
-from llmrelay.simulator.faults import FaultPlan
 from llmrelay.simulator.responses import SimulatedReset
-
-URL = "/v1/chat/completions"
-USER = {"role": "user", "content": "What is the weather like?"}
-
-
-def chat(**extra: Any) -> dict[str, Any]:
-    return {"model": "gpt-4o", "messages": [USER], **extra}
-
-
-def sse(text: str) -> list[str]:
-    """The data fields of an event stream, in order."""
-    events = [e for e in text.split("\n\n") if e.strip()]
-    assert all(e.startswith("data: ") for e in events), events
-    return [e[len("data: ") :] for e in events]
-
-
-def chunks(text: str) -> list[dict[str, Any]]:
-    data = sse(text)
-    assert data[-1] == "[DONE]"
-    return [json.loads(d) for d in data[:-1]]
-
-
-class Harness:
-    def __init__(self, sim: Simulator, client: httpx2.AsyncClient) -> None:
-        self.sim = sim
-        self.client = client
-
-    async def post(self, body: Any, url: str = URL, **kw: Any) -> httpx2.Response:
-        return await self.client.post(url, json=body, **kw)
-
-
-@contextlib.asynccontextmanager
-async def harness(
-    config: SimulatorConfig | None = None, faults: FaultPlan | None = None
-) -> AsyncIterator[Harness]:
-    sim = Simulator(config, faults)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(sim.app), base_url="http://sim") as client:
-        yield Harness(sim, client)
 
 
 @pytest.fixture
