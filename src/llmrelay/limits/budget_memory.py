@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from llmrelay.limits.budget import Account, Refusal
+from llmrelay.limits.leases import expire
 
 
 class _Ledger:
@@ -24,16 +25,7 @@ class _Ledger:
         self.flags: set[str] = set()
 
     def purge(self, now: float) -> None:
-        # Reservations sit in the order they were made; with one lease length the oldest
-        # expires first, so the scan stops at the first live one.
-        held = self.held
-        while held:
-            rid = next(iter(held))
-            amount, lease = held[rid]
-            if lease > now:
-                break
-            del held[rid]
-            self.reserved -= amount
+        self.reserved -= expire(self.held, now)
 
 
 class MemoryBudgetBackend:

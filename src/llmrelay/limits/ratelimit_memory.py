@@ -11,6 +11,7 @@ import heapq
 import time
 from collections.abc import Callable, Sequence
 
+from llmrelay.limits.leases import expire
 from llmrelay.limits.ratelimit import Slot
 
 
@@ -26,16 +27,7 @@ class _Counter:
         done = self.done
         while done and done[0][0] <= now:
             self.total -= heapq.heappop(done)[1]
-        # Calls in flight sit in admission order, so with one lease length the oldest
-        # lease is first; a leaked permit (never settled) is dropped once its lease ends.
-        flying = self.flying
-        while flying:
-            pid = next(iter(flying))
-            amount, lease = flying[pid]
-            if lease > now:
-                break
-            del flying[pid]
-            self.total -= amount
+        self.total -= expire(self.flying, now)
 
     def wait_for(self, need: int, hold: float, now: float) -> float:
         """Seconds until ``need`` more fits: finished calls free at their expiry, calls in
