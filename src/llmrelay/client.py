@@ -82,7 +82,7 @@ class Client:
         middleware: Sequence[Middleware] | None = None,
         transport: Transport | None = None,
     ) -> None:
-        from llmrelay.transport.http import Timeouts, Transport
+        from llmrelay.transport.http import LazyTransport, Timeouts, Transport
 
         self.settings = settings if settings is not None else Settings.load(config)
         env = dict(os.environ if environ is None else environ)
@@ -99,7 +99,7 @@ class Client:
             t = self.settings.timeouts
             transport = Transport(
                 timeouts=Timeouts(connect=t.connect, read=t.read, total=t.total),
-                mounts={SIMULATOR_URL: _LazySimulatorTransport(self)},
+                mounts={SIMULATOR_URL: LazyTransport(self._simulator_transport)},
             )
             self._owns_transport = True
         else:
@@ -206,6 +206,11 @@ class Client:
     def route(self, model: str | None = None) -> Route:
         """What a model name resolves to (raises the same errors a call would)."""
         return self._route(model)
+
+    def _simulator_transport(self) -> httpx2.AsyncBaseTransport:
+        from llmrelay.transport.asgi import StreamingASGITransport
+
+        return StreamingASGITransport(self.simulator.app)
 
     @property
     def simulator(self) -> Any:
@@ -402,24 +407,3 @@ def _format_from_dict(rf: Mapping[str, Any]) -> ResponseFormat:
             type="json_schema", schema=js.get("schema"), name=js.get("name"), strict=js.get("strict")
         )
     return ResponseFormat(type=kind)
-
-
-class _LazySimulatorTransport(httpx2.AsyncBaseTransport):
-    """Mounted at the simulator's URL; builds the simulator only when a call goes there,
-    so clients that never use it do not import it."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-        self._inner: Any = None
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if self._inner is None:
-            from llmrelay.transport.asgi import StreamingASGITransport
-
-            self._inner = StreamingASGITransport(self._client.simulator.app)
-        response: httpx2.Response = await self._inner.handle_async_request(request)
-        return response
-
-    async def aclose(self) -> None:
-        if self._inner is not None:
-            await self._inner.aclose()

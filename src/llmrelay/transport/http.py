@@ -15,7 +15,7 @@ import http.cookiejar
 import importlib.metadata
 import os
 import socket
-from collections.abc import AsyncGenerator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -86,20 +86,21 @@ def _proxies_in_environment() -> bool:
     return any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARS)
 
 
-class _DeferredHTTPTransport(httpx2.AsyncBaseTransport):
-    """The network transport, built on first use.
+class LazyTransport(httpx2.AsyncBaseTransport):
+    """A transport built by ``factory`` on its first request.
 
-    Building it loads the system's CA certificates into an SSL context (~70 ms); a
-    client that only talks to the in-process simulator never needs it.
+    The network transport loads the system's CA certificates into an SSL context
+    (~70 ms) and the simulator's imports its app: a client that never sends there never
+    pays for either.
     """
 
-    def __init__(self, limits: httpx2.Limits) -> None:
-        self._limits = limits
-        self._inner: httpx2.AsyncHTTPTransport | None = None
+    def __init__(self, factory: Callable[[], httpx2.AsyncBaseTransport]) -> None:
+        self._factory = factory
+        self._inner: httpx2.AsyncBaseTransport | None = None
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._inner is None:
-            self._inner = httpx2.AsyncHTTPTransport(limits=self._limits)
+            self._inner = self._factory()
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -135,7 +136,9 @@ class Transport:
             timeout=self._timeouts.as_httpx(),
             limits=limits,
             # httpx2 honours HTTP(S)_PROXY only for the transport it builds itself
-            transport=None if _proxies_in_environment() else _DeferredHTTPTransport(limits),
+            transport=None
+            if _proxies_in_environment()
+            else LazyTransport(lambda: httpx2.AsyncHTTPTransport(limits=limits)),
             mounts=dict(mounts) if mounts else None,
             follow_redirects=False,
             cookies=http.cookiejar.CookieJar(policy=_RefuseAllCookies()),
