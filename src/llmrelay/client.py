@@ -29,6 +29,7 @@ from llmrelay.hosts import HOSTS, SIMULATOR_URL
 from llmrelay.messages import MessagesLike, coerce_messages
 from llmrelay.pipeline import Call, Middleware, Pipeline
 from llmrelay.providers import Adapter, load_adapter
+from llmrelay.providers.base import request_id_from
 from llmrelay.resolve import Deployment, Resolver, Route
 from llmrelay.settings import Settings, read_key_file
 from llmrelay.state import StateContext
@@ -54,14 +55,6 @@ if TYPE_CHECKING:
     from llmrelay.wire import Endpoint
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "apim-request-id", "x-goog-request-id")
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        v = headers.get(name)
-        if v:
-            return v
-    return None
 
 
 class Client:
@@ -178,7 +171,11 @@ class Client:
         if resp.status >= 300:
             raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
         out = adapter.parse_embed(resp.body, ep)
-        return replace(out, request_id=_request_id(resp.headers), latency=time.perf_counter() - t0)
+        return replace(
+            out,
+            request_id=request_id_from(resp.headers, *_REQUEST_ID_HEADERS),
+            latency=time.perf_counter() - t0,
+        )
 
     async def count_tokens(
         self, messages: MessagesLike | ChatRequest, *, model: str | None = None, **params: Any
@@ -316,7 +313,7 @@ class Client:
         meta["deployment"] = dep.name
         return replace(
             out,
-            request_id=_request_id(resp.headers),
+            request_id=request_id_from(resp.headers, *_REQUEST_ID_HEADERS),
             latency=latency,
             cost=self._cost(ep, out.model, out.usage),
             meta=meta,
@@ -335,7 +332,7 @@ class Client:
             meta["deployment"] = dep.name
             meta["provider"] = ep.host or ep.provider
             meta["model"] = ep.model
-            meta["request_id"] = _request_id(resp.headers)
+            meta["request_id"] = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
             parser = adapter.stream_parser(ep)
             identified = False
             async for sse in resp.aiter_sse():
