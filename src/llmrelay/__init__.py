@@ -49,7 +49,10 @@ from llmrelay.types import (
     Message,
     ReasoningDelta,
     ResponseFormat,
+    StreamEnd,
     StreamEvent,
+    StreamStart,
+    Subject,
     TextDelta,
     TextPart,
     Tool,
@@ -58,6 +61,7 @@ from llmrelay.types import (
     Usage,
     UsageEvent,
 )
+from llmrelay.types.report import Report
 
 __version__ = "0.1.0"
 
@@ -67,6 +71,11 @@ logging.getLogger("llmrelay").addHandler(logging.NullHandler())
 
 _LAZY = {
     "Client": "llmrelay.client",
+    "Call": "llmrelay.pipeline",
+    "Observer": "llmrelay.pipeline",
+    "Controller": "llmrelay.pipeline",
+    "before": "llmrelay.middleware.stack",
+    "after": "llmrelay.middleware.stack",
     "SyncClient": "llmrelay.sync",
     "ChatStream": "llmrelay.stream",
     "Settings": "llmrelay.settings",
@@ -76,6 +85,8 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from llmrelay.client import Client
+    from llmrelay.middleware.stack import after, before
+    from llmrelay.pipeline import Call, Controller, Observer
     from llmrelay.settings import Settings
     from llmrelay.simulator import Simulator, SimulatorConfig
     from llmrelay.stream import ChatStream
@@ -95,6 +106,7 @@ __all__ = [
     "AllDeploymentsFailedError",
     "AuthenticationError",
     "BudgetExceededError",
+    "Call",
     "ChatRequest",
     "ChatResponse",
     "ChatStream",
@@ -104,6 +116,7 @@ __all__ = [
     "ConnectionError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "Controller",
     "Embedding",
     "EmbeddingResponse",
     "FinishEvent",
@@ -115,19 +128,24 @@ __all__ = [
     "Message",
     "MissingKeyError",
     "NotFoundError",
+    "Observer",
     "OutputParseError",
     "OverloadedError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
     "ReasoningDelta",
+    "Report",
     "ResponseFormat",
     "ServiceUnavailableError",
     "Settings",
     "Simulator",
     "SimulatorConfig",
+    "StreamEnd",
     "StreamEvent",
+    "StreamStart",
     "StreamTruncatedError",
+    "Subject",
     "SyncClient",
     "TextDelta",
     "TextPart",
@@ -140,4 +158,6 @@ __all__ = [
     "UnsupportedFeatureError",
     "Usage",
     "UsageEvent",
+    "after",
+    "before",
 ]

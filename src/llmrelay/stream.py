@@ -1,150 +1,116 @@
-"""The stream object a caller iterates, and the accumulator behind its final response."""
+"""The stream object a caller iterates."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import Any
 
 from llmrelay.errors import StreamTruncatedError
-from llmrelay.pipeline import Call
-from llmrelay.types import (
-    ChatResponse,
-    FinishEvent,
-    FinishReason,
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-    UsageEvent,
-)
-
-
-class StreamAccumulator:
-    """Folds stream events into the pieces of a ChatResponse."""
-
-    __slots__ = ("_calls", "_reasoning", "_text", "finish_reason", "native_finish_reason", "usage")
-
-    def __init__(self) -> None:
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
-        self._calls: dict[int, list[str]] = {}  # index -> [id, name, args...]
-        self.finish_reason: FinishReason | None = None
-        self.native_finish_reason: str | None = None
-        self.usage: Usage | None = None
-
-    def add(self, ev: StreamEvent) -> None:
-        if isinstance(ev, TextDelta):
-            self._text.append(ev.text)
-        elif isinstance(ev, ToolCallDelta):
-            slot = self._calls.get(ev.index)
-            if slot is None:
-                slot = self._calls[ev.index] = [ev.id or "", ev.name or ""]
-            else:
-                if ev.id and not slot[0]:
-                    slot[0] = ev.id
-                if ev.name and not slot[1]:
-                    slot[1] = ev.name
-            if ev.arguments:
-                slot.append(ev.arguments)
-        elif isinstance(ev, ReasoningDelta):
-            self._reasoning.append(ev.text)
-        elif isinstance(ev, UsageEvent):
-            self.usage = ev.usage
-        elif isinstance(ev, FinishEvent):
-            self.finish_reason = ev.reason
-            self.native_finish_reason = ev.native_reason
-
-    @property
-    def text(self) -> str:
-        return "".join(self._text)
-
-    def tool_calls(self) -> tuple[ToolCall, ...]:
-        return tuple(
-            ToolCall(id=s[0] or f"call_{i}", name=s[1], arguments="".join(s[2:]) or "{}")
-            for i, s in sorted(self._calls.items())
-        )
-
-    def build(self, meta: dict[str, Any], latency: float | None, ttft: float | None) -> ChatResponse:
-        return ChatResponse(
-            id=meta.get("response_id") or "",
-            model=meta.get("model") or "",
-            provider=meta.get("provider") or "",
-            text=self.text,
-            tool_calls=self.tool_calls(),
-            finish_reason=self.finish_reason or "stop",
-            native_finish_reason=self.native_finish_reason,
-            usage=self.usage,
-            reasoning="".join(self._reasoning) or None,
-            provider_state=meta.get("provider_state"),
-            request_id=meta.get("request_id"),
-            latency=latency,
-            time_to_first_token=ttft,
-            cost=meta.get("cost"),
-            meta=meta,
-        )
+from llmrelay.pipeline import Call, Hooks
+from llmrelay.types import ChatResponse, StreamEnd, StreamEvent, StreamStart, TextDelta
 
 
 class ChatStream:
     """An async iterator of stream events with the final response at the end.
 
-    ``async for ev in stream`` yields ``TextDelta``, ``ToolCallDelta``,
-    ``ReasoningDelta``, ``UsageEvent`` and ``FinishEvent``. ``await stream.final()``
+    ``async for ev in stream`` yields a ``StreamStart`` (id, model, provider,
+    deployment, request id), then ``TextDelta``, ``ToolCallDelta``, ``ReasoningDelta``,
+    ``UsageEvent`` and ``FinishEvent`` as they arrive, and a ``StreamEnd`` (usage,
+    finish reason, cost, provider state) when the answer is complete. ``await
+    stream.start()`` waits until the stream is committed (the provider answered and the
+    first content is there) and returns its ``StreamStart``. ``await stream.final()``
     drains what is left and returns the accumulated ``ChatResponse``; ``stream.response``
-    holds it once the stream is complete. ``await stream.aclose()`` (or leaving
-    ``async with``) closes the connection, which cancels generation upstream.
+    holds it once the stream is complete. ``await stream.aclose()`` (or leaving ``async
+    with``) closes the connection, which cancels generation upstream.
 
-    A stream that ends without its provider's end marker raises
-    ``StreamTruncatedError`` carrying the text received so far — never a silently
-    shortened answer.
+    Errors: ``client.stream()`` raises only for an invalid request or an unknown model;
+    everything else (limits, budgets, preflight, the provider's errors) raises at the
+    first iteration (or ``start()``). A stream that fails after content reached you is
+    resumed when it can be (``retry.resume``); otherwise it raises
+    ``StreamTruncatedError`` carrying the text received so far, with the provider's
+    error as its ``__cause__`` — never a silently shortened answer.
     """
 
-    __slots__ = ("_acc", "_call", "_closed", "_events", "_started", "_t0", "_ttft", "response")
+    __slots__ = ("_call", "_closed", "_events", "_hooks", "_make", "_pending", "response", "started")
 
-    def __init__(self, call: Call, events: AsyncIterator[StreamEvent]) -> None:
+    def __init__(
+        self, call: Call, make: Callable[[Call], AsyncIterator[StreamEvent]], hooks: Hooks | None = None
+    ) -> None:
         self._call = call
-        self._events = events
-        self._acc = StreamAccumulator()
-        self._t0 = time.perf_counter()
-        self._ttft: float | None = None
+        self._make = make
+        self._events: AsyncIterator[StreamEvent] | None = None
+        self._hooks = hooks
         self._closed = False
-        self._started = False
+        self._pending: StreamStart | None = None
+        #: the stream's ``StreamStart`` once it has arrived
+        self.started: StreamStart | None = None
         self.response: ChatResponse | None = None
+
+    @property
+    def call(self) -> Call:
+        """The call behind the stream (its ``report`` and ``outcome`` fill as it goes)."""
+        return self._call
 
     def __aiter__(self) -> ChatStream:
         return self
 
     async def __anext__(self) -> StreamEvent:
+        if self._pending is not None:
+            ev, self._pending = self._pending, None
+            return ev
+        return await self._next()
+
+    async def _next(self) -> StreamEvent:
         if self._closed:
             raise StopAsyncIteration
-        if not self._started:
-            self._started = True
-            self._t0 = time.perf_counter()
+        events = self._events
+        if events is None:
+            call = self._call
+            call.started = time.perf_counter()
+            hooks = self._hooks
+            if hooks is not None and hooks.request:
+                hooks.fire(hooks.request, call)
+            events = self._events = self._make(call)
         try:
-            ev = await self._events.__anext__()
+            ev = await events.__anext__()
         except StopAsyncIteration:
-            self._complete()
+            self._closed = True
+            self._build()
+            hooks = self._hooks
+            if hooks is not None and hooks.response:
+                hooks.fire(hooks.response, self._call)
             raise
         except StreamTruncatedError as exc:
             if not exc.partial_text:
-                exc.partial_text = self._acc.text
-            await self._shut()
+                exc.partial_text = self._call.outcome.text
+            await self._shut(exc)
             raise
-        except BaseException:
-            await self._shut()
+        except BaseException as exc:
+            await self._shut(exc)
             raise
-        if self._ttft is None and isinstance(ev, TextDelta | ToolCallDelta | ReasoningDelta):
-            self._ttft = time.perf_counter() - self._t0
-        self._acc.add(ev)
+        kind = type(ev)
+        if kind is StreamStart:
+            self.started = ev  # type: ignore[assignment]
+        elif kind is StreamEnd:
+            self._build()  # the layers below finish on the next step
+        return ev
+
+    async def start(self) -> StreamStart:
+        """Wait until the stream is committed and return its ``StreamStart`` (it is
+        still yielded by the iteration, first)."""
+        if self.started is not None:
+            return self.started
+        ev = await self._next()
+        if type(ev) is not StreamStart:  # a custom pipeline that sends no start event
+            raise RuntimeError(f"the stream began with {type(ev).__name__}, not StreamStart")
+        self._pending = ev
         return ev
 
     async def text_stream(self) -> AsyncIterator[str]:
         """Only the text, as it arrives."""
         async for ev in self:
-            if isinstance(ev, TextDelta):
+            if type(ev) is TextDelta:
                 yield ev.text
 
     async def final(self) -> ChatResponse:
@@ -158,23 +124,48 @@ class ChatStream:
     @property
     def text(self) -> str:
         """The text received so far."""
-        return self._acc.text
+        return self._call.outcome.text
 
-    def _complete(self) -> None:
-        self._closed = True
-        latency = time.perf_counter() - self._t0
-        self.response = self._acc.build(self._call.meta, latency, self._ttft)
+    def _build(self) -> None:
+        if self.response is not None:
+            return
+        call = self._call
+        out = call.outcome
+        self.response = ChatResponse(
+            id=out.response_id or "",
+            model=out.model or "",
+            provider=out.provider or "",
+            text=out.text,
+            tool_calls=out.tool_calls(),
+            finish_reason=out.finish_reason or "stop",
+            native_finish_reason=out.native_finish_reason,
+            usage=out.usage,
+            reasoning=out.reasoning or None,
+            provider_state=out.provider_state,
+            request_id=out.request_id,
+            latency=time.perf_counter() - call.started,
+            time_to_first_token=out.ttft,
+            cost=out.cost,
+            meta=call.report,
+        )
+        out.response = self.response
 
-    async def _shut(self) -> None:
+    async def _shut(self, exc: BaseException | None) -> None:
         self._closed = True
-        aclose = getattr(self._events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        events = self._events
+        if events is not None:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        hooks = self._hooks
+        if exc is not None and hooks is not None and hooks.error and self.response is None:
+            hooks.fire_error(self._call, exc)
 
     async def aclose(self) -> None:
         """Stop reading and close the connection (the provider stops generating)."""
         if not self._closed:
-            await self._shut()
+            complete = self._call.outcome.complete
+            await self._shut(None if complete or self._events is None else GeneratorExit())
 
     async def __aenter__(self) -> ChatStream:
         return self

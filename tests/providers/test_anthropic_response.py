@@ -100,7 +100,7 @@ def test_prompt_cache_usage_counts_reads_and_writes_as_input() -> None:
     )
     assert r.finish_reason == "stop"
     assert r.native_finish_reason == "stop_sequence"
-    assert r.meta["stop_sequence"] == "\n\nHuman:"
+    assert r.details["stop_sequence"] == "\n\nHuman:"
 
 
 def test_refusal_is_a_content_filter_finish() -> None:

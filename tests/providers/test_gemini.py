@@ -232,7 +232,7 @@ def test_parse_function_call() -> None:
         "topic": "Q3 planning",
     }
     assert resp.provider_state == {"gemini": {"calls": {call.id: "CiQBVKhc7sDa1XPVXV0Rm5WfAg=="}}}
-    assert "thought_signatures" not in resp.meta  # the old meta spelling is gone
+    assert "thought_signatures" not in resp.details  # the old meta spelling is gone
 
 
 def test_parse_parallel_calls_keep_order_and_given_ids() -> None:

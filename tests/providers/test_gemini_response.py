@@ -119,7 +119,7 @@ def test_finish_message_is_kept_in_meta() -> None:
     body["candidates"][0]["finishMessage"] = "Malformed function call: print(default_api.f(x=))"
     resp = chat_response(body, EP, include_raw=False)
     assert resp.finish_reason == "error"
-    assert resp.meta["finish_message"].startswith("Malformed function call")
+    assert resp.details["finish_message"].startswith("Malformed function call")
 
 
 def test_only_the_first_candidate_is_read() -> None:

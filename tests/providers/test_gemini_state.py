@@ -73,7 +73,7 @@ def test_unary_function_call_signature_is_kept_by_call_id() -> None:
     r = parse("generate_content_function_call.json")
     assert r.provider_state == {"gemini": {"calls": {"call_fc-resp-7Qx_0": SIG}}}
     assert r.message.provider_state == r.provider_state
-    assert "thought_signatures" not in r.meta
+    assert "thought_signatures" not in r.details
 
 
 def test_unary_text_signature_is_kept_and_reasoning_is_unchanged() -> None:

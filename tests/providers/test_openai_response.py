@@ -50,7 +50,7 @@ def test_reference_chat_completion() -> None:
     assert resp.usage == Usage(input_tokens=19, output_tokens=10)
     assert resp.reasoning is None
     assert resp.raw is None
-    assert resp.meta == {"service_tier": "default"}
+    assert resp.details == {"service_tier": "default"}
 
 
 def test_include_raw_keeps_the_decoded_payload() -> None:
@@ -83,8 +83,8 @@ def test_reference_refusal_is_a_content_filter_finish() -> None:
     assert resp.text == "I'm sorry, I cannot assist with that request."
     assert resp.finish_reason == "content_filter"
     assert resp.native_finish_reason == "stop"
-    assert resp.meta["refusal"] == "I'm sorry, I cannot assist with that request."
-    assert resp.meta["system_fingerprint"] == "fp_3407719c7f"
+    assert resp.details["refusal"] == "I'm sorry, I cannot assist with that request."
+    assert resp.details["system_fingerprint"] == "fp_3407719c7f"
 
 
 def test_deepseek_reasoning_content_and_reasoning_tokens() -> None:

@@ -140,7 +140,7 @@ async def _chat(
 def _response_dict(resp: Any) -> dict[str, Any]:
     d = asdict(resp)
     d.pop("raw", None)
-    d["meta"] = {k: v for k, v in d.get("meta", {}).items() if isinstance(v, str | int | float | bool | None)}
+    d["meta"] = resp.meta.as_dict()
     return d
 
 

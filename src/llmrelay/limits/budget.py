@@ -30,10 +30,11 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeAlias
 
 from llmrelay.errors import BudgetExceededError, ConfigError
+from llmrelay.types import Subject
 
-Scope: TypeAlias = Literal["global", "key", "user", "tag"]
+Scope: TypeAlias = Literal["global", "key", "user", "team", "tag"]
 Period: TypeAlias = Literal["day", "month", "lifetime"]
-SCOPES: frozenset[str] = frozenset(("global", "key", "user", "tag"))
+SCOPES: frozenset[str] = frozenset(("global", "key", "user", "team", "tag"))
 PERIODS: frozenset[str] = frozenset(("day", "month", "lifetime"))
 
 NANO = 1_000_000_000  # nano-dollars per dollar
@@ -81,25 +82,22 @@ class BudgetRule:
             raise ConfigError(f"{where}: the soft limit ({self.soft}) is above the hard limit ({self.hard})")
 
     def value_for(self, subject: Subject) -> list[str]:
-        """The keys, users or tags of ``subject`` this rule counts ("" for global)."""
+        """The keys, users, teams or tags of ``subject`` this rule counts ("" for global)."""
         if self.scope == "global":
             return [""]
         values: Sequence[str]
         if self.scope == "tag":
             values = subject.tags
         else:
-            one = subject.key if self.scope == "key" else subject.user
+            one = (
+                subject.key_id
+                if self.scope == "key"
+                else subject.team
+                if self.scope == "team"
+                else subject.user
+            )
             values = (one,) if one else ()
         return [v for v in values if self.name is None or v == self.name]
-
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """Who a call is spent for."""
-
-    key: str | None = None
-    user: str | None = None
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def _not_bool(v: Any) -> Any:
 class BudgetRuleSettings(_Strict):
     """One budget: ``name`` picks a key, user or tag; without it, each one separately."""
 
-    scope: Literal["global", "key", "user", "tag"]
+    scope: Literal["global", "key", "user", "team", "tag"]
     period: Literal["day", "month", "lifetime"]
     name: str | None = Field(default=None, min_length=1)
     hard: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="USD; refuse beyond")

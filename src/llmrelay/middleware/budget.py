@@ -16,22 +16,23 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from collections.abc import Callable
+from typing import ClassVar, Literal
 
-from llmrelay.catalog import Catalog, overrides_from_settings
+from llmrelay.catalog import Catalog
 from llmrelay.errors import BudgetExceededError, ConfigError, LLMRelayError
 from llmrelay.limits.budget import AlertHandler, BudgetRule, Budgets, Reservation
-from llmrelay.limits.calls import model_info, output_bound, prompt_tokens, subject_of
-from llmrelay.middleware import StackContext
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
+from llmrelay.pipeline import Call, Observer, Op
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Deployment, Route
-from llmrelay.types import ChatResponse, StreamEvent
 
 log = logging.getLogger("llmrelay.budget")
 
 
-class BudgetMiddleware:
+class BudgetMiddleware(Observer):
+    ops: ClassVar[frozenset[Op]] = frozenset(("chat", "embed"))
+
     def __init__(
         self,
         budgets: Budgets,
@@ -51,7 +52,7 @@ class BudgetMiddleware:
         """The most the call can cost in dollars (None: cannot be bounded) and, when
         unbounded, the deployment to blame."""
         worst = 0.0
-        for dep in self._deployments(call.request.model):
+        for dep in self._deployments(call):
             info = model_info(self._catalog, dep)
             prompt = prompt_tokens(call, dep, info, self._margin)
             out = output_bound(call, info, prompt)
@@ -61,10 +62,11 @@ class BudgetMiddleware:
             worst = max(worst, cost)
         return worst, ""
 
-    def _deployments(self, model: str) -> list[Deployment]:
-        out: list[Deployment] = []
-        seen: set[str] = set()
-        pending = [model]
+    def _deployments(self, call: Call) -> list[Deployment]:
+        first = call.route if call.route is not None else self._resolve(call.model)
+        out: list[Deployment] = list(first.deployments)
+        seen: set[str] = {first.alias}
+        pending = list(first.fallbacks)
         while pending:
             alias = pending.pop(0)
             if alias in seen:
@@ -73,15 +75,34 @@ class BudgetMiddleware:
             try:
                 route = self._resolve(alias)
             except LLMRelayError:
-                if alias == model:
-                    raise
                 continue  # a fallback that cannot resolve is never sent to either
             out.extend(route.deployments)
             pending.extend(route.fallbacks)
         return out
 
-    async def _reserve(self, call: Call) -> Reservation | None:
-        subject = subject_of(call)
+    @classmethod
+    def from_context(cls, ctx: StackContext) -> BudgetMiddleware | None:
+        cfg = ctx.settings.budgets
+        if not cfg.rules:
+            return None
+        rules = [BudgetRule(r.scope, r.period, r.hard, r.soft, r.name) for r in cfg.rules]
+        backend = None
+        if ctx.state.distributed:
+            from llmrelay.limits.budget_redis import RedisBudgetBackend
+
+            backend = RedisBudgetBackend(ctx.state.redis(), ctx.state.prefix)
+        on_alert = load_callback(cfg.alert_callback) if cfg.alert_callback else None
+        budgets = Budgets(rules, backend, on_alert=on_alert, lease=cfg.lease)
+        return cls(
+            budgets,
+            ctx.model_catalog(),
+            ctx.resolve,
+            unknown_price=cfg.unknown_price,
+            estimate_margin=cfg.estimate_margin,
+        )
+
+    async def before(self, call: Call) -> Reservation | None:
+        subject = call.subject
         if not self.budgets.applies(subject):
             return None
         cost, blame = self.max_cost(call)
@@ -98,36 +119,17 @@ class BudgetMiddleware:
                 )
         return await self.budgets.reserve(subject, cost)
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
-        reservation = await self._reserve(call)
-        if reservation is None:
-            return await call_next(call)
-        try:
-            resp = await call_next(call)
-        except BaseException:
-            await reservation.release()
-            raise
-        await reservation.settle(resp.cost)
-        return resp
-
-    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
-        reservation = await self._reserve(call)
-        if reservation is None:
-            async for ev in call_next(call):
-                yield ev
+    async def after(self, call: Call, state: Reservation | None, error: BaseException | None) -> None:
+        if state is None:
             return
-        started = False
-        try:
-            async for ev in call_next(call):
-                started = True
-                yield ev
-        except BaseException:
-            if started:
-                await reservation.settle(call.meta.get("cost"))
-            else:
-                await reservation.release()
-            raise
-        await reservation.settle(call.meta.get("cost"))
+        out = call.outcome
+        if error is None:
+            await state.settle(out.cost)
+        elif call.stream and out.started:
+            # the provider may have billed what it streamed: its reported cost, else the reservation
+            await state.settle(out.cost)
+        else:
+            await state.release()  # providers do not bill a request that failed
 
 
 def load_callback(path: str) -> AlertHandler:
@@ -142,21 +144,3 @@ def load_callback(path: str) -> AlertHandler:
         raise ConfigError(f"budgets.alert_callback: {module_name!r} has no callable {attr!r}")
     handler: AlertHandler = fn
     return handler
-
-
-def build(ctx: StackContext) -> BudgetMiddleware | None:
-    cfg = ctx.settings.budgets
-    if not cfg.rules:
-        return None
-    rules = [BudgetRule(r.scope, r.period, r.hard, r.soft, r.name) for r in cfg.rules]
-    backend = None
-    if ctx.state.distributed:
-        from llmrelay.limits.budget_redis import RedisBudgetBackend
-
-        backend = RedisBudgetBackend(ctx.state.redis(), ctx.state.prefix)
-    on_alert = load_callback(cfg.alert_callback) if cfg.alert_callback else None
-    budgets = Budgets(rules, backend, on_alert=on_alert, lease=cfg.lease)
-    catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
-    return BudgetMiddleware(
-        budgets, catalog, ctx.resolve, unknown_price=cfg.unknown_price, estimate_margin=cfg.estimate_margin
-    )

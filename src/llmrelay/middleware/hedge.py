@@ -17,37 +17,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from typing import ClassVar
 
-from llmrelay import errors
-from llmrelay.middleware import StackContext
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
-from llmrelay.resilience.callstate import call_state
+from llmrelay.middleware.callstate import CallState
+from llmrelay.pipeline import Attempt, Call, Controller, Op, UnaryHandler
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resilience.router import Lease, Router, shared
-from llmrelay.resolve import Deployment, Route
-from llmrelay.types import ChatResponse, StreamEvent
+from llmrelay.resolve import Deployment
+from llmrelay.types.report import HedgeInfo
 
 log = logging.getLogger("llmrelay.hedge")
 
 
-def build(ctx: StackContext) -> HedgeMiddleware | None:
-    s = ctx.settings
-    if not (s.routing.hedge.enabled or any(a.hedge for a in s.models.values())):
-        return None
-    return HedgeMiddleware(shared(s, ctx.state, ctx.catalog), ctx.resolve)
+class HedgeMiddleware(Controller):
+    ops: ClassVar[frozenset[Op]] = frozenset(("chat",))
+    streams: ClassVar[bool] = False
 
-
-class HedgeMiddleware:
-    def __init__(self, router: Router, resolve: Callable[[str | None], Route]) -> None:
+    def __init__(self, router: Router) -> None:
         self.router = router
-        self._resolve = resolve
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
-        dep = call.meta.get("deployment")
-        alias = str(call.meta.get("alias") or call.request.model)
-        if not isinstance(dep, Deployment) or not self.router.hedging(alias):
+    @classmethod
+    def from_context(cls, ctx: StackContext) -> HedgeMiddleware | None:
+        s = ctx.settings
+        if not (s.routing.hedge.enabled or any(a.hedge for a in s.models.values())):
+            return None
+        return cls(shared(s, ctx.state, ctx.catalog))
+
+    async def unary(self, call: Call, call_next: UnaryHandler) -> object:
+        attempt, route = call.attempt, call.route
+        if attempt is None or route is None or not self.router.hedging(route.alias):
             return await call_next(call)
+        dep = attempt.deployment
         delay = self.router.hedge_delay(dep.name)
         if delay is None:
             return await call_next(call)
@@ -56,7 +56,7 @@ class HedgeMiddleware:
             done, _ = await asyncio.wait({primary}, timeout=delay)
             if done:
                 return primary.result()
-            lease = await self._second(call, dep, alias)
+            lease = await self._second(call, dep)
             if lease is None:
                 return await primary
             return await self._race(call, primary, lease, dep.name, delay, call_next)
@@ -65,15 +65,12 @@ class HedgeMiddleware:
                 primary.cancel()
                 await asyncio.gather(primary, return_exceptions=True)
 
-    async def _second(self, call: Call, dep: Deployment, alias: str) -> Lease | None:
-        try:
-            route = self._resolve(alias)
-        except errors.LLMRelayError:
-            return None
-        if len(route.deployments) < 2:
+    async def _second(self, call: Call, dep: Deployment) -> Lease | None:
+        route = call.route
+        if route is None or len(route.deployments) < 2:
             return None
         got = await self.router.acquire(
-            route, request=call.request, stream=False, avoid={dep.name}, exclude={dep.name}
+            route, request=call.chat, stream=False, avoid={dep.name}, exclude={dep.name}
         )
         if not isinstance(got, Lease):
             return None
@@ -85,20 +82,18 @@ class HedgeMiddleware:
     async def _race(
         self,
         call: Call,
-        primary: asyncio.Future[ChatResponse],
+        primary: asyncio.Future[object],
         lease: Lease,
         primary_name: str,
         delay: float,
         call_next: UnaryHandler,
-    ) -> ChatResponse:
-        branch = Call(
-            call.request, call.stream, call.include_raw, {**call.meta, "deployment": lease.deployment}
-        )
-        state = call_state(call)[0]
+    ) -> object:
+        state = call.setdefault(CallState)
         state.upstream += 1
-        meta = call.meta
-        meta["attempts"] = state.upstream
-        meta.setdefault("deployments_tried", []).append(lease.name)
+        report = call.report
+        report.attempts = state.upstream
+        report.deployments_tried.append(lease.name)
+        branch = call.branch(Attempt(lease.deployment, state.upstream))
         log.info(
             "hedging a slow request",
             extra={"event": "hedge", "deployment": primary_name, "hedge": lease.name, "after": delay},
@@ -106,7 +101,7 @@ class HedgeMiddleware:
         second = asyncio.ensure_future(call_next(branch))
         released = False
         try:
-            pending: set[asyncio.Future[ChatResponse]] = {primary, second}
+            pending: set[asyncio.Future[object]] = {primary, second}
             primary_error: BaseException | None = None
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -115,18 +110,21 @@ class HedgeMiddleware:
                     exc = fut.exception()
                     if fut is primary:
                         if exc is None:
-                            meta["hedged"] = {
-                                "hedge": lease.name,
-                                "after": round(delay, 4),
-                                "winner": "primary",
-                            }
+                            report.hedged = HedgeInfo(lease.name, round(delay, 4), "primary")
+                            report.deployment = primary_name
                             return fut.result()
                         primary_error = exc
                         continue
                     released = True
                     self.router.release(lease, exc)
                     if exc is None:
-                        return self._hedge_won(call, branch, fut.result(), lease, delay, primary_error)
+                        # another deployment answered first: the leased attempt lost the race
+                        state.hedge_won = True
+                        state.primary_error = primary_error
+                        report.hedged = HedgeInfo(lease.name, round(delay, 4), "hedge")
+                        report.deployment = lease.name
+                        call.outcome = branch.outcome
+                        return fut.result()
             assert primary_error is not None
             raise primary_error
         finally:
@@ -135,23 +133,3 @@ class HedgeMiddleware:
                 await asyncio.gather(second, return_exceptions=True)
             if not released:
                 self.router.release(lease, asyncio.CancelledError())
-
-    def _hedge_won(
-        self,
-        call: Call,
-        branch: Call,
-        response: ChatResponse,
-        lease: Lease,
-        delay: float,
-        primary_error: BaseException | None,
-    ) -> ChatResponse:
-        state = call_state(call)[0]
-        state.hedge_won = True
-        state.primary_error = primary_error
-        kept = ("attempts", "deployments_tried")
-        call.meta.update({k: v for k, v in branch.meta.items() if k not in kept})
-        call.meta["hedged"] = {"hedge": lease.name, "after": round(delay, 4), "winner": "hedge"}
-        return replace(response, meta=call.meta)
-
-    def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
-        return call_next(call)

@@ -5,36 +5,33 @@ every deployment the call may reach after a context-window failure — its alias
 deployments, then the chain of ``context_window_fallback`` aliases, as routing follows
 it — and compared with each model's context window from the catalog. The call goes on
 when at least one of them can take it; deployments that cannot are listed in
-``call.meta["context_window_exceeded"]`` for routing to skip. When none can, it fails
+the call's ``TooSmall`` extension for routing to skip. When none can, it fails
 with ``ContextWindowExceededError`` and nothing is sent. A model the catalog does not
 know is never refused (its window is unknown).
 
 It sits before budget and rate limiting so a call that cannot succeed reserves nothing.
 Most prompts are far below the window: a cheap upper bound (``prompt_upper_bound``)
-settles those without running a tokenizer. Counts that are made are kept on
-``call.meta["prompt_tokens_by_deployment"]`` (deployment name →
-``TokenCount``), where the budget and rate-limit layers find them already made.
+settles those without running a tokenizer. Counts that are made are kept on the
+call's ``PromptCounts`` extension, where the budget and rate-limit layers find them
+already made.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
-from llmrelay.catalog import Catalog, ModelInfo, overrides_from_settings
+from llmrelay.catalog import Catalog, ModelInfo
 from llmrelay.errors import ContextWindowExceededError, LLMRelayError
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.middleware.callstate import TooSmall
+from llmrelay.middleware.sizing import PromptCounts, prompt_count
+from llmrelay.pipeline import Call, Observer, Op
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Deployment, Route
-from llmrelay.tokens import TokenCount, count_for
-from llmrelay.types import ChatRequest, ChatResponse, StreamEvent, TextPart
-
-if TYPE_CHECKING:
-    from llmrelay.middleware import StackContext
-
-COUNTS_KEY = "prompt_tokens_by_deployment"
-EXCEEDED_KEY = "context_window_exceeded"
+from llmrelay.tokens import TokenCount
+from llmrelay.types import ChatRequest, TextPart
 
 #: how far an inexact count may overshoot before it is trusted to refuse a call: a wrong
 #: refusal costs the caller an answer, a wrong pass only the provider's own refusal
@@ -43,8 +40,6 @@ TOLERANCE = {"exact": 0.0, "tiktoken": 0.02, "estimate": 0.15}
 # Generous per-message and per-request room in the upper bound (real framing is 3-8 tokens).
 _FRAMING_CHARS = 16
 _FRAMING_TOKENS = 64
-_BOUND_KEY = "prompt_token_upper_bound"
-_UNSET: object = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +58,9 @@ class Verdict:
         return self.needed <= self.info.context_window
 
 
-def prompt_count(call: Call, dep: Deployment, info: ModelInfo | None) -> TokenCount:
-    """The call's prompt tokens on ``dep``, counted once per call and deployment."""
-    counts: dict[str, TokenCount] = call.meta.setdefault(COUNTS_KEY, {})
-    count = counts.get(dep.name)
-    if count is None:
-        ep = dep.endpoint
-        count = counts[dep.name] = count_for(call.request, info, ep.provider, ep.model)
-    return count
-
-
 def _output_reserved(call: Call, dep: Deployment) -> int:
-    if call.request.max_tokens is not None:
-        return call.request.max_tokens
+    if call.chat.max_tokens is not None:
+        return call.chat.max_tokens
     # protocols that require an output limit (Anthropic) send this one when the call gives none
     default = dep.endpoint.options.get("default_max_tokens")
     if isinstance(default, int) and not isinstance(default, bool) and default > 0:
@@ -122,17 +107,20 @@ def verdict(call: Call, dep: Deployment, catalog: Catalog) -> Verdict:
     info = catalog.lookup(ep.host or ep.provider, ep.model)
     if info is None:
         return Verdict(dep, None, None, None)
-    bound = call.meta.get(_BOUND_KEY, _UNSET)
-    if bound is _UNSET:
-        bound = call.meta[_BOUND_KEY] = prompt_upper_bound(call.request)
+    counts = call.setdefault(PromptCounts)
+    if not counts.bound_known:
+        counts.upper_bound, counts.bound_known = prompt_upper_bound(call.chat), True
+    bound = counts.upper_bound
     if bound is not None and bound + _output_reserved(call, dep) <= info.context_window:
         return Verdict(dep, info, None, None)  # fits whatever the exact count: skip counting
     count = prompt_count(call, dep, info)
     return Verdict(dep, info, count, _trusted(count) + _output_reserved(call, dep))
 
 
-class Preflight:
-    """The preflight middleware (see the module docstring)."""
+class Preflight(Observer):
+    """The preflight layer (see the module docstring)."""
+
+    ops: ClassVar[frozenset[Op]] = frozenset(("chat",))
 
     def __init__(
         self,
@@ -144,8 +132,20 @@ class Preflight:
         self._resolve = resolve
         self._context_fallback = context_fallback
 
+    @classmethod
+    def from_context(cls, ctx: StackContext) -> Preflight | None:
+        if not ctx.settings.catalog.preflight:
+            return None
+
+        def context_fallback(alias: str) -> str | None:
+            cfg = ctx.settings.models.get(alias)
+            target = getattr(cfg, "context_window_fallback", None) if cfg is not None else None
+            return target if isinstance(target, str) else None
+
+        return cls(ctx.model_catalog(), ctx.resolve, context_fallback)
+
     def _routes(self, call: Call) -> Iterator[Route]:
-        route = self._resolve(call.request.model)
+        route = call.route if call.route is not None else self._resolve(call.model)
         yield route
         seen = {route.alias}
         alias = self._context_fallback(route.alias) if self._context_fallback is not None else None
@@ -167,19 +167,13 @@ class Preflight:
                     refused.append(v)
                     continue
                 if refused:
-                    call.meta[EXCEEDED_KEY] = tuple(r.deployment.name for r in refused)
+                    call.ext[TooSmall] = TooSmall(tuple(r.deployment.name for r in refused))
                 return
         if refused:
             raise _error(call, refused)
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+    async def before(self, call: Call) -> None:
         self.check(call)
-        return await call_next(call)
-
-    def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
-        # Not a generator: it decides once, up front, and adds no per-event layer.
-        self.check(call)
-        return call_next(call)
 
 
 def _error(call: Call, refused: list[Verdict]) -> ContextWindowExceededError:
@@ -198,17 +192,3 @@ def _error(call: Call, refused: list[Verdict]) -> ContextWindowExceededError:
         model=first.deployment.endpoint.model,
         code="context_length_exceeded",
     )
-
-
-def build(ctx: StackContext) -> Preflight | None:
-    settings = ctx.settings.catalog
-    if not settings.preflight:
-        return None
-    catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
-
-    def context_fallback(alias: str) -> str | None:
-        cfg = ctx.settings.models.get(alias)
-        target = getattr(cfg, "context_window_fallback", None) if cfg is not None else None
-        return target if isinstance(target, str) else None
-
-    return Preflight(catalog, ctx.resolve, context_fallback)

@@ -7,26 +7,25 @@ each limit that applies, all at once; when it is over its tokens are settled at 
 really used. In ``wait`` mode it queues (FIFO) up to ``limits.max_wait``; in ``fail``
 mode it is refused at once with a ``RateLimitError`` carrying ``retry_after``.
 
-The deployment is the one routing chose (``call.meta["deployment"]``) when set, else the
-alias's first. Without ``max_tokens``, the tokens held are capped at the smallest tpm
+The deployment is the current attempt's (``call.attempt``) when set, else the alias's
+first. Without ``max_tokens``, the tokens held are capped at the smallest tpm
 limit involved, so a call that does not bound its output is not refused for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from llmrelay.catalog import Catalog, overrides_from_settings
-from llmrelay.limits.calls import deployment_of, model_info, output_bound, prompt_tokens, subject_of
+from llmrelay.catalog import Catalog
 from llmrelay.limits.config import LimitSettings, RateLimitSettings
-from llmrelay.limits.ratelimit import Claim, Limiter, Limits
-from llmrelay.middleware import StackContext
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.limits.ratelimit import Claim, Limiter, Limits, Permit
+from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
+from llmrelay.pipeline import Call, Observer
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Route
-from llmrelay.types import ChatResponse, StreamEvent, UsageEvent
 
 
-class RateLimitMiddleware:
+class RateLimitMiddleware(Observer):
     def __init__(
         self,
         limiter: Limiter,
@@ -48,14 +47,15 @@ class RateLimitMiddleware:
 
     def claims(self, call: Call) -> list[Claim]:
         """What the call asks of each limit that applies to it."""
-        route = self._resolve(call.request.model)
-        dep = deployment_of(call, route)
-        subject = subject_of(call)
+        if call.route is None:
+            call.route = self._resolve(call.model)
+        dep = call.deployment()
+        subject = call.subject
         found: list[tuple[str, Limits]] = []
         if (lim := self._deployments.get(dep.name)) is not None:
             found.append((f"deployment:{dep.name}", lim))
-        if subject.key and (lim := self._keys.get(subject.key, self._keys.get("*"))) is not None:
-            found.append((f"key:{subject.key}", lim))
+        if subject.key_id and (lim := self._keys.get(subject.key_id, self._keys.get("*"))) is not None:
+            found.append((f"key:{subject.key_id}", lim))
         if subject.user and (lim := self._users.get(subject.user, self._users.get("*"))) is not None:
             found.append((f"user:{subject.user}", lim))
         if not found:
@@ -67,34 +67,40 @@ class RateLimitMiddleware:
             prompt = prompt_tokens(call, dep, info)
             out = output_bound(call, info, prompt)
             tokens = prompt + (self._output_tokens if out is None else out)
-            if call.request.max_tokens is None:
+            if call.op != "chat" or call.chat.max_tokens is None:
                 tokens = min(tokens, *tpms)
         return [Claim(key, lim, tokens) for key, lim in found]
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
-        claims = self.claims(call)
-        if not claims:
-            return await call_next(call)
-        async with self.limiter.acquire_all(claims) as permit:
-            call.meta["rate_limit_wait"] = permit.waited
-            resp = await call_next(call)
-            await permit.settle(resp.usage.total_tokens if resp.usage is not None else None)
-        return resp
+    @classmethod
+    def from_context(cls, ctx: StackContext) -> RateLimitMiddleware | None:
+        """Per-key and per-user limits (per-deployment ones are ``DeploymentLimit``'s)."""
+        cfg = ctx.settings.limits
+        keys = limits_from(cfg.keys, cfg.window)
+        users = limits_from(cfg.users, cfg.window)
+        if not (keys or users):
+            return None
+        return cls(
+            limiter_for(ctx, cfg),
+            ctx.model_catalog(),
+            ctx.resolve,
+            keys=keys,
+            users=users,
+            output_tokens=cfg.output_tokens,
+        )
 
-    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+    async def before(self, call: Call) -> Permit | None:
         claims = self.claims(call)
         if not claims:
-            async for ev in call_next(call):
-                yield ev
-            return
-        async with self.limiter.acquire_all(claims) as permit:
-            call.meta["rate_limit_wait"] = permit.waited
-            used: int | None = None
-            async for ev in call_next(call):
-                if isinstance(ev, UsageEvent):
-                    used = ev.usage.total_tokens
-                yield ev
-            await permit.settle(used)
+            return None
+        permit = await self.limiter.acquire_all(claims)
+        call.report.rate_limit_wait += permit.waited
+        return permit
+
+    async def after(self, call: Call, state: Permit | None, error: BaseException | None) -> None:
+        if state is not None:
+            # unsettled usage (an error) keeps what was reserved: the provider may have counted it
+            usage = call.outcome.usage
+            await state.settle(usage.total_tokens if usage is not None else None)
 
 
 def limits_from(entries: Mapping[str, LimitSettings], window: float) -> dict[str, Limits]:
@@ -114,16 +120,3 @@ def limiter_for(ctx: StackContext, cfg: RateLimitSettings) -> Limiter:
         backend = RedisLimiterBackend(ctx.state.redis(), ctx.state.prefix)
     max_wait = cfg.max_wait if cfg.mode == "wait" else 0.0
     return Limiter(backend, max_wait=max_wait, lease=cfg.lease, poll=cfg.poll)
-
-
-def build(ctx: StackContext) -> RateLimitMiddleware | None:
-    """Per-key and per-user limits (per-deployment ones are ``deployment_limit``'s)."""
-    cfg = ctx.settings.limits
-    keys = limits_from(cfg.keys, cfg.window)
-    users = limits_from(cfg.users, cfg.window)
-    if not (keys or users):
-        return None
-    catalog = ctx.catalog if ctx.catalog is not None else Catalog.load(overrides_from_settings(ctx.settings))
-    return RateLimitMiddleware(
-        limiter_for(ctx, cfg), catalog, ctx.resolve, keys=keys, users=users, output_tokens=cfg.output_tokens
-    )

@@ -1,17 +1,21 @@
-"""Retry: the attempt loop of one alias, for unary calls and streams.
+"""Retry: the attempt loop of one alias, for unary calls and streams; streams that finish.
 
 Each attempt asks the router for a deployment and key (so a retry can move to another
-deployment), sends through the layers below, and gives the lease back with the result.
-A failure is tried again when the policy says it is transient (rate limits, 408, 409,
-5xx, 529, timeouts, connection failures, malformed or cut answers) or that another
-key/deployment may do (401/403 with a key pool), within ``max_attempts``, the call's
-deadline and the retry budget. Backoff is exponential with full jitter; a Retry-After
-becomes a cool-down of that key/deployment, waited for only when nothing else is free.
+deployment), sets ``call.attempt``, sends through the layers below, and gives the lease
+back with the result. A failure is tried again when the policy says it is transient
+(rate limits, 408, 409, 5xx, 529, timeouts, connection failures, malformed or cut
+answers) or that another key/deployment may do (401/403 with a key pool), within
+``max_attempts``, the call's deadline and the retry budget. Backoff is exponential with
+full jitter; a Retry-After becomes a cool-down of that key/deployment, waited for only
+when nothing else is free.
 
-A stream is retried only until its first event has reached the caller. After that a
-failure surfaces carrying the text received so far: ``StreamTruncatedError`` (with the
-original error as its cause) when the connection broke or the data went bad, the
-provider's own error kind with a ``partial_text`` attribute when it sent an error event.
+A stream is retried plainly until content has reached the caller; its start event is
+held back until then, so the caller's ``StreamStart`` names the deployment that really
+answers. After that, a failure is *resumed* when the request allows it (see
+``llmrelay.middleware.resume``): another attempt is made and only what comes after the
+delivered text is passed on, once the new stream has repeated that text exactly. When
+it may not be resumed, or resuming fails, the caller gets ``StreamTruncatedError``
+with the text received so far and the provider's error as its ``__cause__``.
 """
 
 from __future__ import annotations
@@ -20,19 +24,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from llmrelay import errors
-from llmrelay.middleware import StackContext
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
+from llmrelay.middleware.callstate import CallState, TooSmall
+from llmrelay.middleware.resume import Delivered, Diverged, PrefixFilter, may_resume, truncated
+from llmrelay.pipeline import Attempt, Call, Controller, Resume, StreamHandler, UnaryHandler
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resilience.backoff import Verdict
-from llmrelay.resilience.callstate import CallState, call_state, end
-from llmrelay.resilience.router import Lease, Router, refused_locally, shared
+from llmrelay.resilience.router import (
+    CIRCUIT_OPEN,
+    LOCAL_LIMIT,
+    TOO_SMALL,
+    Exclusions,
+    Lease,
+    Router,
+    refused_locally,
+    shared,
+)
 from llmrelay.resolve import Route
-from llmrelay.types import ChatResponse, StreamEvent, TextDelta
-
-#: deployments the preflight layer found too small for the prompt (its EXCEEDED_KEY)
-TOO_SMALL_KEY = "context_window_exceeded"
+from llmrelay.types import StreamEvent, StreamStart
+from llmrelay.types.report import RoutingEvent
 
 log = logging.getLogger("llmrelay.retry")
 
@@ -40,28 +52,30 @@ _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def build(ctx: StackContext) -> RetryMiddleware:
-    # Always present: even with retries off it is where each attempt gets its deployment.
-    return RetryMiddleware(
-        shared(ctx.settings, ctx.state, ctx.catalog), ctx.resolve, deadline=ctx.settings.retry.deadline
-    )
-
-
-class RetryMiddleware:
+class RetryMiddleware(Controller):
     def __init__(
         self,
         router: Router,
         resolve: Callable[[str | None], Route],
         *,
         deadline: float | None = None,
+        resume: Resume = "deterministic",
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.router = router
         self._resolve = resolve
         self._deadline = deadline
+        self._resume: Resume = resume
         self._sleep = sleep
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+    @classmethod
+    def from_context(cls, ctx: StackContext) -> RetryMiddleware:
+        # Always present: even with retries off it is where each attempt gets its deployment.
+        r = ctx.settings.retry
+        router = shared(ctx.settings, ctx.state, ctx.catalog)
+        return cls(router, ctx.resolve, deadline=r.deadline, resume=r.resume)
+
+    async def unary(self, call: Call, call_next: UnaryHandler) -> object:
         run = _Run(self, call)
         try:
             while True:
@@ -79,96 +93,91 @@ class RetryMiddleware:
         finally:
             run.close()
 
-    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+    async def stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
         run = _Run(self, call)
+        delivered = Delivered()
         try:
             while True:
                 lease = await run.lease()
+                resuming = delivered.committed
+                prefix = PrefixFilter(delivered) if resuming else None
+                if resuming:
+                    call.outcome.forget_content()  # the new stream is folded in from its start
                 events = call_next(call)
                 started = self.router.clock()
+                held: StreamStart | None = None
+                ttft: float | None = None
                 try:
-                    first = await run.bounded(anext(events))
+                    ev = await run.bounded(anext(events))
+                    while True:
+                        kind = type(ev)
+                        if kind is StreamStart:
+                            if not resuming:
+                                held = ev  # type: ignore[assignment]
+                        else:
+                            if prefix is not None:
+                                ev = prefix.feed(ev)  # type: ignore[assignment]
+                            if ev is not None:
+                                if not delivered.committed:
+                                    delivered.committed = True
+                                    ttft = self.router.clock() - started
+                                    if held is not None:
+                                        yield held
+                                delivered.add(ev)
+                                yield ev
+                        ev = await anext(events)
                 except StopAsyncIteration:
-                    run.succeeded(lease)  # a complete stream with no events at all
+                    run.succeeded(lease, ttft=ttft)
                     return
                 except errors.LLMRelayError as exc:
                     await _close(events)
-                    await run.failed(lease, exc)
+                    if not delivered.committed:
+                        await run.failed(lease, exc)  # raises when it is not to be retried
+                        continue
+                    await self._broken(run, lease, exc, delivered)
                     continue
-                except BaseException as exc:
-                    self.router.release(lease, exc)
+                except Diverged as why:
                     await _close(events)
+                    run.router.release(lease, asyncio.CancelledError())
+                    assert run.last is not None
+                    raise truncated(run.last, delivered, f"it could not be resumed: {why}") from run.last
+                except BaseException as exc:  # the caller stopped, or cancelled
+                    await _close(events)
+                    if isinstance(exc, GeneratorExit) and call.outcome.complete:
+                        run.succeeded(lease, ttft=ttft)  # stopped after the end: it was complete
+                    else:
+                        self.router.release(lease, exc)
                     raise
-                # The first event is about to reach the caller: no retry from here on.
-                ttft = self.router.clock() - started
-                relay = _relay(first, events, run, lease, ttft)
-                try:
-                    async for ev in relay:
-                        yield ev
-                finally:
-                    await _close(relay)
-                return
         finally:
             run.close()
 
-
-async def _relay(
-    first: StreamEvent, events: AsyncIterator[StreamEvent], run: _Run, lease: Lease, ttft: float
-) -> AsyncIterator[StreamEvent]:
-    text: list[str] = []
-    outcome: BaseException | None = asyncio.CancelledError()  # the caller left early unless set below
-    try:
-        if type(first) is TextDelta:
-            text.append(first.text)
-        yield first
-        async for ev in events:
-            if type(ev) is TextDelta:
-                text.append(ev.text)
-            yield ev
-        outcome = None
-    except errors.LLMRelayError as exc:
-        outcome = exc
-        surfaced = mid_stream_error(exc, "".join(text))
-        if surfaced is exc:
-            raise
-        raise surfaced from exc
-    finally:
-        await _close(events)
-        if outcome is None:
-            run.succeeded(lease, ttft=ttft)
-        else:
-            run.router.release(lease, outcome)
-            if not isinstance(outcome, asyncio.CancelledError):
-                log.warning(
-                    "stream failed after its first event; not retried",
-                    extra={
-                        "event": "stream_broken",
-                        "deployment": lease.name,
-                        "error": type(outcome).__name__,
-                        "chars_received": sum(map(len, text)),
-                    },
-                )
-
-
-def mid_stream_error(exc: errors.LLMRelayError, partial: str) -> errors.LLMRelayError:
-    """The error a caller sees for a failure after the first event, carrying ``partial``."""
-    if isinstance(exc, errors.StreamTruncatedError):
-        if not exc.partial_text:
-            exc.partial_text = partial
-        return exc
-    if isinstance(exc, errors.TransportError | errors.MalformedResponseError):
-        return errors.StreamTruncatedError(
-            f"the stream broke after {len(partial)} characters ({type(exc).__name__}: {exc.message}); "
-            + "the answer is incomplete",
-            partial_text=partial,
-            provider=exc.provider,
-            model=exc.model,
-            status=exc.status,
-            request_id=exc.request_id,
+    async def _broken(self, run: _Run, lease: Lease, exc: errors.LLMRelayError, delivered: Delivered) -> None:
+        """A stream failed after delivering content: arrange its resumption, or raise."""
+        if not may_resume(run.call, self._resume, delivered):
+            run.router.release(lease, exc)
+            log.warning(
+                "stream failed after delivering content; not resumed",
+                extra={
+                    "event": "stream_broken",
+                    "deployment": lease.name,
+                    "error": type(exc).__name__,
+                    "chars_received": len(delivered.partial_text),
+                },
+            )
+            raise truncated(
+                exc,
+                delivered,
+                "the request is not deterministic (set temperature=0 or a seed, or resume=always)",
+            ) from exc
+        try:
+            await run.failed(lease, exc)
+        except errors.LLMRelayError as final:
+            raise truncated(final, delivered, "resuming it failed too") from final
+        run.call.report.resumed += 1
+        log.info(
+            "stream failed after delivering content; resuming",
+            extra={"event": "stream_resume", "deployment": lease.name, "error": type(exc).__name__},
         )
-    # An error event from the provider keeps its kind; the text so far rides along.
-    setattr(exc, "partial_text", partial)  # noqa: B010 - not a declared attribute of every error
-    return exc
 
 
 async def _close(events: AsyncIterator[StreamEvent]) -> None:
@@ -186,23 +195,21 @@ class _Run:
         self.router = mw.router
         self.call = call
         self._sleep = mw._sleep
-        self.state, self._owner = call_state(call)
-        state: CallState = self.state
-        meta = call.meta
-        self.alias = str(meta.get("alias") or call.request.model)
-        self.route = mw._resolve(self.alias)
+        state = self.state = call.setdefault(CallState)
+        if call.route is None:
+            call.route = mw._resolve(call.model)
+        self.route: Route = call.route
+        self.alias = self.route.alias
+        call.report.alias = self.alias
         if not state.counted:
             state.counted = True
             self.router.budget.record_call()
-            own = meta.get("deadline")  # a caller building its own Call may set one per call
-            deadline = float(own) if isinstance(own, int | float) and own > 0 else mw._deadline
+            deadline = call.deadline if call.deadline is not None else mw._deadline
             if deadline is not None:
                 state.deadline_at = self.router.clock() + deadline
-        meta.setdefault("attempts", 0)
-        meta.setdefault("deployments_tried", [])
         self.attempts = 0  # on this alias
         self.avoid: set[str] = set()
-        self.exclude: set[str] = set()
+        self.exclude = Exclusions()
         self.last: errors.LLMRelayError | None = None
         self._spent = False  # a retry is paid for but not yet sent
 
@@ -210,8 +217,6 @@ class _Run:
         if self._spent:
             self.router.budget.refund()
             self._spent = False
-        if self._owner:
-            end(self.call)
 
     # ------------------------------------------------------------------ deadline
 
@@ -236,9 +241,10 @@ class _Run:
         request, as the provider would have: the route layer then takes the alias's
         ``context_window_fallback``.
         """
-        too_small = self.call.meta.get(TOO_SMALL_KEY)
-        if not too_small:
+        found = self.call.get(TooSmall)
+        if found is None or not found.names:
             return
+        too_small = found.names
         names = {d.name for d in self.route.deployments}
         small = names.intersection(too_small)
         if small == names:
@@ -247,7 +253,8 @@ class _Run:
                 + f"({', '.join(sorted(small))}); nothing was sent to them",
                 code="context_length_exceeded",
             )
-        self.exclude |= small
+        for name in small:
+            self.exclude.exclude(name, TOO_SMALL)
 
     def _deadline_error(self) -> errors.LLMRelayError:
         self.state.deadline_passed = True
@@ -271,7 +278,7 @@ class _Run:
         while True:
             got = await self.router.acquire(
                 self.route,
-                request=self.call.request,
+                request=self.call.chat if self.call.op == "chat" else None,
                 stream=self.call.stream,
                 avoid=self.avoid,
                 exclude=self.exclude,
@@ -299,10 +306,10 @@ class _Run:
         self._spent = False
         self.attempts += 1
         self.state.upstream += 1
-        meta = self.call.meta
-        meta["attempts"] = self.state.upstream
-        meta["deployments_tried"].append(got.name)
-        meta["deployment"] = got.deployment
+        report = self.call.report
+        report.attempts = self.state.upstream
+        report.deployments_tried.append(got.name)
+        self.call.attempt = Attempt(got.deployment, self.state.upstream)
         return got
 
     async def failed(self, lease: Lease, exc: errors.LLMRelayError) -> None:
@@ -313,15 +320,17 @@ class _Run:
             # attempt, and not that deployment again; another one may take it.
             self.attempts -= 1
             self.state.upstream -= 1
-            self.call.meta["attempts"] = self.state.upstream
-            self.call.meta["deployments_tried"].pop()
-            self.exclude.add(lease.name)
+            self.call.report.attempts = self.state.upstream
+            self.call.report.deployments_tried.pop()
+            self.exclude.exclude(
+                lease.name, CIRCUIT_OPEN if isinstance(exc, errors.CircuitOpenError) else LOCAL_LIMIT
+            )
             if self.state.upstream > 0:
                 self.router.budget.refund()
             self.last = self.last or exc
             return
         self.last = exc
-        self.call.meta.setdefault("errors", []).append(_describe(lease.name, exc))
+        self.call.report.errors.append(_describe(lease.name, exc))
         policy = self.router.policy
         verdict = policy.verdict(exc)
         if verdict is Verdict.STOP:
@@ -374,13 +383,13 @@ class _Run:
         return left is not None and wait >= left
 
     async def _pause(self, seconds: float) -> None:
-        meta = self.call.meta
-        meta["waited"] = round(meta.get("waited", 0.0) + seconds, 6)
+        report = self.call.report
+        report.waited = round(report.waited + seconds, 6)
         await self._sleep(seconds)
 
-    def _report(self, events: list[dict[str, Any]]) -> None:
+    def _report(self, events: list[RoutingEvent]) -> None:
         if events:
-            self.call.meta.setdefault("events", []).extend(events)
+            self.call.report.routing.extend(events)
 
     def _give_up(self, why: str, exc: errors.LLMRelayError) -> None:
         level = logging.INFO if why == "not_retryable" else logging.WARNING

@@ -1,6 +1,6 @@
 """Route: the model alias a call is served by, and the fallbacks when it cannot be.
 
-The call starts on the alias it names (``call.meta["alias"]``). When that alias fails
+The call starts on the route the client resolved for it (``call.route``). When that alias fails
 for good — its retries spent, or every deployment unavailable — the fallback rules
 (``llmrelay.resilience.fallbacks``) pick the next alias by the kind of failure: a
 context window exceeded goes to the alias's ``context_window_fallback``, filtered
@@ -13,7 +13,9 @@ Which deployment of an alias serves each attempt is chosen by the router (the
 strategies of ``llmrelay.resilience.strategies``), at each attempt of the retry
 layer below, so that a retry can move to another deployment.
 
-A stream falls back only while nothing has reached the caller.
+The route layer moves ``call.route`` to the fallback alias, so the layers inside it
+(retry, hedge, limits) always work on the alias being tried. A stream falls back only
+while nothing has reached the caller.
 """
 
 from __future__ import annotations
@@ -22,70 +24,76 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from llmrelay import errors
-from llmrelay.middleware import StackContext
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
-from llmrelay.resilience.callstate import call_state, end
+from llmrelay.middleware.callstate import CallState
+from llmrelay.pipeline import Call, Controller, StreamHandler, UnaryHandler
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resilience.fallbacks import Fallback, next_fallback
 from llmrelay.resolve import Route
 from llmrelay.settings import AliasSettings
-from llmrelay.types import ChatResponse, StreamEvent
+from llmrelay.types import ChatResponse, StreamEvent, StreamStart
+from llmrelay.types.report import FallbackStep
 
 log = logging.getLogger("llmrelay.route")
 
 
-def build(ctx: StackContext) -> RouteMiddleware:
-    return RouteMiddleware(ctx.settings.models, ctx.resolve)
-
-
-class RouteMiddleware:
+class RouteMiddleware(Controller):
     def __init__(self, aliases: Mapping[str, AliasSettings], resolve: Callable[[str | None], Route]) -> None:
         self._aliases = aliases
         self._resolve = resolve
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
-        walk = _Walk(self, call)
-        try:
-            while True:
-                try:
-                    response = await call_next(call)
-                except errors.LLMRelayError as exc:
-                    walk.failed(exc)
-                    continue
-                if response.finish_reason == "content_filter" and walk.filtered():
-                    continue
-                return response
-        finally:
-            walk.close()
+    @classmethod
+    def from_context(cls, ctx: StackContext) -> RouteMiddleware:
+        return cls(ctx.settings.models, ctx.resolve)
 
-    def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
-        alias = self._resolve(call.request.model).alias
-        if not _has_fallbacks(self._aliases.get(alias)):
-            # Nowhere to fall back to: add no per-event layer to the stream.
-            call.meta["alias"] = alias
-            return call_next(call)
+    def _route(self, call: Call) -> Route:
+        if call.route is None:
+            call.route = self._resolve(call.model)
+        return call.route
+
+    async def unary(self, call: Call, call_next: UnaryHandler) -> object:
+        route = self._route(call)
+        call.report.alias = route.alias
+        if not _has_fallbacks(self._aliases.get(route.alias)):
+            return await call_next(call)
+        walk = _Walk(self, call)
+        while True:
+            try:
+                response = await call_next(call)
+            except errors.LLMRelayError as exc:
+                walk.failed(exc)
+                continue
+            filtered = isinstance(response, ChatResponse) and response.finish_reason == "content_filter"
+            if filtered and walk.filtered():
+                continue
+            return response
+
+    def stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        # Decides which generator to return and does nothing else: errors surface when iterated.
+        if call.route is not None and not _has_fallbacks(self._aliases.get(call.route.alias)):
+            call.report.alias = call.route.alias
+            return call_next(call)  # nowhere to fall back to: no per-event layer
         return self._walk_stream(call, call_next)
 
     async def _walk_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        call.report.alias = self._route(call).alias
         walk = _Walk(self, call)
-        try:
-            while True:
-                events = call_next(call)
-                started = False
-                try:
-                    async for ev in events:
+        while True:
+            events = call_next(call)
+            started = False
+            try:
+                async for ev in events:
+                    if type(ev) is not StreamStart:
                         started = True
-                        yield ev
-                    return
-                except errors.LLMRelayError as exc:
-                    if started:
-                        raise
-                    walk.failed(exc)
-                finally:
-                    aclose = getattr(events, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-        finally:
-            walk.close()
+                    yield ev
+                return
+            except errors.LLMRelayError as exc:
+                if started:
+                    raise
+                walk.failed(exc)
+            finally:
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
 
 
 def _has_fallbacks(cfg: AliasSettings | None) -> bool:
@@ -99,17 +107,14 @@ class _Walk:
 
     def __init__(self, mw: RouteMiddleware, call: Call) -> None:
         self._aliases = mw._aliases
+        self._resolve = mw._resolve
         self.call = call
-        self.state, self._owner = call_state(call)
-        self.original = mw._resolve(call.request.model).alias
+        self.state = call.setdefault(CallState)
+        assert call.route is not None
+        self.original = call.route.alias
         self.alias = self.original
         self.tried = [self.original]
         self.failures: list[tuple[str, errors.LLMRelayError]] = []
-        call.meta["alias"] = self.original
-
-    def close(self) -> None:
-        if self._owner:
-            end(self.call)
 
     def failed(self, exc: errors.LLMRelayError) -> None:
         """Move to the fallback alias for ``exc``, or raise."""
@@ -121,7 +126,12 @@ class _Walk:
             self.failures.append((self.alias, exc))
             raise self._all_failed(exc) from exc
         self.failures.append((self.alias, exc))
-        self._move(nxt, type(exc).__name__)
+        try:
+            self._move(nxt, type(exc).__name__)
+        except errors.LLMRelayError as unusable:  # the fallback cannot be resolved: it fails in turn
+            self.tried.append(nxt.alias)
+            self.alias = nxt.alias
+            self.failed(unusable)
 
     def filtered(self) -> bool:
         """A reply stopped by the content filter: move to the content fallback if there is one."""
@@ -133,8 +143,8 @@ class _Walk:
         return True
 
     def _move(self, nxt: Fallback, cause: str) -> None:
-        event = {"from": self.alias, "to": nxt.alias, "reason": nxt.reason, "error": cause}
-        self.call.meta.setdefault("fallbacks", []).append(event)
+        route = self._resolve(nxt.alias)
+        self.call.report.fallbacks.append(FallbackStep(self.alias, nxt.alias, nxt.reason, cause))
         log.warning(
             "falling back from %s to %s (%s)",
             self.alias,
@@ -149,7 +159,9 @@ class _Walk:
         )
         self.alias = nxt.alias
         self.tried.append(nxt.alias)
-        self.call.meta["alias"] = nxt.alias
+        self.call.route = route
+        self.call.attempt = None
+        self.call.report.alias = nxt.alias
 
     def _all_failed(self, last: errors.LLMRelayError) -> errors.AllDeploymentsFailedError:
         detail = "; ".join(

@@ -123,5 +123,5 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
         reasoning="".join(thinking) if thinking else None,
         raw=payload if include_raw else None,
         provider_state=state_from(kept),
-        meta=meta,
+        details=meta,
     )

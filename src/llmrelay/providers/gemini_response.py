@@ -212,7 +212,7 @@ def chat_response(data: Any, ep: Endpoint, *, include_raw: bool) -> ChatResponse
         finish_reason=map_finish(pieces.finish, bool(pieces.calls)),
         native_finish_reason=pieces.finish,
         provider_state=pieces.signatures.state(),
-        meta=meta,
+        details=meta,
     )
 
 

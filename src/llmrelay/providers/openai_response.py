@@ -129,7 +129,7 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
         usage=usage_from(payload.get("usage")),
         reasoning=reasoning_text(message),
         raw=payload if include_raw else None,
-        meta=meta,
+        details=meta,
     )
 
 

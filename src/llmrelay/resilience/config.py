@@ -43,6 +43,12 @@ class RetrySettings(_Strict):
         default=None, gt=0, description="seconds for a whole call, retries and waits included"
     )
     budget: RetryBudgetSettings = Field(default_factory=RetryBudgetSettings)
+    resume: Literal["off", "deterministic", "always"] = Field(
+        default="deterministic",
+        description="resume a stream that breaks after delivering content: 'deterministic' only for "
+        "requests with temperature 0 or a seed (the new stream must repeat what was delivered, "
+        "checked), 'always' for any request (still checked), 'off' to surface StreamTruncatedError",
+    )
 
     @model_validator(mode="after")
     def _delays(self) -> RetrySettings:

@@ -11,6 +11,7 @@ import math
 from collections import deque
 
 from llmrelay.errors import ConfigError
+from llmrelay.resilience.lru import Bounded
 
 
 class Health:
@@ -55,3 +56,20 @@ class Health:
 
     def __repr__(self) -> str:
         return f"Health(in_flight={self.in_flight}, latency={self.latency}, ttft={self.ttft})"
+
+
+class HealthBoard:
+    """The ``Health`` of each deployment this process has used, bounded (least recently
+    used first out)."""
+
+    __slots__ = ("_alpha", "_by_name")
+
+    def __init__(self, alpha: float = 0.3, limit: int = 1024) -> None:
+        self._alpha = alpha
+        self._by_name: Bounded[str, Health] = Bounded(limit)
+
+    def __call__(self, name: str) -> Health:
+        return self._by_name.get_or_make(name, lambda: Health(self._alpha))
+
+    def __len__(self) -> int:
+        return len(self._by_name)

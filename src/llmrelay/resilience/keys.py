@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llmrelay.resilience.lru import Bounded
 from llmrelay.secrets import Secret
 
 
@@ -66,3 +67,24 @@ class KeyPool:
 
     def __repr__(self) -> str:
         return f"KeyPool({len(self.slots)} keys, {len(self.revoked)} revoked)"
+
+
+class KeyPools:
+    """The key pool of each deployment, bounded (least recently used first out).
+
+    A pool belongs to its keys and endpoint, not just the deployment's name: two aliases
+    may name the same host/model with different keys (tenants, billing), and one must
+    never lend the other its keys.
+    """
+
+    __slots__ = ("_pools",)
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._pools: Bounded[tuple[str, str, tuple[str, ...]], KeyPool] = Bounded(limit)
+
+    def __call__(self, name: str, base_url: str, keys: Sequence[Secret | None]) -> KeyPool:
+        ident = (name, base_url, tuple(k.fingerprint if k else "" for k in keys))
+        return self._pools.get_or_make(ident, lambda: KeyPool(keys))
+
+    def __len__(self) -> int:
+        return len(self._pools)

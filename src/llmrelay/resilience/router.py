@@ -6,9 +6,12 @@ call has not failed on yet, lets the alias's strategy choose, and hands back a
 ``Lease``: the deployment with the chosen key on its endpoint. ``release`` returns
 the lease with the attempt's result: latency statistics, cool-downs and key removal.
 
-One router per client, shared by the retry, hedge and circuit middleware (see
-``shared``); its state is per process except the circuit breakers, which live in Redis
-when ``state.redis_url`` is set.
+The router composes parts it is given: the retry policy and retry budget (what to
+try again, and how much extra traffic is allowed), the health board (latency and
+in-flight per deployment), the key pools, and the circuit breakers. One router per
+client, shared by the retry, hedge and circuit layers (see ``shared``); its state is per
+process and bounded (least recently used deployments are forgotten), except the circuit
+breakers, which live in Redis when ``state.redis_url`` is set.
 """
 
 from __future__ import annotations
@@ -18,19 +21,20 @@ import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from llmrelay import errors
 from llmrelay.resilience.backoff import RetryPolicy
 from llmrelay.resilience.breaker import BreakerConfig, BreakerStore, MemoryBreakers
 from llmrelay.resilience.budget import RetryBudget
-from llmrelay.resilience.health import Health
-from llmrelay.resilience.keys import KeyPool, KeySlot
+from llmrelay.resilience.health import HealthBoard
+from llmrelay.resilience.keys import KeyPool, KeyPools, KeySlot
 from llmrelay.resilience.strategies import Candidate, estimate_cost, pick
 from llmrelay.resolve import Deployment, Route
 from llmrelay.settings import Settings
 from llmrelay.state import StateContext
 from llmrelay.types import ChatRequest
+from llmrelay.types.report import RoutingEvent
 
 if TYPE_CHECKING:
     from llmrelay.catalog import Catalog
@@ -69,50 +73,29 @@ class Router:
         self,
         settings: Settings | None = None,
         *,
-        breakers: BreakerStore | None = None,
+        policy: RetryPolicy | None = None,
         budget: RetryBudget | None = None,
+        health: HealthBoard | None = None,
+        pools: KeyPools | None = None,
+        breakers: BreakerStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         price_of: PriceOf | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
-        r = self.settings.retry
-        self.policy = RetryPolicy(
-            max_attempts=r.max_attempts if r.enabled else 1,
-            base_delay=r.base_delay,
-            max_delay=r.max_delay,
-            max_retry_after=r.max_retry_after,
-        )
+        self.policy = policy if policy is not None else policy_from(self.settings)
+        self.budget = budget if budget is not None else budget_from(self.settings)
+        self.health = health if health is not None else HealthBoard(self.settings.routing.latency_alpha)
+        self.pools = pools if pools is not None else KeyPools()
         self.breakers = breakers
-        self.budget = (
-            budget
-            if budget is not None
-            else RetryBudget(r.budget.ratio, r.budget.min_retries, r.budget.window)
-        )
         self.clock = clock
         self.rng = rng if rng is not None else random.Random()
         self._price_of = price_of
-        self._health: dict[str, Health] = {}
-        self._pools: dict[tuple[str, str, tuple[str, ...]], KeyPool] = {}
 
     # ------------------------------------------------------------------ state
 
-    def health(self, name: str) -> Health:
-        h = self._health.get(name)
-        if h is None:
-            h = self._health[name] = Health(self.settings.routing.latency_alpha)
-        return h
-
     def pool(self, dep: Deployment) -> KeyPool:
-        # A pool belongs to its keys and endpoint, not just the deployment's name: two
-        # aliases may name the same host/model with different keys (tenants, billing),
-        # and one must never lend the other its keys.
-        keys = dep.keys or (dep.endpoint.api_key,)
-        ident = (dep.name, dep.endpoint.base_url, tuple(k.fingerprint if k else "" for k in keys))
-        p = self._pools.get(ident)
-        if p is None:
-            p = self._pools[ident] = KeyPool(keys)
-        return p
+        return self.pools(dep.name, dep.endpoint.base_url, dep.keys or (dep.endpoint.api_key,))
 
     def strategy_for(self, alias: str) -> str:
         configured = self.settings.models.get(alias)
@@ -145,7 +128,7 @@ class Router:
         self,
         route: Route,
         *,
-        request: ChatRequest,
+        request: ChatRequest | None,
         stream: bool,
         avoid: Collection[str] = (),
         exclude: Collection[str] = (),
@@ -157,7 +140,7 @@ class Router:
         reasons: list[tuple[str, str, float | None]] = []  # (deployment, why, seconds until ready)
         for dep in route.deployments:
             if dep.name in exclude:
-                reasons.append((dep.name, "circuit open", None))
+                reasons.append((dep.name, exclude_reason(exclude, dep.name), None))
                 continue
             view = views.get(dep.name)
             if view is not None and not view.available:
@@ -182,7 +165,9 @@ class Router:
         self.health(dep.name).in_flight += 1
         return Lease(dep, slot, now, stream)
 
-    def _choose(self, alias: str, deps: list[Deployment], request: ChatRequest, stream: bool) -> Deployment:
+    def _choose(
+        self, alias: str, deps: list[Deployment], request: ChatRequest | None, stream: bool
+    ) -> Deployment:
         if len(deps) == 1:
             return deps[0]
         cands = []
@@ -190,7 +175,13 @@ class Router:
             h = self.health(d.name)
             price = d.price if d.price is not None or self._price_of is None else self._price_of(d)
             cands.append(
-                Candidate(d.name, d.weight, h.in_flight, h.speed(stream), estimate_cost(request, price))
+                Candidate(
+                    d.name,
+                    d.weight,
+                    h.in_flight,
+                    h.speed(stream),
+                    estimate_cost(request, price) if request is not None else None,
+                )
             )
         chosen = pick(self.strategy_for(alias), cands, self.rng, explore=self.settings.routing.explore)
         return deps[cands.index(chosen)]
@@ -206,7 +197,7 @@ class Router:
         message = f"no deployment of {alias!r} can take the call now — {detail}"
         whys = {why for _, why, _ in reasons}
         error: errors.LLMRelayError
-        if "rate limited" in whys:
+        if "rate limited" in whys or LOCAL_LIMIT in whys:
             error = errors.RateLimitError(message, retry_after=wait)
         elif whys <= {"keys refused"}:
             error = errors.AuthenticationError(
@@ -219,7 +210,7 @@ class Router:
 
     def release(
         self, lease: Lease, error: BaseException | None = None, *, ttft: float | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[RoutingEvent]:
         """Account for a finished attempt; returns the events worth reporting (cool-downs, removed keys).
 
         A cancelled attempt (``error`` is a ``CancelledError``) only gives back its slot.
@@ -245,23 +236,77 @@ class Router:
             if error.retry_after is not None:
                 seconds = max(seconds, error.retry_after) if quota else error.retry_after
             pool.cool(lease.slot, now + seconds)
-            event = {"event": "cooldown", "deployment": lease.name, "seconds": round(seconds, 3)}
-            if len(pool) > 1:
-                event["key"] = lease.slot.fingerprint
-            log.info("deployment cooling down after a rate limit", extra=event)
-            return [event]
+            key = lease.slot.fingerprint if len(pool) > 1 else None
+            log.info(
+                "deployment cooling down after a rate limit",
+                extra={
+                    "event": "cooldown",
+                    "deployment": lease.name,
+                    "seconds": round(seconds, 3),
+                    "key": key,
+                },
+            )
+            return [RoutingEvent("cooldown", lease.name, seconds=round(seconds, 3), key=key)]
         if isinstance(error, errors.AuthenticationError | errors.PermissionDeniedError):
             pool.revoke(lease.slot)
-            event = {
-                "event": "key_removed",
-                "deployment": lease.name,
-                "key": lease.slot.fingerprint,
-                "status": error.status,
-                "keys_left": len(pool) - len(pool.revoked),
-            }
-            key_log.warning("API key refused by the provider; removed from the pool", extra=event)
+            event = RoutingEvent(
+                "key_removed",
+                lease.name,
+                key=lease.slot.fingerprint,
+                status=error.status,
+                keys_left=len(pool) - len(pool.revoked),
+            )
+            key_log.warning(
+                "API key refused by the provider; removed from the pool",
+                extra={
+                    "event": "key_removed",
+                    "deployment": lease.name,
+                    "key": event.key,
+                    "status": event.status,
+                    "keys_left": event.keys_left,
+                },
+            )
             return [event]
         return []
+
+
+def policy_from(settings: Settings) -> RetryPolicy:
+    r = settings.retry
+    return RetryPolicy(
+        max_attempts=r.max_attempts if r.enabled else 1,
+        base_delay=r.base_delay,
+        max_delay=r.max_delay,
+        max_retry_after=r.max_retry_after,
+    )
+
+
+def budget_from(settings: Settings) -> RetryBudget:
+    b = settings.retry.budget
+    return RetryBudget(b.ratio, b.min_retries, b.window)
+
+
+#: why a deployment was excluded from a call (see ``Exclusions``)
+LOCAL_LIMIT = "refused by llmrelay's own rate limit"
+TOO_SMALL = "context window too small for the prompt"
+CIRCUIT_OPEN = "circuit open"
+
+
+def exclude_reason(exclude: Collection[str], name: str) -> str:
+    """Why an attempt may not use ``name``: the retry layer's ``Exclusions`` say why."""
+    why = getattr(exclude, "reasons", {}).get(name)
+    return why if isinstance(why, str) else "excluded"
+
+
+class Exclusions(set[str]):
+    """Deployments one call may not use, each with the reason (for error messages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: dict[str, str] = {}
+
+    def exclude(self, name: str, why: str) -> None:
+        self.add(name)
+        self.reasons[name] = why
 
 
 def breakers_for(settings: Settings, state: StateContext) -> BreakerStore | None:
@@ -294,7 +339,15 @@ def shared(settings: Settings, state: StateContext, catalog: Catalog | None = No
     """The client's router (created on first use), shared by its resilience middleware."""
     return state.shared(
         "llmrelay.resilience.router",
-        lambda: Router(settings, breakers=breakers_for(settings, state), price_of=catalog_prices(catalog)),
+        lambda: Router(
+            settings,
+            policy=policy_from(settings),
+            budget=budget_from(settings),
+            health=HealthBoard(settings.routing.latency_alpha),
+            pools=KeyPools(),
+            breakers=breakers_for(settings, state),
+            price_of=catalog_prices(catalog),
+        ),
     )
 
 

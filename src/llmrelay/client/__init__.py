@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -23,38 +23,40 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from llmrelay.catalog import Catalog, ModelInfo, overrides_from_settings
-from llmrelay.errors import InvalidRequestError, StreamTruncatedError
-from llmrelay.hosts import HOSTS, SIMULATOR_URL
+from llmrelay.catalog import Catalog, overrides_from_settings
+from llmrelay.client.terminal import Terminal
+from llmrelay.errors import InvalidRequestError
+from llmrelay.hosts import SIMULATOR_URL
 from llmrelay.messages import MessagesLike, coerce_messages
-from llmrelay.pipeline import Call, Middleware, Pipeline
+from llmrelay.pipeline import Call, Hooks, Layer, Pipeline, Resume
+from llmrelay.pipeline.context import StackContext
 from llmrelay.providers import Adapter, load_adapter
-from llmrelay.providers.base import request_id_from
-from llmrelay.resolve import Deployment, Resolver, Route
+from llmrelay.resilience.lru import Bounded
+from llmrelay.resolve import Resolver, Route
 from llmrelay.settings import Settings, read_key_file
 from llmrelay.state import StateContext
 from llmrelay.stream import ChatStream
 from llmrelay.types import (
     ChatRequest,
     ChatResponse,
+    CountRequest,
     EmbeddingRequest,
     EmbeddingResponse,
     ForcedTool,
     ResponseFormat,
-    StreamEvent,
+    Subject,
     Tool,
     ToolChoice,
-    Usage,
-    UsageEvent,
 )
 from llmrelay.validation import validate_embedding, validate_request
 
 if TYPE_CHECKING:
+    from llmrelay.middleware.stack import Placement
     from llmrelay.tokens import TokenCount
     from llmrelay.transport.http import Transport
-    from llmrelay.wire import Endpoint
 
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "apim-request-id", "x-goog-request-id")
+#: how many distinct model names keep their resolved route (callers may send any name)
+ROUTE_CACHE = 1024
 
 
 class Client:
@@ -62,8 +64,14 @@ class Client:
 
     ``settings`` (or ``config=`` a YAML path) configures aliases, timeouts and the
     simulator; ``environ`` is where API keys are looked up (``os.environ`` by default,
-    plus ``settings.key_file``). ``middleware`` replaces the pipeline built from settings
-    (``llmrelay.middleware.STACK``), outermost first.
+    plus ``settings.key_file``). The pipeline is built from settings
+    (``llmrelay.middleware.stack.STACK``); ``layers`` places your own layers at named
+    slots (``llmrelay.before("retry", MyLayer())``); ``middleware`` replaces the whole
+    stack, outermost first (``middleware=[]``: no layers at all).
+
+    Faces that know who is calling (the gateway, a service acting for its users) build a
+    ``Call`` with its ``subject`` and ``deadline`` and use ``send`` / ``send_stream``;
+    ``hooks`` is where metrics, traces and logs attach (see ``llmrelay.pipeline.hooks``).
     """
 
     def __init__(
@@ -72,7 +80,8 @@ class Client:
         *,
         config: str | Path | None = None,
         environ: Mapping[str, str] | None = None,
-        middleware: Sequence[Middleware] | None = None,
+        middleware: Sequence[Layer] | None = None,
+        layers: Sequence[Placement] = (),
         transport: Transport | None = None,
     ) -> None:
         from llmrelay.transport.http import LazyTransport, Timeouts, Transport
@@ -84,8 +93,7 @@ class Client:
         self._resolver = Resolver(self.settings, env)
         #: model facts and prices (the shipped catalog with the configuration's overrides)
         self.catalog = Catalog.load(overrides_from_settings(self.settings))
-        self._infos: dict[tuple[str, str, str], ModelInfo | None] = {}
-        self._routes: dict[str | None, Route] = {}
+        self._routes: Bounded[str | None, Route] = Bounded(ROUTE_CACHE)
         self._adapters: dict[str, Adapter] = {}
         self._simulator: Any = None
         if transport is None:
@@ -99,14 +107,26 @@ class Client:
             self._owns_transport = False
         self._transport = transport
         self.state = StateContext(self.settings.state.redis_url, self.settings.state.prefix)
+        #: event hooks: request, attempt, response, error (see ``llmrelay.pipeline.hooks``)
+        self.hooks = Hooks()
         if middleware is None:
-            from llmrelay.middleware import StackContext, build_stack
+            from llmrelay.middleware.stack import build_stack
 
-            middleware = build_stack(
-                StackContext(self.settings, self._route, self.state, env, catalog=self.catalog)
+            ctx = StackContext(self.settings, self._route, self.state, env, catalog=self.catalog)
+            middleware = build_stack(ctx, layers)
+        elif layers:
+            raise InvalidRequestError(
+                "give either middleware= (the whole stack) or layers= (placements), not both"
             )
         self._middleware = tuple(middleware)
-        self._pipeline = Pipeline.build(self._middleware, self._send, self._send_stream)
+        self._terminal = Terminal(self._transport, self._adapter, self.catalog, self.hooks)
+        self._pipeline = Pipeline.build(
+            self._middleware,
+            chat=self._terminal.chat,
+            stream=self._terminal.stream,
+            embed=self._terminal.embed,
+            count=self._terminal.count,
+        )
 
     # ------------------------------------------------------------------ public API
 
@@ -116,6 +136,8 @@ class Client:
         *,
         model: str | None = None,
         include_raw: bool = False,
+        subject: Subject | None = None,
+        deadline: float | None = None,
         **params: Any,
     ) -> ChatResponse:
         """Send a chat request and wait for the whole reply.
@@ -124,24 +146,32 @@ class Client:
         ready ``ChatRequest``. ``params`` are ChatRequest fields: temperature, top_p,
         max_tokens, stop, seed, presence_penalty, frequency_penalty, tools,
         tool_choice, parallel_tool_calls, response_format, user, metadata, tags,
-        extra, extra_headers.
+        extra, extra_headers. ``subject`` says who the call is for (default: the
+        request's ``user`` and ``tags``); ``deadline`` bounds the whole call in seconds.
         """
-        call = Call(self._request(messages, model, params), stream=False, include_raw=include_raw)
-        return await self._pipeline.unary(call)
+        req = self._request(messages, model, params)
+        call = Call(req, False, subject or _subject_of(req), deadline, include_raw)
+        result: ChatResponse = await self.send(call)
+        return result
 
     def stream(
         self,
         messages: MessagesLike | ChatRequest,
         *,
         model: str | None = None,
+        subject: Subject | None = None,
+        deadline: float | None = None,
+        resume: Resume | None = None,
         **params: Any,
     ) -> ChatStream:
         """Start a streamed chat; iterate the result (see ``ChatStream``).
 
-        The request is validated now; the connection opens on first iteration.
+        The request is validated and its model resolved now (errors raise here); the
+        pipeline runs on first iteration, where every other error surfaces. ``resume``
+        overrides ``retry.resume`` for this call.
         """
-        call = Call(self._request(messages, model, params), stream=True)
-        return ChatStream(call, self._pipeline.stream(call))
+        req = self._request(messages, model, params)
+        return self.send_stream(Call(req, True, subject or _subject_of(req), deadline, resume=resume))
 
     async def embed(
         self,
@@ -151,8 +181,11 @@ class Client:
         dimensions: int | None = None,
         user: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        subject: Subject | None = None,
+        deadline: float | None = None,
     ) -> EmbeddingResponse:
-        """Embed one text or many; ``vectors`` on the result is in input order."""
+        """Embed one text or many; ``vectors`` on the result is in input order. Goes
+        through the pipeline: retries, routing, fallbacks, limits, budgets, ledger."""
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         req = EmbeddingRequest(
             model=model or self.settings.default_model,
@@ -162,23 +195,18 @@ class Client:
             extra=extra,
         )
         validate_embedding(req)
-        dep = self._route(req.model).deployments[0]
-        ep = dep.endpoint
-        adapter = self._adapter(ep.provider)
-        http = adapter.embed_request(req, ep)
-        t0 = time.perf_counter()
-        resp = await self._transport.send(http)
-        if resp.status >= 300:
-            raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
-        out = adapter.parse_embed(resp.body, ep)
-        return replace(
-            out,
-            request_id=request_id_from(resp.headers, *_REQUEST_ID_HEADERS),
-            latency=time.perf_counter() - t0,
-        )
+        self._route(req.model)
+        call = Call(req, False, subject or Subject(user=user), deadline)
+        result: EmbeddingResponse = await self.send(call)
+        return result
 
     async def count_tokens(
-        self, messages: MessagesLike | ChatRequest, *, model: str | None = None, **params: Any
+        self,
+        messages: MessagesLike | ChatRequest,
+        *,
+        model: str | None = None,
+        subject: Subject | None = None,
+        **params: Any,
     ) -> TokenCount:
         """Prompt tokens of a chat call, without making it.
 
@@ -186,19 +214,42 @@ class Client:
         the provider's own free count endpoint, which is exact; other models are counted
         offline (exact for OpenAI's encodings, an estimate otherwise — see ``exact``).
         """
-        from llmrelay.tokens import TokenCount, count_for
-        from llmrelay.tokens.remote import METHODS, count_request, parse_count
-
         req = self._request(messages, model, params)
-        ep = self._route(req.model).deployments[0].endpoint
-        host = HOSTS.get(ep.host)
-        http = count_request(req, ep)
-        if http is None or (ep.api_key is None and (host is None or host.key_required)):
-            return count_for(req, self._model_info(ep, None), ep.provider, ep.model)
-        resp = await self._transport.send(http)
-        if resp.status >= 300:
-            raise self._adapter(ep.provider).parse_error(resp.status, resp.headers, resp.body, ep)
-        return TokenCount(parse_count(ep.provider, resp.body), True, METHODS[ep.provider])
+        result: TokenCount = await self.send(Call(CountRequest(req), False, subject or _subject_of(req)))
+        return result
+
+    async def send(self, call: Call) -> Any:
+        """Send a unary call (chat, embedding or token count) through the pipeline.
+
+        For faces that build their own ``Call`` (with its subject and deadline). Returns
+        a ``ChatResponse``, ``EmbeddingResponse`` or ``TokenCount``.
+        """
+        if call.stream:
+            raise InvalidRequestError("a streamed Call goes to client.send_stream(call)")
+        if call.route is None:
+            call.route = self._route(call.model)
+        call.started = time.perf_counter()
+        hooks = self.hooks
+        if hooks.request:
+            hooks.fire(hooks.request, call)
+        try:
+            result = await self._pipeline.unary(call)
+        except BaseException as exc:
+            if hooks.error:
+                hooks.fire_error(call, exc)
+            raise
+        if hooks.response:
+            hooks.fire(hooks.response, call)
+        return result
+
+    def send_stream(self, call: Call) -> ChatStream:
+        """Start a streamed chat ``Call``; nothing is sent until it is iterated (or
+        ``await stream.start()``)."""
+        if not call.stream or call.op != "chat":
+            raise InvalidRequestError("send_stream takes a chat Call with stream=True")
+        if call.route is None:
+            call.route = self._route(call.model)
+        return ChatStream(call, self._pipeline.stream, self.hooks)
 
     def route(self, model: str | None = None) -> Route:
         """What a model name resolves to (raises the same errors a call would)."""
@@ -224,11 +275,9 @@ class Client:
         return self._simulator
 
     async def aclose(self) -> None:
-        """Close middleware resources (flushing what they buffer), shared state and the transport."""
-        for mw in reversed(self._middleware):
-            closer = getattr(mw, "aclose", None)
-            if closer is not None:
-                await closer()
+        """Close layer resources (flushing what they buffer), shared state and the transport."""
+        for layer in reversed(self._middleware):
+            await layer.aclose()
         await self.state.aclose()
         if self._owns_transport:
             await self._transport.aclose()
@@ -260,10 +309,7 @@ class Client:
         return req
 
     def _route(self, model: str | None) -> Route:
-        route = self._routes.get(model)
-        if route is None:
-            route = self._routes[model] = self._resolver.resolve(model)
-        return route
+        return self._routes.get_or_make(model, lambda: self._resolver.resolve(model))
 
     def _adapter(self, protocol: str) -> Adapter:
         adapter = self._adapters.get(protocol)
@@ -271,93 +317,15 @@ class Client:
             adapter = self._adapters[protocol] = load_adapter(protocol)
         return adapter
 
-    def _model_info(self, ep: Endpoint, reported: str | None) -> ModelInfo | None:
-        """The catalog entry for a deployment: by its configured model id first (an
-        override may name a deployment), else by the model the provider reported."""
-        host = ep.host or ep.provider
-        key = (host, ep.model, reported or "")
-        if key in self._infos:
-            return self._infos[key]
-        info = self.catalog.lookup(host, ep.model)
-        if info is None and reported:
-            info = self.catalog.lookup(host, reported)
-        if len(self._infos) < 4096:  # bounded: reported names are provider-controlled
-            self._infos[key] = info
-        return info
 
-    def _cost(self, ep: Endpoint, reported: str | None, usage: Usage | None) -> float | None:
-        if usage is None:
-            return None
-        return self.catalog.cost(self._model_info(ep, reported), usage)
+def _subject_of(req: ChatRequest) -> Subject:
+    """The library caller's own calls: who they are for is the request's user and tags."""
+    if req.user is None and not req.tags:
+        return _NOBODY
+    return Subject(user=req.user, tags=tuple(req.tags))
 
-    def _pick(self, call: Call) -> Deployment:
-        # Routing among several deployments and fallbacks belongs to the routing
-        # middleware, which sets call.meta["deployment"]; without it, the first one.
-        chosen = call.meta.get("deployment")
-        if isinstance(chosen, Deployment):
-            return chosen
-        return self._route(call.request.model).deployments[0]
 
-    async def _send(self, call: Call) -> ChatResponse:
-        dep = self._pick(call)
-        ep = dep.endpoint
-        adapter = self._adapter(ep.provider)
-        http = adapter.chat_request(call.request, ep, stream=False)
-        t0 = time.perf_counter()
-        resp = await self._transport.send(http)
-        latency = time.perf_counter() - t0
-        if resp.status >= 300:
-            raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
-        out = adapter.parse_chat(resp.body, ep, include_raw=call.include_raw)
-        meta = call.meta
-        meta["deployment"] = dep.name
-        return replace(
-            out,
-            request_id=request_id_from(resp.headers, *_REQUEST_ID_HEADERS),
-            latency=latency,
-            cost=self._cost(ep, out.model, out.usage),
-            meta=meta,
-        )
-
-    async def _send_stream(self, call: Call) -> AsyncIterator[StreamEvent]:
-        dep = self._pick(call)
-        ep = dep.endpoint
-        adapter = self._adapter(ep.provider)
-        http = adapter.chat_request(call.request, ep, stream=True)
-        meta = call.meta
-        async with self._transport.stream(http) as resp:
-            if resp.status >= 300:
-                body = await resp.read()
-                raise adapter.parse_error(resp.status, resp.headers, body, ep)
-            meta["deployment"] = dep.name
-            meta["provider"] = ep.host or ep.provider
-            meta["model"] = ep.model
-            meta["request_id"] = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
-            parser = adapter.stream_parser(ep)
-            identified = False
-            async for sse in resp.aiter_sse():
-                events = parser.feed(sse)
-                if not identified and parser.response_id:
-                    identified = True  # providers name the response and model once, up front
-                    meta["response_id"] = parser.response_id
-                    if parser.model:
-                        meta["model"] = parser.model
-                for ev in events:
-                    if type(ev) is UsageEvent:  # the last usage seen is the call's total
-                        meta["cost"] = self._cost(ep, parser.model or ep.model, ev.usage)
-                    yield ev
-            if parser.model:
-                meta["model"] = parser.model
-            state = parser.provider_state
-            if state:
-                meta["provider_state"] = state
-            if not parser.done:
-                raise StreamTruncatedError(
-                    "the stream ended before the provider's end-of-stream marker; the answer is incomplete",
-                    provider=meta["provider"],
-                    model=ep.model,
-                    request_id=meta["request_id"],
-                )
+_NOBODY = Subject()
 
 
 def _normalize(params: dict[str, Any]) -> dict[str, Any]:

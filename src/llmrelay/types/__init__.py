@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from llmrelay.types.report import Report
+
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter", "error"]
 ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
@@ -222,6 +224,36 @@ class ChatRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class CountRequest:
+    """Count the prompt tokens of ``chat`` without sending it (``Client.count_tokens``)."""
+
+    chat: ChatRequest
+
+    @property
+    def model(self) -> str:
+        return self.chat.model
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who a call is for: who pays for it and whose limits it counts against.
+
+    Set by the face that knows it — the gateway from the virtual key it authenticated,
+    the library caller for its own calls — and never read from request metadata, which
+    the caller controls. ``key_id`` is an identifier (a virtual key's id or a label),
+    never a secret.
+    """
+
+    key_id: str | None = None
+    user: str | None = None
+    team: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+NOBODY = Subject()
+
+
+@dataclass(frozen=True, slots=True)
 class EmbeddingRequest:
     model: str
     inputs: Sequence[str]
@@ -265,7 +297,9 @@ class ChatResponse:
     (``include_raw=True``): keeping it costs memory on every call. ``provider_state`` is
     what the provider needs replayed with this turn (see ``Message.provider_state``).
     ``cost`` is in US dollars from actual usage; None means unknown (no price for the
-    model), never a silent zero.
+    model), never a silent zero. ``details`` holds what the provider reported beyond the
+    common model (``refusal``, ``stop_sequence``, ``system_fingerprint``, ``service_tier``,
+    ``finish_message``); ``meta`` is llmrelay's report of how the call was served.
     """
 
     id: str
@@ -283,7 +317,8 @@ class ChatResponse:
     raw: Any = None
     cost: float | None = None
     provider_state: Mapping[str, Any] | None = None
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    meta: Report = field(default_factory=Report)
 
     @property
     def message(self) -> Message:
@@ -310,6 +345,8 @@ class EmbeddingResponse:
     usage: Usage | None = None
     request_id: str | None = None
     latency: float | None = None
+    cost: float | None = None
+    meta: Report = field(default_factory=Report)
 
     @property
     def vectors(self) -> list[Sequence[float]]:
@@ -356,4 +393,42 @@ class FinishEvent:
     type: Literal["finish"] = "finish"
 
 
-StreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent
+@dataclass(frozen=True, slots=True)
+class StreamStart:
+    """The first event of every stream: who is answering.
+
+    ``deployment`` is the configured deployment that serves the stream; ``provider`` the
+    service (``openai``, ``azure``, ``anthropic``…); ``request_id`` the provider's own id
+    for the HTTP request (quote it to their support).
+    """
+
+    id: str
+    model: str
+    provider: str
+    deployment: str
+    request_id: str | None = None
+    type: Literal["start"] = "start"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The last event of a stream that completed: what it used and cost.
+
+    ``usage`` is the provider's final count (None when it reports none), ``cost`` in US
+    dollars (None when the model has no known price), ``provider_state`` what must be
+    replayed with this turn (see ``Message.provider_state``).
+    """
+
+    finish_reason: FinishReason
+    native_finish_reason: str | None = None
+    usage: Usage | None = None
+    cost: float | None = None
+    provider_state: Mapping[str, Any] | None = None
+    type: Literal["end"] = "end"
+
+
+StreamEvent: TypeAlias = (
+    StreamStart | TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent | StreamEnd
+)
+#: events that carry content for the caller (the first one marks time to first token)
+CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallDelta)

@@ -1,0 +1,217 @@
+"""The innermost handlers: one upstream request per call of theirs.
+
+Each takes the call's current deployment (``call.attempt``, else the route's first),
+translates with the provider adapter (pure), sends with the pooled transport, and fills
+``call.outcome`` once: usage, cost, ids and, for streams, the text and time to first
+token as they pass. A stream starts with a ``StreamStart`` naming who answers and
+finishes with a ``StreamEnd`` carrying usage, finish reason, cost and provider state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from llmrelay.catalog import Catalog, ModelInfo
+from llmrelay.errors import StreamTruncatedError
+from llmrelay.hosts import HOSTS
+from llmrelay.pipeline import Call, Hooks
+from llmrelay.providers import Adapter
+from llmrelay.providers.base import request_id_from
+from llmrelay.types import (
+    CONTENT_EVENTS,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    StreamEnd,
+    StreamEvent,
+    StreamStart,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from llmrelay.tokens import TokenCount
+    from llmrelay.transport.http import Transport
+    from llmrelay.wire import Endpoint
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "apim-request-id", "x-goog-request-id")
+_INFO_LIMIT = 4096  # bounded: reported model names are provider-controlled
+
+
+class Terminal:
+    """Sends calls upstream; the pipeline's innermost step for every operation."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        adapter: Callable[[str], Adapter],
+        catalog: Catalog,
+        hooks: Hooks,
+    ) -> None:
+        self._transport = transport
+        self._adapter = adapter
+        self._catalog = catalog
+        self._hooks = hooks
+        self._infos: dict[tuple[str, str, str], ModelInfo | None] = {}
+
+    # ------------------------------------------------------------------ pricing
+
+    def model_info(self, ep: Endpoint, reported: str | None) -> ModelInfo | None:
+        """The catalog entry for a deployment: by its configured model id first (an
+        override may name a deployment), else by the model the provider reported."""
+        host = ep.host or ep.provider
+        key = (host, ep.model, reported or "")
+        if key in self._infos:
+            return self._infos[key]
+        info = self._catalog.lookup(host, ep.model)
+        if info is None and reported:
+            info = self._catalog.lookup(host, reported)
+        if len(self._infos) < _INFO_LIMIT:
+            self._infos[key] = info
+        return info
+
+    def cost(self, ep: Endpoint, reported: str | None, usage: Usage | None) -> float | None:
+        if usage is None:
+            return None
+        return self._catalog.cost(self.model_info(ep, reported), usage)
+
+    def _sending(self, call: Call) -> None:
+        if self._hooks.attempt:
+            self._hooks.fire(self._hooks.attempt, call)
+
+    # ------------------------------------------------------------------ chat
+
+    async def chat(self, call: Call) -> ChatResponse:
+        dep = call.deployment()
+        ep = dep.endpoint
+        adapter = self._adapter(ep.provider)
+        http = adapter.chat_request(call.chat, ep, stream=False)
+        self._sending(call)
+        t0 = time.perf_counter()
+        resp = await self._transport.send(http)
+        latency = time.perf_counter() - t0
+        if resp.status >= 300:
+            raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
+        out = adapter.parse_chat(resp.body, ep, include_raw=call.include_raw)
+        call.report.deployment = dep.name
+        result = replace(
+            out,
+            request_id=request_id_from(resp.headers, *_REQUEST_ID_HEADERS),
+            latency=latency,
+            cost=self.cost(ep, out.model, out.usage),
+            meta=call.report,
+        )
+        call.outcome.set_response(result)
+        return result
+
+    async def stream(self, call: Call) -> AsyncIterator[StreamEvent]:
+        dep = call.deployment()
+        ep = dep.endpoint
+        adapter = self._adapter(ep.provider)
+        http = adapter.chat_request(call.chat, ep, stream=True)
+        out = call.outcome
+        self._sending(call)
+        async with self._transport.stream(http) as resp:
+            if resp.status >= 300:
+                body = await resp.read()
+                raise adapter.parse_error(resp.status, resp.headers, body, ep)
+            provider = ep.host or ep.provider
+            request_id = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
+            parser = adapter.stream_parser(ep)
+            add = out.add
+            announced = False
+            async for sse in resp.aiter_sse():
+                events = parser.feed(sse)
+                if not announced:
+                    if not events and not parser.response_id:
+                        continue
+                    # providers name the response and model once, up front
+                    announced = True
+                    yield self._start(call, dep.name, provider, request_id, parser.response_id, parser.model)
+                for ev in events:
+                    if out.ttft is None and isinstance(ev, CONTENT_EVENTS):
+                        out.ttft = time.perf_counter() - call.started
+                    add(ev)
+                    yield ev
+            if not parser.done:
+                raise StreamTruncatedError(
+                    "the stream ended before the provider's end-of-stream marker; the answer is incomplete",
+                    provider=provider,
+                    model=ep.model,
+                    request_id=request_id,
+                )
+            if not announced:
+                yield self._start(call, dep.name, provider, request_id, parser.response_id, parser.model)
+            if parser.model:
+                out.model = parser.model
+            out.provider_state = parser.provider_state or None
+            out.cost = self.cost(ep, out.model, out.usage)
+            out.complete = True
+            yield StreamEnd(
+                out.finish_reason or "stop", out.native_finish_reason, out.usage, out.cost, out.provider_state
+            )
+
+    @staticmethod
+    def _start(
+        call: Call, deployment: str, provider: str, request_id: str | None, rid: str | None, model: str | None
+    ) -> StreamStart:
+        out = call.outcome
+        out.response_id = rid or ""
+        out.model = model or call.deployment().endpoint.model
+        out.provider = provider
+        out.request_id = request_id
+        call.report.deployment = deployment
+        return StreamStart(out.response_id, out.model, provider, deployment, request_id)
+
+    # ------------------------------------------------------------------ embeddings
+
+    async def embed(self, call: Call) -> EmbeddingResponse:
+        req = call.request
+        assert type(req) is EmbeddingRequest
+        dep = call.deployment()
+        ep = dep.endpoint
+        adapter = self._adapter(ep.provider)
+        http = adapter.embed_request(req, ep)
+        self._sending(call)
+        t0 = time.perf_counter()
+        resp = await self._transport.send(http)
+        latency = time.perf_counter() - t0
+        if resp.status >= 300:
+            raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
+        parsed = adapter.parse_embed(resp.body, ep)
+        call.report.deployment = dep.name
+        out = call.outcome
+        out.usage = parsed.usage
+        out.cost = self.cost(ep, parsed.model, parsed.usage)
+        out.model = parsed.model
+        out.provider = parsed.provider
+        out.request_id = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
+        out.complete = True
+        result = replace(parsed, request_id=out.request_id, latency=latency, cost=out.cost, meta=call.report)
+        out.response = result
+        return result
+
+    # ------------------------------------------------------------------ token counts
+
+    async def count(self, call: Call) -> TokenCount:
+        """Anthropic and Gemini deployments (with a key, or the simulator) are asked with
+        the provider's own free count endpoint, which is exact; others are counted offline."""
+        from llmrelay.tokens import TokenCount, count_for
+        from llmrelay.tokens.remote import METHODS, count_request, parse_count
+
+        req = call.chat
+        dep = call.deployment()
+        ep = dep.endpoint
+        host = HOSTS.get(ep.host)
+        http = count_request(req, ep)
+        call.report.deployment = dep.name
+        if http is None or (ep.api_key is None and (host is None or host.key_required)):
+            return count_for(req, self.model_info(ep, None), ep.provider, ep.model)
+        self._sending(call)
+        resp = await self._transport.send(http)
+        if resp.status >= 300:
+            raise self._adapter(ep.provider).parse_error(resp.status, resp.headers, resp.body, ep)
+        call.outcome.request_id = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
+        return TokenCount(parse_count(ep.provider, resp.body), True, METHODS[ep.provider])

@@ -1,0 +1,121 @@
+"""Streams that finish: what was delivered, whether a broken stream may be resumed, and
+the check that a re-requested stream repeats exactly what the caller already has.
+
+A stream that breaks after content reached the caller is asked for again (another
+attempt, through routing, so possibly another deployment). The new stream must start
+with exactly the text (and reasoning) already delivered; only what comes after it is
+passed on, so the caller reads one complete answer with nothing repeated or lost. If
+the new stream says anything else, the answer cannot be completed honestly and the
+caller gets ``StreamTruncatedError`` with the partial text. Requests are resumed when
+they are deterministic (temperature 0, or a seed) unless ``resume`` says ``always`` or
+``off``; streams that delivered tool-call pieces are not resumed (a new stream names
+its calls with new ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llmrelay import errors
+from llmrelay.pipeline import Call, Resume
+from llmrelay.types import ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta
+
+
+@dataclass(slots=True)
+class Delivered:
+    """What has been passed to the caller so far."""
+
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    tool_calls: bool = False
+    #: an event other than the start has reached the caller: no plain retry any more
+    committed: bool = False
+
+    def add(self, ev: StreamEvent) -> None:
+        kind = type(ev)
+        if kind is TextDelta:
+            self.text.append(ev.text)  # type: ignore[union-attr]
+        elif kind is ReasoningDelta:
+            self.reasoning.append(ev.text)  # type: ignore[union-attr]
+        elif kind is ToolCallDelta:
+            self.tool_calls = True
+
+    @property
+    def partial_text(self) -> str:
+        return "".join(self.text)
+
+
+def may_resume(call: Call, mode: Resume, delivered: Delivered) -> bool:
+    """Whether a stream of ``call`` that broke after ``delivered`` may be resumed."""
+    mode = call.resume or mode
+    if mode == "off" or delivered.tool_calls:
+        return False
+    if mode == "always":
+        return True
+    req = call.chat
+    return req.seed is not None or req.temperature == 0
+
+
+class Diverged(Exception):
+    """The re-requested stream does not repeat what was delivered."""
+
+
+class PrefixFilter:
+    """Passes on only what a re-requested stream adds beyond what was already delivered,
+    checking that it repeats the delivered text and reasoning exactly."""
+
+    __slots__ = ("_reasoning", "_reasoning_at", "_text", "_text_at")
+
+    def __init__(self, delivered: Delivered) -> None:
+        self._text = delivered.partial_text
+        self._reasoning = "".join(delivered.reasoning)
+        self._text_at = 0
+        self._reasoning_at = 0
+
+    @property
+    def caught_up(self) -> bool:
+        return self._text_at >= len(self._text) and self._reasoning_at >= len(self._reasoning)
+
+    def feed(self, ev: StreamEvent) -> StreamEvent | None:
+        """The part of ``ev`` the caller has not seen (None: all of it was seen);
+        raises ``Diverged`` when it contradicts what was delivered."""
+        kind = type(ev)
+        if kind is TextDelta:
+            text, self._text_at = _past(self._text, self._text_at, ev.text)  # type: ignore[union-attr]
+            return TextDelta(text) if text else None
+        if kind is ReasoningDelta:
+            text, self._reasoning_at = _past(self._reasoning, self._reasoning_at, ev.text)  # type: ignore[union-attr]
+            return ReasoningDelta(text) if text else None
+        if kind is ToolCallDelta:
+            if not self.caught_up:
+                raise Diverged("the new stream called a tool where the delivered text was")
+            return ev
+        if not self.caught_up:  # usage, finish or end before the delivered text was repeated
+            raise Diverged("the new stream ended before repeating what was delivered")
+        return ev
+
+
+def _past(seen: str, at: int, chunk: str) -> tuple[str, int]:
+    """The part of ``chunk`` beyond ``seen`` (of which ``at`` characters were repeated)."""
+    if at >= len(seen):
+        return chunk, at
+    overlap = seen[at : at + len(chunk)]
+    if not chunk.startswith(overlap):
+        raise Diverged(f"the new stream differs from the delivered text at character {at}")
+    return chunk[len(overlap) :], at + len(chunk)
+
+
+def truncated(exc: errors.LLMRelayError, delivered: Delivered, why: str) -> errors.StreamTruncatedError:
+    """The one error a caller sees for a stream that failed after delivering content."""
+    partial = delivered.partial_text
+    err = errors.StreamTruncatedError(
+        f"the stream failed after {len(partial)} characters were delivered ({type(exc).__name__}: "
+        + f"{exc.message}); {why}",
+        partial_text=partial,
+        provider=exc.provider,
+        model=exc.model,
+        status=exc.status,
+        request_id=exc.request_id,
+    )
+    err.__cause__ = exc
+    return err

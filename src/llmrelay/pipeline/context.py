@@ -1,0 +1,29 @@
+"""What a layer may use when the stack is built: settings, model resolution, shared
+state backends and the model catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from llmrelay.catalog import Catalog, overrides_from_settings
+from llmrelay.resolve import Route
+from llmrelay.settings import Settings
+from llmrelay.state import StateContext
+
+
+@dataclass(frozen=True, slots=True)
+class StackContext:
+    """``resolve`` is the client's (cached, bounded) model resolution; ``catalog`` the
+    model facts and prices the client uses (loaded from settings when not given)."""
+
+    settings: Settings
+    resolve: Callable[[str | None], Route]
+    state: StateContext
+    environ: dict[str, str] = field(default_factory=dict)
+    catalog: Catalog | None = None
+
+    def model_catalog(self) -> Catalog:
+        if self.catalog is not None:
+            return self.catalog
+        return Catalog.load(overrides_from_settings(self.settings))
