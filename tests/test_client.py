@@ -28,7 +28,7 @@ async def test_default_model_is_the_simulator(client) -> None:
     assert reply.usage is not None and reply.usage.output_tokens > 0
     assert reply.latency is not None and reply.latency > 0
     assert reply.raw is None
-    assert reply.meta["deployment"] == "simulator/sim-1"
+    assert reply.meta.deployment == "simulator/sim-1"
 
 
 async def test_replies_are_deterministic_and_prompt_dependent(client) -> None:

@@ -26,7 +26,7 @@ async def test_stream_cost_from_the_final_usage():
         final = await stream.final()
     assert final.usage is not None and final.usage.output_tokens > 0
     assert final.cost == pytest.approx(expected(final.usage, 0.30, 2.50))
-    assert final.meta["cost"] == final.cost
+    assert final.meta.cost == final.cost
 
 
 async def test_unknown_price_is_none_and_overrides_apply():

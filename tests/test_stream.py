@@ -1,13 +1,15 @@
 import pytest
 
 from llmrelay.errors import StreamTruncatedError
-from llmrelay.pipeline import Call
-from llmrelay.stream import ChatStream, StreamAccumulator
+from llmrelay.pipeline import Call, Outcome
+from llmrelay.stream import ChatStream
 from llmrelay.types import (
     ChatRequest,
     FinishEvent,
     Message,
     ReasoningDelta,
+    StreamEnd,
+    StreamStart,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -20,8 +22,8 @@ def call():
     return Call(ChatRequest(model="local", messages=(Message.user("hi"),)), stream=True)
 
 
-def test_accumulator_folds_text_tools_usage_and_finish():
-    acc = StreamAccumulator()
+def test_outcome_folds_text_tools_usage_and_finish():
+    out = Outcome()
     for ev in [
         ReasoningDelta("think "),
         TextDelta("Hel"),
@@ -32,38 +34,66 @@ def test_accumulator_folds_text_tools_usage_and_finish():
         UsageEvent(Usage(3, 4)),
         FinishEvent("tool_calls", "tool_calls"),
     ]:
-        acc.add(ev)
-    resp = acc.build({"response_id": "r1", "model": "m", "provider": "p"}, 0.1, 0.01)
-    assert resp.text == "Hello"
-    assert resp.reasoning == "think "
-    assert resp.tool_calls == (ToolCall("c0", "f", '{"a":1}'), ToolCall("c1", "g", "{}"))
-    assert resp.usage == Usage(3, 4)
-    assert resp.finish_reason == "tool_calls"
-    assert (resp.id, resp.model, resp.provider) == ("r1", "m", "p")
+        out.add(ev)
+    assert out.text == "Hello"
+    assert out.reasoning == "think "
+    assert out.tool_calls() == (ToolCall("c0", "f", '{"a":1}'), ToolCall("c1", "g", "{}"))
+    assert out.usage == Usage(3, 4)
+    assert out.finish_reason == "tool_calls"
+    out.forget_content()
+    assert (out.text, out.tool_calls(), out.usage, out.finish_reason) == ("", (), None, None)
 
 
-async def gen(events, error=None, closed=None):
-    try:
-        for ev in events:
-            yield ev
-        if error:
-            raise error
-    finally:
-        if closed is not None:
-            closed.append(True)
+def source(events, error=None, closed=None):
+    """A stand-in for the pipeline: folds what it yields into the outcome, as the terminal does."""
+
+    async def gen(c):
+        try:
+            for ev in events:
+                c.outcome.add(ev)
+                if type(ev) is StreamEnd:
+                    c.outcome.complete = True
+                yield ev
+            if error:
+                raise error
+        finally:
+            if closed is not None:
+                closed.append(True)
+
+    return gen
+
+
+START = StreamStart("r1", "m", "p", "d", "req-1")
 
 
 async def test_stream_yields_events_and_final_response():
-    s = ChatStream(call(), gen([TextDelta("a"), TextDelta("b"), FinishEvent("stop")]))
+    c = call()
+    s = ChatStream(c, source([START, TextDelta("a"), TextDelta("b"), FinishEvent("stop"), StreamEnd("stop")]))
     seen = [ev async for ev in s]
-    assert len(seen) == 3
+    assert len(seen) == 5 and s.started is START
     assert s.response is not None and s.response.text == "ab"
-    assert s.response.time_to_first_token is not None
+    assert s.response.meta is c.report
     assert (await s.final()).text == "ab"
 
 
+async def test_nothing_runs_before_the_first_iteration():
+    ran: list[bool] = []
+
+    async def gen(c):
+        ran.append(True)
+        yield START
+
+    s = ChatStream(call(), gen)
+    assert ran == []
+    assert await s.start() is START
+    assert ran == [True]
+    assert [ev async for ev in s] == [START]  # start() keeps the event for the iteration
+
+
 async def test_truncation_carries_the_partial_text():
-    s = ChatStream(call(), gen([TextDelta("par"), TextDelta("tial")], error=StreamTruncatedError("cut")))
+    s = ChatStream(
+        call(), source([START, TextDelta("par"), TextDelta("tial")], error=StreamTruncatedError("cut"))
+    )
     with pytest.raises(StreamTruncatedError) as info:
         async for _ in s:
             pass
@@ -73,7 +103,7 @@ async def test_truncation_carries_the_partial_text():
 
 async def test_aclose_closes_the_source():
     closed: list[bool] = []
-    s = ChatStream(call(), gen([TextDelta("a"), TextDelta("b")], closed=closed))
+    s = ChatStream(call(), source([START, TextDelta("a"), TextDelta("b")], closed=closed))
     async with s:
         await s.__anext__()
     assert closed == [True]
@@ -82,5 +112,5 @@ async def test_aclose_closes_the_source():
 
 
 async def test_text_stream():
-    s = ChatStream(call(), gen([TextDelta("x"), UsageEvent(Usage(1, 1)), TextDelta("y")]))
+    s = ChatStream(call(), source([START, TextDelta("x"), UsageEvent(Usage(1, 1)), TextDelta("y")]))
     assert [t async for t in s.text_stream()] == ["x", "y"]

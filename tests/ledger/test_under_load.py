@@ -65,7 +65,7 @@ async def test_a_stalled_database_does_not_slow_calls(backend_url: tuple[str, st
     reader = open_backend(url, prefix)
     stored = {r.id for r in await reader.fetch()}
     await reader.aclose()
-    assert stored == {r.meta["ledger_id"] for r in replies}
+    assert stored == {r.meta.ledger_id for r in replies}
 
 
 LOAD_SCRIPT = textwrap.dedent(
@@ -90,7 +90,7 @@ LOAD_SCRIPT = textwrap.dedent(
                 resp = await client.chat(f"worker {w} call {i}", tags=[f"w{w}"])
             else:
                 resp = await client.stream(f"worker {w} stream {i}").final()
-            print(resp.meta["ledger_id"], flush=True)
+            print(resp.meta.ledger_id, flush=True)
 
     async def main():
         async with Client(settings) as client:

@@ -19,7 +19,7 @@ from llmrelay.limits.budget import (
     to_nano,
 )
 
-ALICE = Subject(key="team-a", user="alice", tags=("exp", "prod"))
+ALICE = Subject(key_id="team-a", user="alice", tags=("exp", "prod"))
 
 
 def ts(text: str) -> float:

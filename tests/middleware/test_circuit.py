@@ -11,6 +11,7 @@ from tests.resilience.sims import relay, router_of
 
 from llmrelay import errors
 from llmrelay.simulator import Fault, FaultSequence, NoFaults, Simulator, SimulatorConfig, expected_text
+from llmrelay.types.report import CircuitChange
 
 CIRCUIT = {"min_volume": 5, "failure_rate": 0.5, "window": 30, "cooldown": 0.5}
 RETRY = {"base_delay": 0.01, "max_delay": 0.02, "max_attempts": 3}
@@ -37,10 +38,10 @@ async def outage_then_recovery(
     await asyncio.sleep(CIRCUIT["cooldown"])
     replies = await asyncio.gather(*(clients[i % len(clients)].chat(f"burst {i}") for i in range(20)))
     assert a.stats.total_requests == CIRCUIT["min_volume"] + 1  # one probe, however many callers
-    burst = [t for r in replies for t in r.meta.get("circuit", [])]
-    assert {"deployment": "a", "from": "half_open", "to": "closed"} in burst
-    served_by_a = [r for r in replies if r.meta["deployment"] == "a"]
-    assert len(served_by_a) == 1 and served_by_a[0].meta["attempts"] == 1
+    burst = [t for r in replies for t in r.meta.circuit]
+    assert CircuitChange("a", "half_open", "closed") in burst
+    served_by_a = [r for r in replies if r.meta.deployment == "a"]
+    assert len(served_by_a) == 1 and served_by_a[0].meta.attempts == 1
     # closed again: a takes its share of traffic
     await asyncio.gather(*(clients[i % len(clients)].chat(f"after {i}") for i in range(30)))
     assert a.stats.total_requests > CIRCUIT["min_volume"] + 3

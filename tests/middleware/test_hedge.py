@@ -7,6 +7,7 @@ import time
 from tests.resilience.sims import deployment, relay, router_of
 
 from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig, expected_text
+from llmrelay.types.report import HedgeInfo
 
 HEDGE = {"hedge": {"enabled": True, "min_samples": 3, "min_delay": 0.05}}
 
@@ -32,9 +33,9 @@ async def test_a_slow_primary_is_beaten_by_the_hedge() -> None:
         elapsed = time.monotonic() - t0
         assert reply.text == expected_text("hurry", seed=0)
         assert 0.1 <= elapsed < 0.5
-        assert reply.meta["hedged"] == {"hedge": "other", "after": 0.1, "winner": "hedge"}
-        assert reply.meta["deployment"] == "other"
-        assert reply.meta["attempts"] == 2 and reply.meta["deployments_tried"] == ["slow", "other"]
+        assert reply.meta.hedged == HedgeInfo("other", 0.1, "hedge")
+        assert reply.meta.deployment == "other"
+        assert reply.meta.attempts == 2 and reply.meta.deployments_tried == ["slow", "other"]
         assert router.budget.retries_total == 1
         assert router.health("slow").in_flight == router.health("other").in_flight == 0
         assert router.health("slow").samples == 3  # the loser's time is not a latency sample
@@ -51,7 +52,7 @@ async def test_the_primary_can_still_win() -> None:
         t0 = time.monotonic()
         reply = await client.chat("hurry")
         assert 0.2 <= time.monotonic() - t0 < 0.6
-        assert reply.meta["hedged"]["winner"] == "primary" and reply.meta["deployment"] == "slow"
+        assert reply.meta.hedged is not None and reply.meta.hedged.winner == "primary" and reply.meta.deployment == "slow"
         assert router.health("other").in_flight == 0 and router.health("other").latency is None
 
 
@@ -63,8 +64,8 @@ async def test_a_failing_primary_leaves_the_hedge_to_answer() -> None:
         for _ in range(3):
             router.health("slow").observe(latency=0.5)
         reply = await client.chat("hurry")  # the 429 arrives at 0.3 s, before the hedge at 0.5 s
-        assert reply.meta["deployments_tried"] == ["slow", "other"] and "hedged" not in reply.meta
-        assert reply.meta["events"][0]["event"] == "cooldown"
+        assert reply.meta.deployments_tried == ["slow", "other"] and reply.meta.hedged is None
+        assert reply.meta.routing[0].kind == "cooldown"
 
 
 async def test_no_hedge_without_samples_budget_or_for_streams() -> None:
@@ -73,13 +74,13 @@ async def test_no_hedge_without_samples_budget_or_for_streams() -> None:
     async with relay(sims, deployments=DEPS, routing=HEDGE, retry={"budget": budget}) as client:
         router = router_of(client)
         reply = await client.chat("first")  # no latency known yet
-        assert "hedged" not in reply.meta
+        assert reply.meta.hedged is None
         for _ in range(3):
             router.health("slow").observe(latency=0.05)
         reply = await client.chat("second")  # the budget has nothing to spare
-        assert "hedged" not in reply.meta and reply.meta["deployment"] == "slow"
+        assert reply.meta.hedged is None and reply.meta.deployment == "slow"
         streamed = await client.stream("third").final()
-        assert "hedged" not in streamed.meta
+        assert streamed.meta.hedged is None
     assert sims["other"].stats.total_requests == 0
 
 
@@ -89,4 +90,4 @@ async def test_hedging_is_opt_in_per_alias() -> None:
     async with relay(sims, models=models, routing=HEDGE) as client:
         for _ in range(3):
             router_of(client).health("slow").observe(latency=0.05)
-        assert "hedged" not in (await client.chat("x")).meta
+        assert (await client.chat("x")).meta.hedged is None

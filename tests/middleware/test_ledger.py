@@ -10,14 +10,14 @@ import pytest
 from llmrelay.client import Client
 from llmrelay.errors import InvalidRequestError, StreamTruncatedError
 from llmrelay.ledger import LedgerWriter, UsageRecord, open_backend
-from llmrelay.middleware import STACK, StackContext, build_stack
-from llmrelay.middleware.ledger import LedgerMiddleware, build
-from llmrelay.pipeline import Call, StreamHandler, UnaryHandler
-from llmrelay.secrets import Secret
+from llmrelay.middleware.ledger import LedgerMiddleware
+from llmrelay.middleware.stack import STACK, build_stack
+from llmrelay.pipeline import Call, Controller, StreamHandler, UnaryHandler
+from llmrelay.pipeline.context import StackContext
 from llmrelay.settings import Settings
 from llmrelay.simulator import Fault, FaultSequence
 from llmrelay.state import StateContext
-from llmrelay.types import ChatResponse, StreamEvent, TextDelta
+from llmrelay.types import ChatRequest, Message, StreamEvent, Subject, TextDelta
 
 
 def settings_for(tmp_path: Path, **ledger: object) -> Settings:
@@ -33,24 +33,30 @@ async def records(tmp_path: Path) -> list[UsageRecord]:
 
 
 def test_the_ledger_is_the_outermost_layer_and_can_be_turned_off(tmp_path: Path) -> None:
-    assert STACK[0] == "ledger"
+    assert STACK[0].name == "ledger"
     on = settings_for(tmp_path)
     ctx = StackContext(on, lambda m: Client(on).route(m), StateContext(), {})
     assert isinstance(build_stack(ctx)[0], LedgerMiddleware)
     off = Settings(ledger={"enabled": False})
-    assert build(StackContext(off, ctx.resolve, StateContext(), {})) is None
+    assert LedgerMiddleware.from_context(StackContext(off, ctx.resolve, StateContext(), {})) is None
 
 
 async def test_a_unary_call_is_recorded_with_its_request_and_outcome(tmp_path: Path) -> None:
     async with Client(settings_for(tmp_path)) as client:
         resp = await client.chat(
-            "Hello", user="ann", tags=["batch", "eu"], metadata={"key": "team-a", "job": "7"}, max_tokens=50
+            "Hello",
+            user="ann",
+            tags=["batch", "eu"],
+            metadata={"key": "spoofed", "job": "7"},
+            max_tokens=50,
+            subject=Subject(key_id="team-a", user="ann", tags=("batch", "eu")),
         )
     (rec,) = await records(tmp_path)
-    assert rec.id == resp.meta["ledger_id"]
+    assert rec.id == resp.meta.ledger_id
     assert rec.status == "ok" and rec.stream is False
+    # the key is the subject's, set by the face; request metadata cannot name it
     assert (rec.user, rec.tags, rec.key) == ("ann", ("batch", "eu"), "team-a")
-    assert rec.metadata == {"key": "team-a", "job": "7"}
+    assert rec.metadata == {"key": "spoofed", "job": "7"}
     assert (rec.alias, rec.deployment, rec.provider, rec.model) == (
         "local",
         "simulator/sim-1",
@@ -90,7 +96,7 @@ async def test_streams_are_recorded_when_they_end_fail_or_are_closed(tmp_path: P
         with pytest.raises(StreamTruncatedError):
             await cut.final()
     by_id = {r.id: r for r in await records(tmp_path)}
-    done = by_id[final.meta["ledger_id"]]
+    done = by_id[final.meta.ledger_id]
     assert done.status == "ok" and done.stream and done.user == "bob"
     assert final.usage is not None and done.output_tokens == final.usage.output_tokens
     assert done.ttft is not None and 0 < done.ttft <= (done.latency or 0)
@@ -101,31 +107,31 @@ async def test_streams_are_recorded_when_they_end_fail_or_are_closed(tmp_path: P
     assert statuses == ["closed", "ok", "stream_truncated"]
 
 
-class Inner:
-    """Stands for the layers inside the ledger: notes what they learned in call.meta."""
+class Inner(Controller):
+    """Stands for the layers inside the ledger: notes what they did on the call's report."""
 
-    async def handle(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
-        call.meta.update(key=Secret("sk-virtual-key-0123456789"), attempts=3, cache_hit=True)
+    async def unary(self, call: Call, call_next: UnaryHandler) -> object:
+        call.report.attempts, call.report.cache = 3, "hit"
         return await call_next(call)
 
-    async def handle_stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
-        call.meta.update(attempts=2)
+    async def stream(self, call: Call, call_next: StreamHandler) -> AsyncIterator[StreamEvent]:
+        call.report.attempts = 2
         async for ev in call_next(call):
             yield ev
-        call.meta["cache_hit"] = True  # noted at the end of the stream: still seen
+        call.report.cache = "hit"  # noted at the end of the stream: still seen
 
 
 async def test_what_inner_layers_note_reaches_the_record(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     writer = LedgerWriter(open_backend(f"sqlite:///{tmp_path}/ledger.sqlite3"), flush_interval=0.05)
     async with Client(s, middleware=[LedgerMiddleware(writer), Inner()]) as client:
-        unary = await client.chat("Hello")
+        req = ChatRequest(model="local", messages=(Message.user("Hello"),))
+        unary = await client.send(Call(req, subject=Subject(key_id="vk_123")))
         streamed = await client.stream("Hello").final()
     by_id = {r.id: r for r in await records(tmp_path)}
-    u = by_id[unary.meta["ledger_id"]]
-    fp = Secret("sk-virtual-key-0123456789").fingerprint
-    assert (u.key, u.attempts, u.cache_hit) == (f"fp:{fp}", 3, True)
-    s_rec = by_id[streamed.meta["ledger_id"]]
+    u = by_id[unary.meta.ledger_id]
+    assert (u.key, u.attempts, u.cache_hit) == ("vk_123", 3, True)
+    s_rec = by_id[streamed.meta.ledger_id]
     assert (s_rec.attempts, s_rec.cache_hit) == (2, True)
 
 

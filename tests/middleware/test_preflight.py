@@ -8,9 +8,11 @@ import pytest
 
 import llmrelay
 from llmrelay.catalog import Catalog
-from llmrelay.middleware import StackContext
-from llmrelay.middleware.preflight import COUNTS_KEY, EXCEEDED_KEY, Preflight, build, prompt_upper_bound
+from llmrelay.middleware.callstate import TooSmall
+from llmrelay.middleware.preflight import Preflight, prompt_upper_bound
+from llmrelay.middleware.sizing import PromptCounts
 from llmrelay.pipeline import Call
+from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Resolver
 from llmrelay.settings import Settings
 from llmrelay.state import StateContext
@@ -25,6 +27,18 @@ def client(catalog: dict[str, Any] | None = None, **settings: Any) -> llmrelay.C
     return llmrelay.Client(Settings.load(catalog={"models": catalog or {}}, **settings))
 
 
+def watch(c: llmrelay.Client) -> list[Call]:
+    """The calls the client completes, as its response hook sees them."""
+    seen: list[Call] = []
+    c.hooks.response.append(seen.append)
+    return seen
+
+
+def counts(call: Call) -> dict[str, Any]:
+    found = call.get(PromptCounts)
+    return {} if found is None else dict(found.by_deployment)
+
+
 def sent(c: llmrelay.Client) -> int:
     return sum(c.simulator.stats.requests.values())
 
@@ -35,8 +49,9 @@ async def test_exact_boundary():
     )
     assert prompt.exact
     async with client(TINY) as c:
+        calls = watch(c)
         ok = await c.chat("hello there", model="simulator/gpt-4o", max_tokens=60 - prompt.tokens)
-        assert ok.text and ok.meta[COUNTS_KEY]["simulator/gpt-4o"] == prompt
+        assert ok.text and counts(calls[-1])["simulator/gpt-4o"] == prompt
         with pytest.raises(llmrelay.ContextWindowExceededError) as err:
             await c.chat("hello there", model="simulator/gpt-4o", max_tokens=61 - prompt.tokens)
         assert sent(c) == 1  # the refused call never reached the provider
@@ -93,8 +108,9 @@ async def test_a_fallback_with_room_lets_the_call_through():
         "big": {"deployments": [{"provider": "simulator", "model": "gpt-4o-mini"}]},
     }
     async with client(TINY, models=models) as c:
+        calls = watch(c)
         reply = await c.chat("hello there", model="small", max_tokens=200)
-        assert reply.meta[EXCEEDED_KEY] == ("simulator/gpt-4o",)
+        assert reply.text and calls[-1].get(TooSmall) == TooSmall(("simulator/gpt-4o",))
         with pytest.raises(llmrelay.ContextWindowExceededError):
             await c.chat("hello there", model="simulator/gpt-4o", max_tokens=200)
 
@@ -115,23 +131,24 @@ def test_only_the_context_window_fallback_chain_counts():
     )
     resolver = Resolver(settings, {})
     ctx = StackContext(settings, resolver.resolve, StateContext(None, "t:"), {}, Catalog.load(TINY | catalog))
-    preflight = build(ctx)
+    preflight = Preflight.from_context(ctx)
     assert preflight is not None
     call = Call(ChatRequest(model="small", messages=[Message.user("hello there")], max_tokens=200))
     with pytest.raises(llmrelay.ContextWindowExceededError, match="and 1 other deployments"):
         preflight.check(call)
     fits = Call(ChatRequest(model="small", messages=[Message.user("hello there")], max_tokens=20))
     preflight.check(fits)
-    assert EXCEEDED_KEY not in fits.meta
+    assert fits.get(TooSmall) is None
 
 
 def test_disabled_by_settings():
     settings = Settings.load(catalog={"preflight": False})
     ctx = StackContext(settings, Resolver(settings, {}).resolve, StateContext(None, "t:"), {})
-    assert build(ctx) is None
+    assert Preflight.from_context(ctx) is None
     on = Settings.load()
     assert isinstance(
-        build(StackContext(on, Resolver(on, {}).resolve, StateContext(None, "t:"), {})), Preflight
+        Preflight.from_context(StackContext(on, Resolver(on, {}).resolve, StateContext(None, "t:"), {})),
+        Preflight,
     )
 
 
@@ -150,17 +167,15 @@ def test_upper_bound_never_undercounts():
 async def test_small_prompts_are_not_counted_but_large_ones_are():
     roomy = {"simulator/gpt-4o": {"base": "openai/gpt-4o", "context_window": 100_000}}
     async with client(roomy) as c:
+        calls = watch(c)
         small = await c.chat("hello there", model="simulator/gpt-4o", max_tokens=50)
-        assert COUNTS_KEY not in small.meta  # far below the window: no tokenizer run
+        assert small.text and counts(calls[-1]) == {}  # far below the window: no tokenizer run
         big = "word " * 30_000  # the bound (4 × chars) exceeds the window, the real count does not
         large = await c.chat(big, model="simulator/gpt-4o", max_tokens=50)
-        assert large.meta[COUNTS_KEY]["simulator/gpt-4o"].exact
+        assert large.text and counts(calls[-1])["simulator/gpt-4o"].exact
 
 
 async def test_too_small_alias_goes_to_its_context_window_fallback_without_sending():
-    from llmrelay.middleware.retry import TOO_SMALL_KEY
-
-    assert TOO_SMALL_KEY == EXCEEDED_KEY
     models = {
         "small": {
             "deployments": [{"provider": "simulator", "model": "gpt-4o"}],
@@ -172,4 +187,4 @@ async def test_too_small_alias_goes_to_its_context_window_fallback_without_sendi
         reply = await c.chat("word " * 100, model="small", max_tokens=5)
         assert reply.text
         assert sent(c) == 1  # only the fallback was asked; the too-small model never was
-        assert reply.meta["deployment"] == "simulator/gpt-4o-mini"
+        assert reply.meta.deployment == "simulator/gpt-4o-mini"

@@ -194,7 +194,7 @@ async def test_each_attempt_is_charged_to_its_deployment_and_a_refusal_moves_on_
         first = await c.chat("one", model="pair")
         second = await c.chat("two", model="pair")
         # whichever deployment the router picked second, the limit sent it to the other one
-        assert {first.meta["deployment"], second.meta["deployment"]} == {"simulator/sim-1", "simulator/sim-2"}
+        assert {first.meta.deployment, second.meta.deployment} == {"simulator/sim-1", "simulator/sim-2"}
         t0 = time.monotonic()
         with pytest.raises(RateLimitError) as err:
             await c.chat("three", model="pair")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
+from dataclasses import fields
 
 import pytest
 from tests.resilience.sims import Canned, deployment, relay, router_of
@@ -15,6 +16,7 @@ from llmrelay.providers.base import parse_retry_after
 from llmrelay.secrets import Secret
 from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig, expected_text
 from llmrelay.transport.http import Timeouts
+from llmrelay.types.report import Report, RoutingEvent
 
 FAST = {"base_delay": 0.01, "max_delay": 0.05}
 
@@ -33,9 +35,9 @@ async def test_transient_failures_are_retried_and_reported(caplog: pytest.LogCap
             reply = await client.chat("hello there")
     assert reply.text == expected_text("hello there", seed=0)
     assert s["a"].stats.total_requests == 5
-    assert reply.meta["attempts"] == 5 and reply.meta["deployments_tried"] == ["a"] * 5
-    assert reply.meta["deployment"] == "a" and reply.meta["alias"] == "chat"
-    assert reply.meta["errors"] == [
+    assert reply.meta.attempts == 5 and reply.meta.deployments_tried == ["a"] * 5
+    assert reply.meta.deployment == "a" and reply.meta.alias == "chat"
+    assert reply.meta.errors == [
         "a: OverloadedError (503)",  # OpenAI's 503 says "overloaded"
         "a: OverloadedError (529)",
         "a: ConnectionError",
@@ -44,7 +46,7 @@ async def test_transient_failures_are_retried_and_reported(caplog: pytest.LogCap
     retries = [r for r in caplog.records if getattr(r, "event", None) == "retry"]
     assert [r.attempt for r in retries] == [1, 2, 3, 4]  # type: ignore[attr-defined]
     assert all(r.deployment == "a" and r.delay <= 0.05 for r in retries)  # type: ignore[attr-defined]
-    assert "_resilience" not in reply.meta
+    assert set(reply.meta.as_dict()) == {f.name for f in fields(Report)}  # documented fields only
 
 
 async def test_max_attempts() -> None:
@@ -88,18 +90,14 @@ async def test_key_pool_moves_past_a_refused_key() -> None:
     env = {"KEY_ONE": "sk-revoked-key-11111", "KEY_TWO": "sk-good-key-2222222"}
     async with relay({"a": sim}, deployments=[dep], environ=env) as client:
         first = await client.chat("hi")
-        assert first.meta["attempts"] == 2
-        assert first.meta["events"] == [
-            {
-                "event": "key_removed",
-                "deployment": "a",
-                "key": Secret("sk-revoked-key-11111").fingerprint,
-                "status": 401,
-                "keys_left": 1,
-            }
+        assert first.meta.attempts == 2
+        assert first.meta.routing == [
+            RoutingEvent(
+                "key_removed", "a", key=Secret("sk-revoked-key-11111").fingerprint, status=401, keys_left=1
+            )
         ]
         for _ in range(3):
-            assert (await client.chat("hi")).meta["attempts"] == 1  # only the good key from now on
+            assert (await client.chat("hi")).meta.attempts == 1  # only the good key from now on
     assert sim.stats.statuses[401] == 1 and sim.stats.statuses[200] == 4
 
 
@@ -132,7 +130,7 @@ async def test_retry_after_is_honoured_within_ten_percent(headers: dict[str, str
     expected = parse_retry_after(headers, now=first_wall)
     assert expected is not None and expected >= 0.7
     assert expected <= second - first <= expected * 1.1
-    assert reply.meta["attempts"] == 2 and reply.meta["waited"] == pytest.approx(expected, rel=0.1)
+    assert reply.meta.attempts == 2 and reply.meta.waited == pytest.approx(expected, rel=0.1)
 
 
 async def test_a_retry_after_beyond_the_cap_surfaces_at_once() -> None:
@@ -152,10 +150,10 @@ async def test_a_rate_limited_deployment_is_skipped_while_it_cools_down() -> Non
     ) as client:
         t0 = time.monotonic()
         first = await client.chat("hi")
-        assert first.meta["deployments_tried"] == ["a", "b"]
-        assert first.meta["events"] == [{"event": "cooldown", "deployment": "a", "seconds": 30.0}]
+        assert first.meta.deployments_tried == ["a", "b"]
+        assert first.meta.routing == [RoutingEvent("cooldown", "a", seconds=30.0)]
         for _ in range(5):
-            assert (await client.chat("hi")).meta["deployments_tried"] == ["b"]
+            assert (await client.chat("hi")).meta.deployments_tried == ["b"]
     assert time.monotonic() - t0 < 1  # nobody waited for the 30 s
     assert s["a"].stats.total_requests == 1
 
@@ -225,7 +223,7 @@ async def test_a_stream_failing_before_its_first_event_is_retried(fault: Fault) 
         stream = client.stream("tell me a story")
         reply = await stream.final()
     assert reply.text == expected_text("tell me a story", seed=0)
-    assert reply.meta["attempts"] == 2 and s["a"].stats.total_requests == 2
+    assert reply.meta.attempts == 2 and s["a"].stats.total_requests == 2
     assert router_of(client).health("a").ttft is not None
 
 

@@ -33,8 +33,8 @@ async def test_context_window_goes_to_the_larger_model(caplog: pytest.LogCapture
         with caplog.at_level(logging.WARNING, logger="llmrelay.route"):
             reply = await client.chat(PROMPT)
     assert reply.text == expected_text(PROMPT, seed=0)
-    assert reply.meta["alias"] == "large" and reply.meta["deployment"] == "large"
-    assert reply.meta["fallbacks"] == [
+    assert reply.meta.alias == "large" and reply.meta.deployment == "large"
+    assert reply.meta.fallbacks == [
         {"from": "small", "to": "large", "reason": "context_window", "error": "ContextWindowExceededError"}
     ]
     assert apps["small"].stats.statuses[400] == 1  # refused once, never retried
@@ -47,7 +47,7 @@ async def test_content_filter_goes_to_the_configured_alternative() -> None:
     models = aliases(strict={"content_filter_fallback": "lenient", "fallbacks": []}, lenient={})
     async with relay(apps, models=models, retry=RETRY) as client:
         reply = await client.chat("hi")
-    assert reply.meta["fallbacks"][0]["reason"] == "content_filter"
+    assert reply.meta.fallbacks[0]["reason"] == "content_filter"
     assert len(apps["strict"].arrivals) == 1
 
 
@@ -67,12 +67,12 @@ async def test_rate_limited_and_unavailable_go_down_the_chain() -> None:
     models = aliases(first={"fallbacks": ["second", "third"]}, second={}, third={})
     async with relay(apps, models=models, retry=RETRY) as client:
         reply = await client.chat("hi")
-    assert [(f["from"], f["to"], f["reason"]) for f in reply.meta["fallbacks"]] == [
+    assert [(f.from_alias, f.to_alias, f.reason) for f in reply.meta.fallbacks] == [
         ("first", "second", "rate_limited"),
         ("second", "third", "unavailable"),
     ]
-    assert reply.meta["attempts"] == 5  # two on each failing alias, one on the last
-    assert reply.meta["deployments_tried"] == ["first", "first", "second", "second", "third"]
+    assert reply.meta.attempts == 5  # two on each failing alias, one on the last
+    assert reply.meta.deployments_tried == ["first", "first", "second", "second", "third"]
     assert (apps["first"].stats.total_requests, apps["second"].stats.total_requests) == (2, 2)
 
 
@@ -105,7 +105,7 @@ async def test_a_stream_falls_back_before_its_first_event_only() -> None:
     async with relay(apps, models=models, retry=RETRY) as client:
         stream = client.stream("a story")
         reply = await stream.final()
-        assert reply.meta["alias"] == "second" and reply.text == expected_text("a story", seed=0)
+        assert reply.meta.alias == "second" and reply.text == expected_text("a story", seed=0)
         with pytest.raises(errors.StreamTruncatedError):
             await client.stream("a story").final()
     assert apps["second"].stats.total_requests == 1
@@ -117,7 +117,7 @@ async def test_the_fallback_first_attempt_is_paid_from_the_budget() -> None:
     retry = {**RETRY, "max_attempts": 1, "budget": {"ratio": 0, "min_retries": 1, "window": 60}}
     models = aliases(first={"fallbacks": ["second"]}, second={})
     async with relay(apps, models=models, retry=retry, circuit={"enabled": False}) as client:
-        assert (await client.chat("hi")).meta["alias"] == "second"
+        assert (await client.chat("hi")).meta.alias == "second"
         with pytest.raises(errors.AllDeploymentsFailedError):
             await client.chat("hi")
     assert apps["second"].stats.total_requests == 1
@@ -138,7 +138,7 @@ async def test_a_reply_stopped_by_the_filter_goes_to_the_alternative_when_there_
     models = aliases(strict={"content_filter_fallback": "lenient"}, lenient={})
     async with relay(apps, models=models, retry=RETRY) as client:
         reply = await client.chat("hi")
-        assert reply.meta["alias"] == "lenient" and reply.text == expected_text("hi", seed=0)
-        assert reply.meta["fallbacks"][0]["error"] == "finish_reason=content_filter"
+        assert reply.meta.alias == "lenient" and reply.text == expected_text("hi", seed=0)
+        assert reply.meta.fallbacks[0]["error"] == "finish_reason=content_filter"
     async with relay(apps, models=aliases(strict={}, lenient={}), retry=RETRY) as client:
         assert (await client.chat("hi")).finish_reason == "content_filter"  # no rule: the reply as it is

@@ -78,7 +78,7 @@ async def one_call(client: llmrelay.Client, i: int, tally: Tally) -> None:
         except errors.LLMRelayError as exc:
             tally.failed[f"unary {type(exc).__name__}"] += 1
             return
-        tally.attempts[reply.meta["attempts"]] += 1
+        tally.attempts[reply.meta.attempts] += 1
         if reply.text == expected and reply.finish_reason == "stop":
             tally.unary_ok += 1
         else:
@@ -103,7 +103,7 @@ async def one_call(client: llmrelay.Client, i: int, tally: Tally) -> None:
         return
     reply = stream.response
     assert reply is not None
-    tally.attempts[reply.meta["attempts"]] += 1
+    tally.attempts[reply.meta.attempts] += 1
     if "".join(seen) == expected == reply.text:
         tally.streams_ok += 1
     else:

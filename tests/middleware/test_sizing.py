@@ -7,29 +7,16 @@ from dataclasses import replace
 
 from llmrelay import Settings
 from llmrelay.catalog import Catalog
-from llmrelay.limits.calls import deployment_of, model_info, output_bound, prompt_tokens, subject_of
-from llmrelay.pipeline import Call
+from llmrelay.middleware.sizing import PromptCounts, model_info, output_bound, prompt_tokens
+from llmrelay.pipeline import Attempt, Call
 from llmrelay.resolve import Resolver
-from llmrelay.secrets import Secret
-from llmrelay.tokens import count_for
-from llmrelay.types import ChatRequest, Message
+from llmrelay.tokens import count_for, count_text
+from llmrelay.types import ChatRequest, EmbeddingRequest, Message
 
 REQ = ChatRequest(model="local", messages=(Message.user("How many tokens is this?"),))
 
 
-def test_subject_from_meta_metadata_user_and_tags() -> None:
-    secret = Secret("sk-virtual-key-123456")
-    s = subject_of(
-        Call(ChatRequest(model="m", messages=(), user="alice", tags=("a", "b")), meta={"key": secret})
-    )
-    assert (s.key, s.user, s.tags) == (f"fp:{secret.fingerprint}", "alice", ("a", "b"))
-    s = subject_of(Call(ChatRequest(model="m", messages=(), metadata={"key": "team-a"})))
-    assert (s.key, s.user, s.tags) == ("team-a", None, ())
-    s = subject_of(Call(ChatRequest(model="m", messages=(), metadata={"key": "sk-proj-abcdefghijkl"})))
-    assert s.key is not None and "sk-proj" not in s.key  # a real key passed by mistake is scrubbed
-
-
-def test_deployment_is_routings_choice_else_the_first() -> None:
+def test_deployment_is_the_attempts_else_the_routes_first() -> None:
     models = {
         "pair": {
             "deployments": [{"provider": "simulator", "model": "a"}, {"provider": "simulator", "model": "b"}]
@@ -37,10 +24,8 @@ def test_deployment_is_routings_choice_else_the_first() -> None:
     }
     route = Resolver(Settings.load(models=models), {}).resolve("pair")
     first, second = route.deployments
-    assert deployment_of(Call(REQ), route) is first
-    assert deployment_of(Call(REQ, meta={"deployment": second}), route) is second
-    assert deployment_of(Call(REQ, meta={"deployment": "simulator/b"}), route) is second
-    assert deployment_of(Call(REQ, meta={"deployment": "elsewhere/x"}), route) is first
+    assert Call(REQ, route=route).deployment() is first
+    assert Call(REQ, route=route, attempt=Attempt(second, 1)).deployment() is second
 
 
 def test_prompt_tokens_pad_estimates_only_and_count_once() -> None:
@@ -53,7 +38,8 @@ def test_prompt_tokens_pad_estimates_only_and_count_once() -> None:
     call = Call(REQ)
     assert prompt_tokens(call, dep, info) == count.tokens
     assert prompt_tokens(call, dep, info, margin=0.25) == math.ceil(count.tokens * 1.25)
-    assert list(call.meta["prompt_tokens_by_deployment"]) == ["simulator/sim-1"]
+    counts = call.get(PromptCounts)
+    assert counts is not None and list(counts.by_deployment) == ["simulator/sim-1"]
 
     gpt = (
         Resolver(Settings.load(), {"OPENAI_API_KEY": "sk-test-123456"})
@@ -73,3 +59,16 @@ def test_output_bound() -> None:
     assert output_bound(Call(REQ), None, 10) is None
     no_max = replace(info, max_output=None)
     assert output_bound(Call(REQ), no_max, 100) == info.context_window - 100
+
+
+def test_embedding_inputs_are_counted_and_produce_no_output() -> None:
+    gpt = (
+        Resolver(Settings.load(), {"OPENAI_API_KEY": "sk-test-123456"})
+        .resolve("openai/text-embedding-3-small")
+        .deployments[0]
+    )
+    info = model_info(Catalog.load(), gpt)
+    call = Call(EmbeddingRequest(model="openai/text-embedding-3-small", inputs=["hello world", "two"]))
+    tokens = prompt_tokens(call, gpt, info)
+    assert tokens == count_text("hello world", "cl100k_base") + count_text("two", "cl100k_base") == 3
+    assert output_bound(call, info, tokens) == 0
