@@ -6,6 +6,7 @@ import pytest
 
 import llmrelay
 from llmrelay.settings import Settings
+from llmrelay.types import StreamEnd
 
 
 def expected(usage: llmrelay.Usage, input_price: float, output_price: float) -> float:
@@ -23,10 +24,12 @@ async def test_unary_cost_from_usage():
 async def test_stream_cost_from_the_final_usage():
     async with llmrelay.Client(Settings.load()) as c:
         stream = c.stream("tell me something", model="simulator-gemini/gemini-2.5-flash")  # 0.30 / 2.50
+        events = [ev async for ev in stream]
         final = await stream.final()
     assert final.usage is not None and final.usage.output_tokens > 0
     assert final.cost == pytest.approx(expected(final.usage, 0.30, 2.50))
-    assert final.meta.cost == final.cost
+    end = events[-1]
+    assert isinstance(end, StreamEnd) and end.cost == final.cost and end.usage == final.usage
 
 
 async def test_unknown_price_is_none_and_overrides_apply():

@@ -134,8 +134,9 @@ async def test_stream_faults(server: Server, relay) -> None:
         await relay.stream(HELLO, model="an", max_tokens=60).final()
     full = await relay.chat(HELLO, model="an", max_tokens=60)
     assert cut.value.partial_text and full.text.startswith(cut.value.partial_text)
-    with pytest.raises(llmrelay.OverloadedError):
+    with pytest.raises(llmrelay.StreamTruncatedError) as broken:  # one error type after delivery
         await relay.stream(HELLO, model="an", max_tokens=60).final()
+    assert isinstance(broken.value.__cause__, llmrelay.OverloadedError)  # the provider's, as the cause
 
 
 async def test_authentication(keyed_server: Server) -> None:

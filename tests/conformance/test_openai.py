@@ -233,9 +233,9 @@ async def test_stream_faults(server: Server, relay) -> None:
     full = await relay.chat(HELLO, model="oa", max_tokens=60)
     assert full.text.startswith(cut.value.partial_text) and full.text != cut.value.partial_text
 
-    with pytest.raises(llmrelay.LLMRelayError) as err:
+    with pytest.raises(llmrelay.StreamTruncatedError) as err:  # one error type after delivery
         await relay.stream(HELLO, model="oa", max_tokens=60).final()
-    assert not isinstance(err.value, llmrelay.StreamTruncatedError)
+    assert isinstance(err.value.__cause__, llmrelay.ServiceUnavailableError)  # the provider's, as the cause
 
 
 async def test_transport_faults(server: Server) -> None:

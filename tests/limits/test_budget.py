@@ -40,7 +40,7 @@ class Clock:
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"scope": "team", "period": "day", "hard": 1}, "scope must be one of"),
+        ({"scope": "org", "period": "day", "hard": 1}, "scope must be one of"),
         ({"scope": "user", "period": "week", "hard": 1}, "period must be one of"),
         ({"scope": "global", "period": "day", "hard": 1, "name": "x"}, "global budget has no name"),
         ({"scope": "user", "period": "day", "hard": -1}, "hard must be a number of dollars >= 0"),

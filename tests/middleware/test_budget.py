@@ -139,8 +139,10 @@ async def test_keys_and_tags_come_from_the_call() -> None:
     budgets = Budgets([BudgetRule("key", "day", hard=0.001, name="team-a"), BudgetRule("tag", "day", soft=9)])
     async with client_with(budgets) as client:
         with pytest.raises(BudgetExceededError, match="key 'team-a'"):
-            await client.chat("Hello", max_tokens=5, metadata={"key": "team-a"})
-        await client.chat("Hello", max_tokens=5, metadata={"key": "team-b"}, tags=["exp"])
+            await client.chat("Hello", max_tokens=5, subject=Subject(key_id="team-a"))
+        # request metadata is the caller's to write: it never names the key that pays
+        await client.chat("Hello", max_tokens=5, metadata={"key": "team-a"})
+        await client.chat("Hello", max_tokens=5, subject=Subject(key_id="team-b", tags=("exp",)))
         [(account, spent, _)] = await budgets.status(Subject(tags=("exp",)))
         assert account.id.startswith("tag:exp:") and spent > 0
 

@@ -19,17 +19,17 @@ RETRY = {"base_delay": 0.01, "max_delay": 0.02, "max_attempts": 3}
 
 async def outage_then_recovery(
     a: Simulator, b: Simulator, clients: list, caplog: pytest.LogCaptureFixture
-) -> list[dict[str, object]]:
+) -> list[CircuitChange]:
     """Drive ``clients`` (replicas) through an outage of ``a`` and its recovery; return transitions seen."""
     a.faults = FaultSequence([Fault.error(503)] * 1000)
-    transitions: list[dict[str, object]] = []
+    transitions: list[CircuitChange] = []
     for i in range(40):
         reply = await clients[i % len(clients)].chat(f"question {i}")
         assert reply.text == expected_text(f"question {i}", seed=0)  # every call still answered
-        transitions += reply.meta.get("circuit", [])
+        transitions += reply.meta.circuit
     # It opened after exactly the configured volume of failures, then a saw nothing more.
     assert a.stats.total_requests == CIRCUIT["min_volume"]
-    assert transitions == [{"deployment": "a", "from": "closed", "to": "open"}]
+    assert transitions == [CircuitChange("a", "closed", "open")]
     opened = [r for r in caplog.records if getattr(r, "event", None) == "circuit_transition"]
     assert [(r.old_state, r.new_state) for r in opened] == [("closed", "open")]  # type: ignore[attr-defined]
     assert opened[0].levelno == logging.WARNING and opened[0].volume == 5  # type: ignore[attr-defined]

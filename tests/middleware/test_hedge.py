@@ -52,7 +52,11 @@ async def test_the_primary_can_still_win() -> None:
         t0 = time.monotonic()
         reply = await client.chat("hurry")
         assert 0.2 <= time.monotonic() - t0 < 0.6
-        assert reply.meta.hedged is not None and reply.meta.hedged.winner == "primary" and reply.meta.deployment == "slow"
+        assert (
+            reply.meta.hedged is not None
+            and reply.meta.hedged.winner == "primary"
+            and reply.meta.deployment == "slow"
+        )
         assert router.health("other").in_flight == 0 and router.health("other").latency is None
 
 

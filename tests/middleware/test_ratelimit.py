@@ -14,8 +14,8 @@ from llmrelay import Settings
 from llmrelay.errors import ConfigError, RateLimitError
 from llmrelay.limits.ratelimit_memory import MemoryLimiterBackend
 from llmrelay.middleware.ratelimit import RateLimitMiddleware
-from llmrelay.pipeline import Call
-from llmrelay.types import ChatRequest, Message
+from llmrelay.pipeline import Attempt, Call
+from llmrelay.types import ChatRequest, Message, Subject
 
 DEP = "simulator/sim-1"  # the deployment behind the default alias
 
@@ -66,9 +66,12 @@ async def test_users_and_keys_have_their_own_limits() -> None:
         await c.chat("hi", user="bob")
         with pytest.raises(RateLimitError, match="user:alice"):
             await c.chat("again", user="alice")
+        vip = Subject(key_id="vip")
         for _ in range(2):
-            await c.chat("hi", metadata={"key": "vip"})
+            await c.chat("hi", subject=vip)
         with pytest.raises(RateLimitError, match="key:vip"):
+            await c.chat("hi", subject=vip)
+        for _ in range(3):  # metadata is the caller's to write: it names no key
             await c.chat("hi", metadata={"key": "vip"})
         await c.chat("no key, no user: unlimited")
 
@@ -124,10 +127,9 @@ async def test_routing_choice_picks_the_deployment_limits() -> None:
     async with llmrelay.Client(s, environ={}) as c:
         mw = middleware(c)
         req = ChatRequest(model="pair", messages=(Message.user("x"),))
-        assert mw.claims(Call(req)) == []  # the first deployment is unlimited
-        [claim] = mw.claims(Call(req, meta={"deployment": "simulator/sim-2"}))
-        assert claim.key == "deployment:simulator/sim-2"
-        [claim] = mw.claims(Call(req, meta={"deployment": c.route("pair").deployments[1]}))
+        route = c.route("pair")
+        assert mw.claims(Call(req, route=route)) == []  # the first deployment is unlimited
+        [claim] = mw.claims(Call(req, route=route, attempt=Attempt(route.deployments[1], 1)))
         assert claim.key == "deployment:simulator/sim-2"
 
 
@@ -155,7 +157,7 @@ def test_bad_limits_fail_at_load_naming_the_entry(limits, needle) -> None:
         ({"rules": [{"scope": "user", "period": "day", "soft": "ten"}]}, "budgets.rules.0.soft"),
         ({"rules": [{"scope": "user", "period": "day", "hard": True}]}, "budgets.rules.0.hard"),
         ({"rules": [{"scope": "user", "period": "day", "hard": float("inf")}]}, "budgets.rules.0.hard"),
-        ({"rules": [{"scope": "team", "period": "day", "hard": 1}]}, "budgets.rules.0.scope"),
+        ({"rules": [{"scope": "org", "period": "day", "hard": 1}]}, "budgets.rules.0.scope"),
         ({"rules": [{"scope": "user", "period": "day", "hard": 1, "soft": 2}]}, "above the hard limit"),
         ({"rules": [{"scope": "global", "period": "day", "hard": 1, "name": "x"}]}, "has no name"),
         ({"rules": [{"scope": "user", "period": "day"}]}, "a hard limit, a soft limit or both"),

@@ -249,22 +249,25 @@ async def test_a_stream_cut_after_its_first_event_surfaces_with_the_partial_text
     assert s["a"].stats.total_requests == 1  # never retried: the caller had seen text
 
 
-async def test_an_error_event_mid_stream_keeps_its_kind_and_carries_the_partial_text() -> None:
+async def test_an_error_event_mid_stream_is_a_truncation_caused_by_the_providers_error() -> None:
     s = sims("a", faults=[Fault("stream_error", after_pieces=3)])
     async with relay(s, retry=FAST) as client:
-        with pytest.raises(errors.ServiceUnavailableError) as info:
-            await client.stream("tell me a story").final()
-    partial = info.value.partial_text  # type: ignore[attr-defined]
+        with pytest.raises(errors.StreamTruncatedError) as info:
+            await client.stream("tell me a story").final()  # not deterministic: not resumed
+    partial = info.value.partial_text
     assert partial and expected_text("tell me a story", seed=0).startswith(partial)
+    assert isinstance(info.value.__cause__, errors.ServiceUnavailableError)
     assert s["a"].stats.total_requests == 1
 
 
 async def test_a_reset_mid_stream_is_a_truncated_stream() -> None:
-    from llmrelay.middleware.retry import mid_stream_error
+    from llmrelay.middleware.resume import Delivered, truncated
 
-    err = mid_stream_error(errors.ConnectionError("reset by peer", provider="p"), "Once upon")
+    delivered = Delivered(text=["Once ", "upon"])
+    cause = errors.ConnectionError("reset by peer", provider="p")
+    err = truncated(cause, delivered, "not resumed")
     assert isinstance(err, errors.StreamTruncatedError) and err.partial_text == "Once upon"
-    assert "ConnectionError" in err.message and err.provider == "p"
+    assert "ConnectionError" in err.message and err.provider == "p" and err.__cause__ is cause
 
 
 async def test_closing_a_stream_early_releases_its_deployment() -> None:
@@ -285,8 +288,8 @@ async def test_a_call_may_carry_its_own_deadline() -> None:
     s = {"a": Simulator(SimulatorConfig(hang_seconds=30))}
     s["a"].faults = FaultSequence([Fault("hang")])
     async with relay(s, timeouts=Timeouts(connect=2, read=30)) as client:
-        call = Call(ChatRequest(model="chat", messages=(Message.user("hi"),)), meta={"deadline": 0.2})
+        call = Call(ChatRequest(model="chat", messages=(Message.user("hi"),)), deadline=0.2)
         t0 = time.monotonic()
         with pytest.raises(errors.TimeoutError, match="deadline"):
-            await client._pipeline.unary(call)
+            await client.send(call)
         assert time.monotonic() - t0 < 0.4

@@ -11,6 +11,7 @@ from tests.resilience.sims import Canned, deployment, relay
 
 from llmrelay import errors
 from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig, expected_text
+from llmrelay.types.report import FallbackStep
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "openai"
 RETRY = {"base_delay": 0.01, "max_delay": 0.02, "max_attempts": 2}
@@ -35,7 +36,7 @@ async def test_context_window_goes_to_the_larger_model(caplog: pytest.LogCapture
     assert reply.text == expected_text(PROMPT, seed=0)
     assert reply.meta.alias == "large" and reply.meta.deployment == "large"
     assert reply.meta.fallbacks == [
-        {"from": "small", "to": "large", "reason": "context_window", "error": "ContextWindowExceededError"}
+        FallbackStep("small", "large", "context_window", "ContextWindowExceededError")
     ]
     assert apps["small"].stats.statuses[400] == 1  # refused once, never retried
     events = [r for r in caplog.records if getattr(r, "event", None) == "fallback"]
@@ -47,7 +48,7 @@ async def test_content_filter_goes_to_the_configured_alternative() -> None:
     models = aliases(strict={"content_filter_fallback": "lenient", "fallbacks": []}, lenient={})
     async with relay(apps, models=models, retry=RETRY) as client:
         reply = await client.chat("hi")
-    assert reply.meta.fallbacks[0]["reason"] == "content_filter"
+    assert reply.meta.fallbacks[0].reason == "content_filter"
     assert len(apps["strict"].arrivals) == 1
 
 
@@ -139,6 +140,6 @@ async def test_a_reply_stopped_by_the_filter_goes_to_the_alternative_when_there_
     async with relay(apps, models=models, retry=RETRY) as client:
         reply = await client.chat("hi")
         assert reply.meta.alias == "lenient" and reply.text == expected_text("hi", seed=0)
-        assert reply.meta.fallbacks[0]["error"] == "finish_reason=content_filter"
+        assert reply.meta.fallbacks[0].error == "finish_reason=content_filter"
     async with relay(apps, models=aliases(strict={}, lenient={}), retry=RETRY) as client:
         assert (await client.chat("hi")).finish_reason == "content_filter"  # no rule: the reply as it is

@@ -14,6 +14,7 @@ from llmrelay.resolve import Deployment, Route
 from llmrelay.secrets import Secret
 from llmrelay.settings import Settings
 from llmrelay.types import ChatRequest, Message
+from llmrelay.types.report import RoutingEvent
 from llmrelay.wire import Endpoint
 
 REQ = ChatRequest(model="m", messages=(Message.user("hello"),))
@@ -105,7 +106,7 @@ async def test_rate_limit_cools_a_deployment_for_its_retry_after() -> None:
     route = Route("alias", (dep("a"), dep("b")))
     lease = await take(r, route, avoid={"b"})
     events = r.release(lease, errors.RateLimitError("slow", status=429, retry_after=3))
-    assert events == [{"event": "cooldown", "deployment": "a", "seconds": 3}]
+    assert events == [RoutingEvent("cooldown", "a", seconds=3)]
     assert {(await take(r, route)).name for _ in range(10)} == {"b"}
     only_a = Route("alias", (dep("a"),))
     got = await r.acquire(only_a, request=REQ, stream=False)
@@ -138,16 +139,14 @@ async def test_key_pool_rotates_cools_and_removes(caplog: pytest.LogCaptureFixtu
         r.release(lease)
     lease = await take(r, route)  # K1
     ev = r.release(lease, errors.RateLimitError("slow", retry_after=5))
-    assert ev[0]["key"] == K1.fingerprint
+    assert ev[0].key == K1.fingerprint
     assert {(await take(r, route)).deployment.endpoint.api_key for _ in range(3)} == {K2}
     clock.now += 5
     lease = await take(r, route)
     assert lease.deployment.endpoint.api_key == K1
     with caplog.at_level(logging.WARNING, logger="llmrelay.keys"):
         ev = r.release(lease, errors.AuthenticationError("bad key", status=401))
-    assert ev == [
-        {"event": "key_removed", "deployment": "a", "key": K1.fingerprint, "status": 401, "keys_left": 1}
-    ]
+    assert ev == [RoutingEvent("key_removed", "a", key=K1.fingerprint, status=401, keys_left=1)]
     record = next(rec for rec in caplog.records if getattr(rec, "event", None) == "key_removed")
     assert record.key == K1.fingerprint  # type: ignore[attr-defined]
     assert "sk-pool" not in caplog.text

@@ -158,6 +158,7 @@ class Terminal:
         call: Call, deployment: str, provider: str, request_id: str | None, rid: str | None, model: str | None
     ) -> StreamStart:
         out = call.outcome
+        out.answering = True
         out.response_id = rid or ""
         out.model = model or call.deployment().endpoint.model
         out.provider = provider

@@ -150,10 +150,17 @@ def _runs(layers: Sequence[Layer]) -> list[Controller | list[Observer]]:
     return out
 
 
+def _keep(run: Controller | list[Observer], op: Op, stream: bool) -> bool:
+    if isinstance(run, list):
+        run[:] = [o for o in run if o.applies(op, stream)]
+        return bool(run)
+    return run.applies(op, stream)
+
+
 def compose_unary(layers: Sequence[Layer], terminal: UnaryHandler, op: Op) -> UnaryHandler:
     """One handler for unary ``op`` calls: ``layers[0]`` outermost, ``terminal`` innermost."""
     handler = terminal
-    for run in reversed(_runs([x for x in layers if x.applies(op, False)])):
+    for run in reversed([r for r in _runs(layers) if _keep(r, op, False)]):
         if isinstance(run, list):
             handler = _observe_unary(run, handler)
         else:
@@ -164,7 +171,7 @@ def compose_unary(layers: Sequence[Layer], terminal: UnaryHandler, op: Op) -> Un
 def compose_stream(layers: Sequence[Layer], terminal: StreamHandler) -> StreamHandler:
     """One handler for streamed chat calls."""
     handler = terminal
-    for run in reversed(_runs([x for x in layers if x.applies("chat", True)])):
+    for run in reversed([r for r in _runs(layers) if _keep(r, "chat", True)]):
         if isinstance(run, list):
             handler = _observe_stream(run, handler)
         else:

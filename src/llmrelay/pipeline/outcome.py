@@ -43,6 +43,8 @@ class Outcome:
     provider: str | None = None
     request_id: str | None = None
     provider_state: Mapping[str, Any] | None = None
+    #: the provider accepted the stream and began answering (it may bill from here on)
+    answering: bool = False
     #: the stream finished with its provider's end marker
     complete: bool = False
     #: the unary call's response (None for streams)
@@ -54,8 +56,8 @@ class Outcome:
 
     @property
     def started(self) -> bool:
-        """Content has been produced (for a stream: sent towards the caller)."""
-        return self.ttft is not None or bool(self.text_parts or self.calls or self.reasoning_parts)
+        """The provider began answering (for a stream: its first event arrived)."""
+        return self.answering or self.ttft is not None or bool(self.text_parts or self.calls)
 
     @property
     def text(self) -> str:
