@@ -101,7 +101,8 @@ def _past(seen: str, at: int, chunk: str) -> tuple[str, int]:
         return chunk, at
     overlap = seen[at : at + len(chunk)]
     if not chunk.startswith(overlap):
-        raise Diverged(f"the new stream differs from the delivered text at character {at}")
+        where = at + next(i for i, (x, y) in enumerate(zip(chunk, overlap, strict=False)) if x != y)
+        raise Diverged(f"the new stream differs from the delivered text at character {where}")
     return chunk[len(overlap) :], at + len(chunk)
 
 
