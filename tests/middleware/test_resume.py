@@ -20,6 +20,12 @@ def cut(sim: Simulator, after: int = 4, kind: str = "cut_stream") -> Simulator:
     return sim
 
 
+async def collect(stream: llmrelay.ChatStream, seen: list[str]) -> None:
+    async for ev in stream:
+        if isinstance(ev, TextDelta):
+            seen.append(ev.text)
+
+
 async def read(stream: llmrelay.ChatStream) -> tuple[list[object], str]:
     events = [ev async for ev in stream]
     return events, "".join(ev.text for ev in events if isinstance(ev, TextDelta))
@@ -56,9 +62,7 @@ async def test_resume_off_or_a_sampled_request_ends_in_the_one_error_type() -> N
             stream = client.stream(PROMPT, **params)
             seen: list[str] = []
             with pytest.raises(errors.StreamTruncatedError) as info:
-                async for ev in stream:
-                    if isinstance(ev, TextDelta):
-                        seen.append(ev.text)
+                await collect(stream, seen)
         assert info.value.partial_text == "".join(seen) and FULL.startswith(info.value.partial_text)
         assert info.value.__cause__ is not None  # the provider's (or the connection's) error
         assert sims["a"].stats.total_requests == 1
@@ -72,9 +76,7 @@ async def test_a_new_stream_that_says_something_else_is_not_spliced_on() -> None
         stream = client.stream(PROMPT, temperature=0)
         seen: list[str] = []
         with pytest.raises(errors.StreamTruncatedError, match="could not be resumed") as info:
-            async for ev in stream:
-                if isinstance(ev, TextDelta):
-                    seen.append(ev.text)
+            await collect(stream, seen)
     assert info.value.partial_text == "".join(seen)
     assert FULL.startswith("".join(seen))  # what the caller read is a's text, uncontaminated
 
