@@ -137,16 +137,19 @@ class ExtractStream(Generic[T]):
 
     async def _partials(self, stream: ChatStream) -> AsyncIterator[Any]:
         """Partial objects from one provider stream, each different from the one before."""
-        tool_mode = self._plan.tool_name is not None
+        tool_name = self._plan.tool_name
+        tool_index: int | None = None  # the index of the call to the forced tool, once named
         pieces: list[str] = []
         last: Any = None
         async for event in stream:
             # other event kinds (reasoning, usage, finish, start/end markers) carry no JSON
-            if tool_mode and isinstance(event, ToolCallDelta) and event.index == 0:
-                if not event.arguments:
+            if tool_name is not None and isinstance(event, ToolCallDelta):
+                if tool_index is None and event.name == tool_name:
+                    tool_index = event.index
+                if event.index != tool_index or not event.arguments:
                     continue
                 pieces.append(event.arguments)
-            elif not tool_mode and isinstance(event, TextDelta):
+            elif tool_name is None and isinstance(event, TextDelta):
                 pieces.append(event.text)
             else:
                 continue
