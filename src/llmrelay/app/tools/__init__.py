@@ -6,19 +6,12 @@ that runs them for the model. See docs/tools.md.
     run = await run_tools(client, "What's the weather in Oslo?", tools=[get_weather])
 """
 
+from llmrelay.app.tools.define import as_tool, tool
 from llmrelay.app.tools.errors import MaxTurnsExceededError
 from llmrelay.app.tools.execute import Approver, PendingCall, decode_arguments, execute, render_output
 from llmrelay.app.tools.loop import DEFAULT_MAX_TURNS, DEFAULT_TOOL_TIMEOUT, run_tools, tool_table
 from llmrelay.app.tools.result import ErrorKind, ToolResult, ToolRun
-from llmrelay.app.tools.spec import (
-    ArgumentsError,
-    FunctionTool,
-    ModelTool,
-    SchemaTool,
-    ToolSpec,
-    as_tool,
-    tool,
-)
+from llmrelay.app.tools.spec import ArgumentsError, FunctionTool, ModelTool, SchemaTool, ToolSpec
 
 __all__ = [
     "DEFAULT_MAX_TURNS",

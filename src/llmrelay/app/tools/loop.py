@@ -14,10 +14,11 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmrelay.app.tools.define import as_tool
 from llmrelay.app.tools.errors import MaxTurnsExceededError
 from llmrelay.app.tools.execute import Approver, execute
 from llmrelay.app.tools.result import ToolResult, ToolRun
-from llmrelay.app.tools.spec import ToolSpec, as_tool
+from llmrelay.app.tools.spec import ToolSpec
 from llmrelay.errors import ConfigError
 from llmrelay.messages import MessagesLike, coerce_messages
 from llmrelay.types import ChatResponse, Message
