@@ -1,2 +1,1 @@
-"""The application toolkit: features built on the public Client API only (so retries,
-limits, cost and observability apply to them), one subpackage per feature."""
+"""The application toolkit: structured output, tool loops, prompts and conversations, on the public Client."""
