@@ -15,6 +15,7 @@ from llmrelay.simulator.faults import (
     NoFaults,
     RequestInfo,
 )
+from llmrelay.simulator.script import NoReplies, Reply, ReplyPlan, ReplySequence, ScriptedCall
 
 __all__ = [
     "Fault",
@@ -23,7 +24,12 @@ __all__ = [
     "FaultProbabilities",
     "FaultSequence",
     "NoFaults",
+    "NoReplies",
+    "Reply",
+    "ReplyPlan",
+    "ReplySequence",
     "RequestInfo",
+    "ScriptedCall",
     "Simulator",
     "SimulatorConfig",
     "SimulatorStats",

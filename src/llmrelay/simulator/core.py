@@ -28,8 +28,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llmrelay.errors import ConfigError
-from llmrelay.simulator.engine import Generation, GenerationInput, generate
+from llmrelay.simulator.engine import Generation, GenerationInput, generate, scripted_generation
 from llmrelay.simulator.faults import Fault, FaultPlan, NoFaults, RequestInfo
+from llmrelay.simulator.script import NoReplies, ReplyPlan
 
 PROTOCOL_MODULES = ("openai", "anthropic", "gemini")
 
@@ -130,6 +131,7 @@ class SimulatorStats:
     peak_window_requests: int = 0  # most requests accepted within one rate_window
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    replies_scripted: int = 0  # replies taken from the reply plan instead of generated
 
     @property
     def total_requests(self) -> int:
@@ -148,15 +150,23 @@ class SimulatorStats:
             "completion_tokens": self.completion_tokens,
             "rate_limited": self.rate_limited,
             "peak_window_requests": self.peak_window_requests,
+            "replies_scripted": self.replies_scripted,
         }
 
 
 class Simulator:
     """An in-process LLM provider: mount ``sim.app`` on an ASGI transport or serve it."""
 
-    def __init__(self, config: SimulatorConfig | None = None, faults: FaultPlan | None = None) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        faults: FaultPlan | None = None,
+        replies: ReplyPlan | None = None,
+    ) -> None:
         self.config = config if config is not None else SimulatorConfig()
         self.faults: FaultPlan = faults if faults is not None else NoFaults()
+        #: scripted replies (see ``simulator.script``); asked before each reply is generated
+        self.replies: ReplyPlan = replies if replies is not None else NoReplies()
         self.stats = SimulatorStats()
         self._next_index = 0
         self._accepted: deque[float] = deque()  # arrival times within the rate window
@@ -198,11 +208,18 @@ class Simulator:
         return None
 
     def generate(self, inp: GenerationInput, *, prompt: int | None = None) -> Generation:
-        """The engine's reply with this simulator's seed, counted in the stats.
+        """The engine's reply with this simulator's seed (or the reply plan's scripted one),
+        counted in the stats.
 
         ``prompt`` passes in ``engine.prompt_tokens(inp)`` when the caller already counted it.
         """
-        generation = generate(inp, seed=self.config.seed, prompt=prompt)
+        reply = self.replies.next_reply(inp)
+        if reply is None:
+            generation = generate(inp, seed=self.config.seed, prompt=prompt)
+        else:
+            self.stats.replies_scripted += 1
+            calls = [(c.name, c.arguments_json) for c in reply.tool_calls]
+            generation = scripted_generation(inp, reply.text, calls, seed=self.config.seed, prompt=prompt)
         self.stats.prompt_tokens += generation.prompt_tokens
         self.stats.completion_tokens += generation.completion_tokens
         return generation

@@ -15,7 +15,7 @@ import json
 import random
 import re
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "expected_text",
     "generate",
     "schema_instance",
+    "scripted_generation",
     "split_tokens",
 ]
 
@@ -302,6 +303,29 @@ def generate(inp: GenerationInput, *, seed: int, prompt: int | None = None) -> G
     else:
         pieces = _text_pieces(_text_key(inp.conversation, seed))
     return _finish(pieces, prompt, inp.max_tokens, inp.stop)
+
+
+def scripted_generation(
+    inp: GenerationInput,
+    text: str,
+    calls: Sequence[tuple[str, str]],
+    *,
+    seed: int,
+    prompt: int | None = None,
+) -> Generation:
+    """A reply whose content is given (a scripted ``Reply``): ``text`` and ``calls`` as
+    ``(name, arguments JSON)``. Usage and ids are computed as for a generated reply; a text
+    without calls honours ``max_tokens`` and stop sequences."""
+    seed = seed if inp.seed is None else inp.seed
+    if prompt is None:
+        prompt = prompt_tokens(inp)
+    pieces = split_tokens(text)
+    if not calls:
+        return _finish(pieces, prompt, inp.max_tokens, inp.stop)
+    rng = _rng_for(inp.conversation, seed)
+    sim_calls = tuple(SimToolCall(_call_id(rng), name, arguments) for name, arguments in calls)
+    used = len(pieces) + sum(count_tokens(c.name) + count_tokens(c.arguments) for c in sim_calls)
+    return Generation(tuple(pieces), sim_calls, "tool_calls", prompt, used)
 
 
 def _finish(pieces: list[str], prompt: int, max_tokens: int | None, stop: tuple[str, ...]) -> Generation:
