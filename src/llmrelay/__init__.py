@@ -70,7 +70,7 @@ __version__ = "0.1.0"
 logging.getLogger("llmrelay").addHandler(logging.NullHandler())
 
 _LAZY = {
-    "Client": "llmrelay.client",
+    "Client": "llmrelay.app.client",
     "Call": "llmrelay.pipeline",
     "Observer": "llmrelay.pipeline",
     "Controller": "llmrelay.pipeline",
@@ -84,7 +84,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from llmrelay.client import Client
+    from llmrelay.app.client import Client
     from llmrelay.middleware.stack import after, before
     from llmrelay.pipeline import Call, Controller, Observer
     from llmrelay.settings import Settings

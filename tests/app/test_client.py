@@ -1,0 +1,28 @@
+"""``llmrelay.Client`` carries the toolkit as methods over the pipeline's client."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+import llmrelay
+from llmrelay.app.client import Client
+from llmrelay.client import Client as PipelineClient
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+async def test_the_public_client_is_the_pipeline_client_with_the_toolkit() -> None:
+    assert llmrelay.Client is Client and issubclass(Client, PipelineClient)
+    async with llmrelay.Client() as client:
+        result = await client.extract_result(City, "Paris is the capital of France.")
+        assert isinstance(result.value, City) and result.usage is not None
+        run = await client.run_tools("What is 2 + 3?", tools=[add])
+        assert run.text is not None
