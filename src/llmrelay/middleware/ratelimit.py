@@ -15,17 +15,21 @@ limit involved, so a call that does not bound its output is not refused for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 from llmrelay.catalog import Catalog
 from llmrelay.limits.config import LimitSettings, RateLimitSettings
 from llmrelay.limits.ratelimit import Claim, Limiter, Limits, Permit
 from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
-from llmrelay.pipeline import Call, Observer
+from llmrelay.pipeline import Call, Observer, Op
 from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Route
 
 
 class RateLimitMiddleware(Observer):
+    # a token count asks nothing of a provider's chat or embedding limits
+    ops: ClassVar[frozenset[Op]] = frozenset(("chat", "embed"))
+
     def __init__(
         self,
         limiter: Limiter,
