@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from llmrelay.errors import ConfigError
-from llmrelay.resilience.config import fallback_problem
+from llmrelay.settings.resilience import fallback_problem
 from llmrelay.settings import Settings
 
 SIM = {"provider": "simulator", "model": "sim-1"}

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from llmrelay.catalog import Catalog
-from llmrelay.limits.config import LimitSettings, RateLimitSettings
+from llmrelay.settings.limits import LimitSettings, RateLimitSettings
 from llmrelay.limits.ratelimit import Claim, Limiter, Limits, Permit
 from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
 from llmrelay.pipeline import Call, Observer, Op

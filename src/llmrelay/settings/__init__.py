@@ -31,8 +31,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from llmrelay.catalog import validate_overrides
 from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
-from llmrelay.limits.config import BudgetSettings, RateLimitSettings
-from llmrelay.resilience.config import (
+from llmrelay.settings.limits import BudgetSettings, RateLimitSettings
+from llmrelay.settings.resilience import (
     CircuitSettings,
     PriceSettings,
     RetrySettings,
