@@ -3,16 +3,21 @@
 The upstream is the llmrelay simulator served by uvicorn in a separate process on
 127.0.0.1 (no artificial latency). For each mode, the same request is sent:
 
-* raw:      httpx2.AsyncClient.post(prebuilt JSON bytes) + json.loads of the body
-            (streaming: read the SSE body line by line until ``[DONE]``);
+* raw:      aiohttp.ClientSession.post(prebuilt JSON bytes) + json.loads of the body
+            (streaming: read the SSE body line by line, json.loads of every data line,
+            until ``[DONE]``) — the fastest client measured here (bench_clients.py);
 * llmrelay: Client.chat(...) / iterating Client.stream(...) to its final response, once
-            with the default pipeline (ledger, preflight, route, retry, circuit…) and
-            once bare (``middleware=[]``: validation, adapter, transport only).
+            with the default pipeline and once bare (``middleware=[]``: validation,
+            resolution, adapter, transport, stream object only).
 
-Calls alternate raw / llmrelay so drift affects both alike. Two figures per mode: the
-difference of wall-clock medians, and the difference of client-process CPU time per call
+Calls alternate raw / bare / default so drift affects all alike. Figures per mode: the
+difference of wall-clock medians, and the difference of client-process CPU per call
 (``time.process_time`` over alternating blocks of 50 calls), which stays meaningful when
-the machine is shared. Run:  .venv/bin/python benchmarks/bench_overhead.py [--n 2000]
+the machine is shared. Streams run at two lengths (``--tokens`` and ``--long``); the
+per-event cost is the slope between them — (Δ long − Δ short) / (events long − events
+short) — so the fixed per-call cost is not counted as per-event cost.
+
+Run:  .venv/bin/python benchmarks/bench_overhead.py [--n 2000] [--tokens 40] [--long 400]
 """
 
 from __future__ import annotations
@@ -28,21 +33,34 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-import httpx2
+import aiohttp
 from _support import free_port, start_and_wait
 
 import llmrelay
 from llmrelay.settings import Settings
+from llmrelay.types import StreamEnd, StreamStart
 
 PROMPT = "Benchmark prompt: say something short."
 
 
+# The simulator answers every request with a scripted 2,000-word text, cut at max_tokens:
+# the stream length is then exactly what the benchmark asks for.
+SERVER = """
+from llmrelay.simulator.script import Reply
+from llmrelay.simulator.server import build_server
+
+class Long:
+    def next_reply(self, inp):
+        return Reply(text=" word" * 2000)
+
+server, sim = build_server(host="127.0.0.1", port={port}, log_level="warning")
+sim.replies = Long()
+server.run()
+"""
+
+
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    code = (
-        "from llmrelay.simulator.server import serve; "
-        f"serve(host='127.0.0.1', port={port}, log_level='warning')"
-    )
-    return start_and_wait([sys.executable, "-c", code], port, "simulator server")
+    return start_and_wait([sys.executable, "-c", SERVER.format(port=port)], port, "simulator server")
 
 
 async def timed(fn: Callable[[], Awaitable[object]]) -> float:
@@ -51,70 +69,90 @@ async def timed(fn: Callable[[], Awaitable[object]]) -> float:
     return time.perf_counter() - t0
 
 
-async def run(n: int, port: int) -> dict[str, dict[str, float]]:
+async def run(
+    n: int, port: int, tokens: int, long: int, ledger: str
+) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
     base = f"http://127.0.0.1:{port}"
     deployment = {"provider": "simulator", "model": "sim-1", "base_url": f"{base}/v1"}
-    settings = Settings.load(models={"bench": {"deployments": [deployment]}})
-    body = json.dumps(
-        {"model": "sim-1", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 40},
-        separators=(",", ":"),
-    ).encode()
-    sbody = json.dumps(
-        {
-            "model": "sim-1",
-            "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": 40,
+    settings = Settings.load(models={"bench": {"deployments": [deployment]}}, ledger={"url": ledger})
+    request = {"model": "sim-1", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens}
+    body = json.dumps(request, separators=(",", ":")).encode()
+
+    def stream_body(max_tokens: int) -> bytes:
+        streamed = {
+            **request,
+            "max_tokens": max_tokens,
             "stream": True,
             "stream_options": {"include_usage": True},
-        },
-        separators=(",", ":"),
-    ).encode()
+        }
+        return json.dumps(streamed, separators=(",", ":")).encode()
+
     headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+    url = f"{base}/v1/chat/completions"
     names = ("raw", "bare", "default")
-    results: dict[str, dict[str, list[float]]] = {m: {k: [] for k in names} for m in ("unary", "stream")}
-    cpu: dict[str, dict[str, list[float]]] = {m: {k: [] for k in names} for m in ("unary", "stream")}
+    modes = ("unary", "stream", "long")
+    results: dict[str, dict[str, list[float]]] = {m: {k: [] for k in names} for m in modes}
+    cpu: dict[str, dict[str, list[float]]] = {m: {k: [] for k in names} for m in modes}
+    events: dict[str, int] = {}
     async with (
-        httpx2.AsyncClient(timeout=30) as raw,
+        aiohttp.ClientSession() as raw,
         llmrelay.Client(settings) as client,
         llmrelay.Client(settings, middleware=[]) as bare,
     ):
 
         async def raw_unary() -> None:
-            r = await raw.post(f"{base}/v1/chat/completions", content=body, headers=headers)
-            json.loads(r.content)
+            async with raw.post(url, data=body, headers=headers) as r:
+                json.loads(await r.read())
 
-        async def raw_stream() -> None:
-            async with raw.stream("POST", f"{base}/v1/chat/completions", content=sbody, headers=headers) as r:
-                async for line in r.aiter_lines():
-                    if line.startswith("data: ") and line != "data: [DONE]":
-                        json.loads(line[6:])
+        def raw_stream(max_tokens: int) -> Callable[[], Awaitable[None]]:
+            sbody = stream_body(max_tokens)
+
+            async def go() -> None:
+                async with raw.post(url, data=sbody, headers=headers) as r:
+                    async for line in r.content:
+                        if line.startswith(b"data: ") and line.strip() != b"data: [DONE]":
+                            json.loads(line[6:])
+
+            return go
+
+        def lib_stream(c: llmrelay.Client, max_tokens: int) -> Callable[[], Awaitable[object]]:
+            return lambda: c.stream(PROMPT, model="bench", max_tokens=max_tokens).final()
 
         async def lib_unary() -> None:
-            await client.chat(PROMPT, model="bench", max_tokens=40)
-
-        async def lib_stream() -> None:
-            await client.stream(PROMPT, model="bench", max_tokens=40).final()
+            await client.chat(PROMPT, model="bench", max_tokens=tokens)
 
         async def bare_unary() -> None:
-            await bare.chat(PROMPT, model="bench", max_tokens=40)
+            await bare.chat(PROMPT, model="bench", max_tokens=tokens)
 
-        async def bare_stream() -> None:
-            await bare.stream(PROMPT, model="bench", max_tokens=40).final()
+        for mode, max_tokens in (("stream", tokens), ("long", long)):
+            # what one stream carries: provider events (start and end events are llmrelay's own)
+            s = client.stream(PROMPT, model="bench", max_tokens=max_tokens)
+            events[mode] = len([ev async for ev in s if not isinstance(ev, StreamStart | StreamEnd)])
 
-        fns = {
+        fns: dict[str, dict[str, Callable[[], Awaitable[object]]]] = {
             "unary": {"raw": raw_unary, "bare": bare_unary, "default": lib_unary},
-            "stream": {"raw": raw_stream, "bare": bare_stream, "default": lib_stream},
+            "stream": {
+                "raw": raw_stream(tokens),
+                "bare": lib_stream(bare, tokens),
+                "default": lib_stream(client, tokens),
+            },
+            "long": {
+                "raw": raw_stream(long),
+                "bare": lib_stream(bare, long),
+                "default": lib_stream(client, long),
+            },
         }
         for mode, per in fns.items():
+            calls = n if mode != "long" else max(1, n // 4)
             for _ in range(50):  # warm up pools and caches
                 for fn in per.values():
                     await fn()
-            for i in range(n):
+            for i in range(calls):
                 order = names if i % 2 else names[::-1]
                 for name in order:
                     results[mode][name].append(await timed(per[name]))
             block = 50
-            for _ in range(max(1, n // block)):
+            for _ in range(max(1, calls // block)):
                 for name in names:
                     c0 = time.process_time()
                     for _ in range(block):
@@ -127,29 +165,36 @@ async def run(n: int, port: int) -> dict[str, dict[str, float]]:
                 "wall_us": statistics.median(per[name]) * 1e6,
                 "cpu_us": statistics.median(cpu[mode][name]) * 1e6,
             }
-    return out
+    return out, events
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--tokens", type=int, default=40, help="max_tokens of each reply (stream length)")
+    ap.add_argument("--long", type=int, default=400, help="max_tokens of the long streams (n/4 of them)")
     args = ap.parse_args()
     load0 = os.getloadavg()
     port = free_port()
     proc = start_server(port)
+    ledger_path = f"/tmp/llmrelay-bench-{os.getpid()}.sqlite3"
     try:
-        res = asyncio.run(run(args.n, port))
+        res, events = asyncio.run(run(args.n, port, args.tokens, args.long, f"sqlite:///{ledger_path}"))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(ledger_path + suffix):
+                os.remove(ledger_path + suffix)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"calls per mode: {args.n} (alternating raw / llmrelay), simulator via uvicorn on 127.0.0.1")
+    print(f"calls per mode: {args.n} (alternating raw / bare / default), simulator via uvicorn on 127.0.0.1")
+    print(f"streams: {events['stream']} and {events['long']} provider events")
     print(f"load average before/after: {load0} / {os.getloadavg()}")
     print(f"{'mode':<8} {'client':<18} {'wall µs':>8} {'Δ wall µs':>10} {'CPU µs':>8} {'Δ CPU µs':>9}")
-    for mode in ("unary", "stream"):
+    for mode in ("unary", "stream", "long"):
         base = res[f"{mode}/raw"]
         for name, label in (
-            ("raw", "raw httpx2"),
+            ("raw", "raw aiohttp"),
             ("bare", "llmrelay bare"),
             ("default", "llmrelay default"),
         ):
@@ -158,6 +203,20 @@ def main() -> None:
                 f"{mode:<8} {label:<18} {r['wall_us']:>8.0f} {r['wall_us'] - base['wall_us']:>10.0f}"
                 f" {r['cpu_us']:>8.0f} {r['cpu_us'] - base['cpu_us']:>9.0f}"
             )
+    extra = events["long"] - events["stream"]
+    for name in ("bare", "default"):
+        per_event = {
+            kind: (
+                (res[f"long/{name}"][kind] - res["long/raw"][kind])
+                - (res[f"stream/{name}"][kind] - res["stream/raw"][kind])
+            )
+            / extra
+            for kind in ("wall_us", "cpu_us")
+        }
+        print(
+            f"per stream event, llmrelay {name}: {per_event['cpu_us']:.2f} µs CPU, "
+            f"{per_event['wall_us']:.2f} µs wall over raw (slope between the two stream lengths)"
+        )
 
 
 if __name__ == "__main__":
