@@ -1,0 +1,1 @@
+"""The application toolkit: structured output, tool loops, prompts and conversations, on the public Client."""
