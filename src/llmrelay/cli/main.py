@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from llmrelay import lifecycle
+from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
 app = typer.Typer(
@@ -227,7 +228,7 @@ def simulate(
 def usage(
     by: Annotated[
         str,
-        typer.Option("--by", "-b", help="Group by day, model, key, tag, user, alias, provider or status."),
+        typer.Option("--by", "-b", help="Group by day, model, key, tag, user, alias, provider, status or prompt."),
     ] = "day",
     since: Annotated[
         str | None,
@@ -272,6 +273,9 @@ def usage(
         from rich.console import Console
 
         Console().print(usage_table(report.rows, report.total, by, report.title))
+
+
+app.add_typer(prompts_app)
 
 
 def run() -> None:
