@@ -22,9 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DirOpt = Annotated[
-    Path, typer.Option("--dir", "-d", help="The prompt library folder.")
-]
+DirOpt = Annotated[Path, typer.Option("--dir", "-d", help="The prompt library folder.")]
 VersionOpt = Annotated[
     str | None, typer.Option("--version", "-V", help="A version (default: the name's default).")
 ]

@@ -16,6 +16,7 @@ from llmrelay.app.conversations.errors import (
     ConversationOverflowError,
     ConversationStoreError,
 )
+from llmrelay.app.conversations.repl import ChatSession
 from llmrelay.app.conversations.store import (
     ConversationInfo,
     ConversationStore,
@@ -35,6 +36,7 @@ from llmrelay.app.conversations.strategies import (
 
 __all__ = [
     "Arrangement",
+    "ChatSession",
     "Conversation",
     "ConversationExistsError",
     "ConversationInfo",

@@ -23,7 +23,9 @@ def message_to_dict(message: Message) -> dict[str, Any]:
     else:
         out["content"] = [_part_to_dict(p) for p in content]
     if message.tool_calls:
-        out["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
+        out["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
     if message.tool_call_id is not None:
         out["tool_call_id"] = message.tool_call_id
     if message.name is not None:
@@ -49,11 +51,9 @@ def message_from_dict(d: Mapping[str, Any]) -> Message:
     if role not in ROLES:
         raise ConversationStoreError(f"a stored message has the role {role!r}; the store's data is damaged")
     raw = d.get("content")
-    content: str | tuple[ContentPart, ...] | None
-    if raw is None or isinstance(raw, str):
-        content = raw
-    else:
-        content = tuple(_part_from_dict(p) for p in raw)
+    content: str | tuple[ContentPart, ...] | None = (
+        raw if raw is None or isinstance(raw, str) else tuple(_part_from_dict(p) for p in raw)
+    )
     calls = tuple(
         ToolCall(id=str(c["id"]), name=str(c["name"]), arguments=str(c.get("arguments", "{}")))
         for c in d.get("tool_calls") or ()
@@ -72,7 +72,9 @@ def message_from_dict(d: Mapping[str, Any]) -> Message:
 def _part_from_dict(p: Mapping[str, Any]) -> ContentPart:
     if p.get("type") == "text":
         return TextPart(str(p.get("text", "")))
-    return ImagePart(url=p.get("url"), data=p.get("data"), media_type=p.get("media_type"), detail=p.get("detail"))
+    return ImagePart(
+        url=p.get("url"), data=p.get("data"), media_type=p.get("media_type"), detail=p.get("detail")
+    )
 
 
 def dumps(message: Message) -> str:
@@ -88,7 +90,9 @@ def loads(text: str | bytes) -> Message:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConversationStoreError(f"a stored message is not valid JSON ({exc}); the data is damaged") from None
+        raise ConversationStoreError(
+            f"a stored message is not valid JSON ({exc}); the data is damaged"
+        ) from None
     if not isinstance(data, Mapping):
         raise ConversationStoreError("a stored message is not a JSON object; the data is damaged")
     return message_from_dict(data)

@@ -227,7 +227,14 @@ class Conversation:
         shrink = 0
         for _ in range(_FIT_ATTEMPTS):
             fit = FitRequest(
-                turns, units, budget - fixed - shrink, counter, self._summary, self._client, self._model, self.id
+                turns,
+                units,
+                budget - fixed - shrink,
+                counter,
+                self._summary,
+                self._client,
+                self._model,
+                self.id,
             )
             arranged = await self.strategy.arrange(fit)
             if arranged.summary is not None:
@@ -347,7 +354,9 @@ class ConversationStream:
     """A streamed turn of a conversation: iterate the events (see ``ChatStream``); when the
     stream completes, the new turn and the reply are stored. ``final()`` drains it."""
 
-    def __init__(self, conversation: Conversation, pending: Sequence[Message], params: Mapping[str, Any]) -> None:
+    def __init__(
+        self, conversation: Conversation, pending: Sequence[Message], params: Mapping[str, Any]
+    ) -> None:
         self._conv = conversation
         self._pending = tuple(pending)
         self._params = dict(params)

@@ -64,7 +64,9 @@ class ModelCounter:
         """Tokens ``message`` adds to a request, its framing included."""
         return self.request([message])[0] - self.request(())[0]
 
-    def overhead(self, tools: Sequence[Tool] | None = None, response_format: ResponseFormat | None = None) -> int:
+    def overhead(
+        self, tools: Sequence[Tool] | None = None, response_format: ResponseFormat | None = None
+    ) -> int:
         """Tokens a request costs besides its turns: reply priming, tool definitions, schema."""
         return self.request((), tools, response_format)[0]
 
@@ -84,7 +86,8 @@ class ModelCounter:
             reserve = min(self.info.max_output or DEFAULT_OUTPUT_RESERVE, window // 4)
         if reserve >= window:
             raise ConfigError(
-                f"max_tokens {reserve} leaves no room for a prompt in {self.model}'s window of {window} tokens"
+                f"max_tokens {reserve} leaves no room for a prompt in {self.model}'s window "
+                f"of {window} tokens"
             )
         return window - reserve
 

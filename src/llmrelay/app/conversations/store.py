@@ -8,7 +8,7 @@ each batch lands contiguously.
 | URL | store |
 | --- | --- |
 | ``memory://`` | ``MemoryStore`` (this process only) |
-| ``sqlite:///path`` or none | ``SQLiteStore`` (default: ``conversations.sqlite3`` in the user data directory) |
+| ``sqlite:///path`` or none | ``SQLiteStore`` (default: ``conversations.sqlite3``, user data dir) |
 | ``postgresql://…`` | ``PostgresStore`` (asyncpg, the ``postgres`` extra) |
 | ``redis://…`` / ``rediss://…`` | ``RedisStore`` (redis-py asyncio, the ``redis`` extra) |
 """
@@ -89,7 +89,9 @@ class ConversationStore(Protocol):
         """Write a whole conversation, replacing any stored under its id."""
         ...
 
-    async def update(self, conversation_id: str, *, model: str | None = None, system: str | None = None) -> None:
+    async def update(
+        self, conversation_id: str, *, model: str | None = None, system: str | None = None
+    ) -> None:
         """Change the model or system prompt (None leaves a field as it is)."""
         ...
 
@@ -117,7 +119,8 @@ def check_id(conversation_id: str) -> str:
     """The id if it is valid, else a ConfigError saying what is allowed."""
     if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
         raise ConfigError(
-            f"conversation id {conversation_id!r} is not valid: 1-128 characters, letters, digits and . _ : @ -, "
+            f"conversation id {conversation_id!r} is not valid: 1-128 characters, "
+            "letters, digits and . _ : @ -, "
             "starting with a letter or digit"
         )
     return conversation_id
@@ -154,7 +157,9 @@ def display_url(url: str) -> str:
 
 def table_prefix(value: str) -> str:
     if not _PREFIX.match(value):
-        raise ConfigError(f"table prefix {value!r} must be letters, digits and _ (at most 41), e.g. llmrelay_")
+        raise ConfigError(
+            f"table prefix {value!r} must be letters, digits and _ (at most 41), e.g. llmrelay_"
+        )
     return value
 
 

@@ -90,7 +90,9 @@ class MemoryStore:
             replace(info, created=info.created or now, updated=now), list(conversation.messages)
         )
 
-    async def update(self, conversation_id: str, *, model: str | None = None, system: str | None = None) -> None:
+    async def update(
+        self, conversation_id: str, *, model: str | None = None, system: str | None = None
+    ) -> None:
         entry = self._get(conversation_id)
         entry.info = replace(
             entry.info,

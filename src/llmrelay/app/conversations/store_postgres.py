@@ -117,10 +117,13 @@ class PostgresStore:
                     await conn.execute(statement)
             if steps:
                 if current is None:
-                    await conn.execute(f"INSERT INTO {sql.version_table(self._prefix)} VALUES ($1)", len(steps))
+                    await conn.execute(
+                        f"INSERT INTO {sql.version_table(self._prefix)} VALUES ($1)", len(steps)
+                    )
                 else:
                     await conn.execute(
-                        f"UPDATE {sql.version_table(self._prefix)} SET version = $1", int(current) + len(steps)
+                        f"UPDATE {sql.version_table(self._prefix)} SET version = $1",
+                        int(current) + len(steps),
                     )
 
     async def _tx(self, fn: Callable[[Any], Awaitable[T]]) -> T:
@@ -131,7 +134,7 @@ class PostgresStore:
                 return await fn(conn)
         except (LLMRelayError, asyncio.CancelledError):
             raise
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise self._error(exc) from None
         except Exception as exc:
             if type(exc).__module__.startswith("asyncpg"):
@@ -139,14 +142,17 @@ class PostgresStore:
             raise
 
     async def _info(self, conn: Any, conversation_id: str) -> ConversationInfo:
-        row = await conn.fetchrow(f"SELECT {sql.INFO_COLUMNS} FROM {self._conv} WHERE id = $1", conversation_id)
+        row = await conn.fetchrow(
+            f"SELECT {sql.INFO_COLUMNS} FROM {self._conv} WHERE id = $1", conversation_id
+        )
         if row is None:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r} in {self.description}")
         return sql.info_from_row(row)
 
     async def _turns_from(self, conn: Any, conversation_id: str, start: int) -> list[Message]:
         rows = await conn.fetch(
-            f"SELECT message FROM {self._turns} WHERE conversation_id = $1 AND position >= $2 ORDER BY position",
+            f"SELECT message FROM {self._turns} "
+            "WHERE conversation_id = $1 AND position >= $2 ORDER BY position",
             conversation_id,
             start,
         )
@@ -232,7 +238,8 @@ class PostgresStore:
 
         async def run(conn: Any) -> None:
             await conn.execute(
-                f"INSERT INTO {self._conv} ({sql.INFO_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) "
+                f"INSERT INTO {self._conv} ({sql.INFO_COLUMNS}) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) "
                 "ON CONFLICT (id) DO UPDATE SET model = excluded.model, system = excluded.system, "
                 "length = excluded.length, summary = excluded.summary, summary_upto = excluded.summary_upto, "
                 "updated = excluded.updated, metadata = excluded.metadata",
@@ -251,7 +258,9 @@ class PostgresStore:
 
         await self._tx(run)
 
-    async def update(self, conversation_id: str, *, model: str | None = None, system: str | None = None) -> None:
+    async def update(
+        self, conversation_id: str, *, model: str | None = None, system: str | None = None
+    ) -> None:
         now = time.time()
 
         async def run(conn: Any) -> None:
@@ -271,7 +280,8 @@ class PostgresStore:
     async def set_summary(self, conversation_id: str, summary: str, upto: int) -> bool:
         async def run(conn: Any) -> bool:
             status = await conn.execute(
-                f"UPDATE {self._conv} SET summary = $1, summary_upto = $2 WHERE id = $3 AND summary_upto < $2",
+                f"UPDATE {self._conv} SET summary = $1, summary_upto = $2 "
+                "WHERE id = $3 AND summary_upto < $2",
                 summary,
                 upto,
                 conversation_id,
@@ -315,7 +325,8 @@ class PostgresStore:
             n = fork_upto(upto, src.length)
             summary, summary_upto = fork_summary(src, n)
             status = await conn.execute(
-                f"INSERT INTO {self._conv} ({sql.INFO_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8::jsonb) "
+                f"INSERT INTO {self._conv} ({sql.INFO_COLUMNS}) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8::jsonb) "
                 "ON CONFLICT (id) DO NOTHING",
                 new_id,
                 src.model,
@@ -327,10 +338,13 @@ class PostgresStore:
                 sql.metadata_json(src.metadata),
             )
             if status.endswith(" 0"):
-                raise ConversationExistsError(f"cannot fork into {new_id!r}: that conversation already exists")
+                raise ConversationExistsError(
+                    f"cannot fork into {new_id!r}: that conversation already exists"
+                )
             await conn.execute(
                 f"INSERT INTO {self._turns} (conversation_id, position, message) "
-                f"SELECT $1, position, message FROM {self._turns} WHERE conversation_id = $2 AND position < $3",
+                f"SELECT $1, position, message FROM {self._turns} "
+                "WHERE conversation_id = $2 AND position < $3",
                 new_id,
                 conversation_id,
                 n,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from llmrelay.app.conversations import codec
@@ -115,7 +115,9 @@ def _text(value: Any) -> str | None:
 
 
 class RedisStore:
-    def __init__(self, redis: Any, prefix: str = "llmrelay:", *, owns_client: bool = False, url: str = "") -> None:
+    def __init__(
+        self, redis: Any, prefix: str = "llmrelay:", *, owns_client: bool = False, url: str = ""
+    ) -> None:
         """``redis`` is a ``redis.asyncio.Redis``; with ``owns_client`` the store closes it."""
         if not prefix:
             raise ConfigError("the Redis key prefix must not be empty (e.g. llmrelay:)")
@@ -130,7 +132,9 @@ class RedisStore:
         try:
             from redis.asyncio import Redis
         except ImportError:
-            raise ConfigError("a Redis conversation store needs redis-py: pip install 'llmrelay[redis]'") from None
+            raise ConfigError(
+                "a Redis conversation store needs redis-py: pip install 'llmrelay[redis]'"
+            ) from None
         return cls(Redis.from_url(url), prefix, owns_client=True, url=url)
 
     def __repr__(self) -> str:
@@ -206,7 +210,9 @@ class RedisStore:
             metadata=json.loads(meta) if meta else {},
         )
 
-    async def _snapshot(self, conversation_id: str, start: int, with_turns: bool) -> tuple[ConversationInfo, list[Any]]:
+    async def _snapshot(
+        self, conversation_id: str, start: int, with_turns: bool
+    ) -> tuple[ConversationInfo, list[Any]]:
         keys = self._keys(conversation_id)
         pipe = self._redis.pipeline(transaction=True)  # MULTI/EXEC: one consistent view
         pipe.hgetall(keys[0])
@@ -271,9 +277,13 @@ class RedisStore:
         now = time.time()
         fields = self._fields(replace(info, created=info.created or now, updated=now))
         texts = [codec.dumps(m) for m in conversation.messages]
-        await self._call("save", _SAVE, self._keys(info.id), [info.id, repr(now), len(fields), *fields, *texts])
+        await self._call(
+            "save", _SAVE, self._keys(info.id), [info.id, repr(now), len(fields), *fields, *texts]
+        )
 
-    async def update(self, conversation_id: str, *, model: str | None = None, system: str | None = None) -> None:
+    async def update(
+        self, conversation_id: str, *, model: str | None = None, system: str | None = None
+    ) -> None:
         # a leading "=" tells a value (even an empty one) from "leave as it is"
         args = [
             conversation_id,
@@ -309,7 +319,9 @@ class RedisStore:
         if upto is not None and upto < 0:
             fork_upto(upto, 0)  # raises the same error as the other stores
         keys = self._keys(conversation_id) + self._keys(new_id)[:2]
-        result = int(await self._call("fork", _FORK, keys, [new_id, repr(time.time()), -1 if upto is None else upto]))
+        result = int(
+            await self._call("fork", _FORK, keys, [new_id, repr(time.time()), -1 if upto is None else upto])
+        )
         if result == -1:
             raise self._missing(conversation_id)
         if result == -2:

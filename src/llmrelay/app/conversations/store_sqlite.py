@@ -10,6 +10,7 @@ work while a writer writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +40,9 @@ T = TypeVar("T")
 
 
 class SQLiteStore:
-    def __init__(self, path: str | Path, table_prefix: str = "llmrelay_", *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, table_prefix: str = "llmrelay_", *, busy_timeout: float = 30.0
+    ) -> None:
         self.path = Path(path)
         self._prefix = table_prefix_checked(table_prefix)
         self._busy_timeout = busy_timeout
@@ -77,10 +80,9 @@ class SQLiteStore:
                     f"cannot open the conversation store {self.path}: {exc}; "
                     "give a writable location (--store sqlite:///path/to/conversations.sqlite3)"
                 ) from None
-            try:
+            # a file system without shared memory (some network mounts) keeps the rollback journal
+            with contextlib.suppress(sqlite3.OperationalError):
                 conn.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.OperationalError:
-                pass  # a file system without shared memory (some network mounts): keep the rollback journal
             conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate(conn)
             self._conn = conn
@@ -98,7 +100,9 @@ class SQLiteStore:
                     conn.execute(statement)
             if steps:
                 if row:
-                    conn.execute(f"UPDATE {sql.version_table(self._prefix)} SET version = ?", (current + len(steps),))
+                    conn.execute(
+                        f"UPDATE {sql.version_table(self._prefix)} SET version = ?", (current + len(steps),)
+                    )
                 else:
                     conn.execute(f"INSERT INTO {sql.version_table(self._prefix)} VALUES (?)", (len(steps),))
             conn.execute("COMMIT")
@@ -128,19 +132,24 @@ class SQLiteStore:
             conn.execute("COMMIT")
 
     def _info(self, conn: sqlite3.Connection, conversation_id: str) -> ConversationInfo:
-        row = conn.execute(f"SELECT {sql.INFO_COLUMNS} FROM {self._conv} WHERE id = ?", (conversation_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT {sql.INFO_COLUMNS} FROM {self._conv} WHERE id = ?", (conversation_id,)
+        ).fetchone()
         if row is None:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r} in {self.description}")
         return sql.info_from_row(row)
 
     def _turns_from(self, conn: sqlite3.Connection, conversation_id: str, start: int) -> list[Message]:
         rows = conn.execute(
-            f"SELECT message FROM {self._turns} WHERE conversation_id = ? AND position >= ? ORDER BY position",
+            f"SELECT message FROM {self._turns} "
+            "WHERE conversation_id = ? AND position >= ? ORDER BY position",
             (conversation_id, start),
         ).fetchall()
         return [codec.loads(r[0]) for r in rows]
 
-    def _insert_turns(self, conn: sqlite3.Connection, conversation_id: str, first: int, texts: Sequence[str]) -> None:
+    def _insert_turns(
+        self, conn: sqlite3.Connection, conversation_id: str, first: int, texts: Sequence[str]
+    ) -> None:
         conn.executemany(
             f"INSERT INTO {self._turns} (conversation_id, position, message) VALUES (?, ?, ?)",
             [(conversation_id, first + i, text) for i, text in enumerate(texts)],
@@ -235,7 +244,9 @@ class SQLiteStore:
 
         await self._run(self._write, run)
 
-    async def update(self, conversation_id: str, *, model: str | None = None, system: str | None = None) -> None:
+    async def update(
+        self, conversation_id: str, *, model: str | None = None, system: str | None = None
+    ) -> None:
         now = time.time()
 
         def run(conn: sqlite3.Connection) -> None:
@@ -289,10 +300,22 @@ class SQLiteStore:
             summary, summary_upto = fork_summary(src, n)
             cur = conn.execute(
                 f"INSERT OR IGNORE INTO {self._conv} ({sql.INFO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new_id, src.model, src.system, n, summary, summary_upto, now, now, sql.metadata_json(src.metadata)),
+                (
+                    new_id,
+                    src.model,
+                    src.system,
+                    n,
+                    summary,
+                    summary_upto,
+                    now,
+                    now,
+                    sql.metadata_json(src.metadata),
+                ),
             )
             if cur.rowcount == 0:
-                raise ConversationExistsError(f"cannot fork into {new_id!r}: that conversation already exists")
+                raise ConversationExistsError(
+                    f"cannot fork into {new_id!r}: that conversation already exists"
+                )
             conn.execute(
                 f"INSERT INTO {self._turns} (conversation_id, position, message) "
                 f"SELECT ?, position, message FROM {self._turns} WHERE conversation_id = ? AND position < ?",

@@ -155,7 +155,9 @@ class Summarize:
             made = Summary(text, live[0].start)
         raise overflow(fit, live[-1])
 
-    async def _summarize(self, fit: FitRequest, previous: str | None, turns: Sequence[Message], cap: int) -> str:
+    async def _summarize(
+        self, fit: FitRequest, previous: str | None, turns: Sequence[Message], cap: int
+    ) -> str:
         parts = []
         if previous:
             parts.append(f"Previous summary:\n{previous}")

@@ -48,7 +48,8 @@ class Experiment:
         for version, weight in split.items():
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
                 raise PromptTemplateError(
-                    f"{prefix}experiment {prompt}: the weight of {version} must be a number ≥ 0, got {weight!r}"
+                    f"{prefix}experiment {prompt}: the weight of {version} must be a number ≥ 0, "
+                    f"got {weight!r}"
                 )
             items.append((str(version), float(weight)))
         if not items or sum(w for _, w in items) <= 0:

@@ -87,7 +87,8 @@ class PromptLibrary:
         root = Path(folder)
         if not root.is_dir():
             raise PromptNotFoundError(
-                f"prompt library {root} is not a folder: create it, or point --dir / PromptLibrary.load at one"
+                f"prompt library {root} is not a folder: create it, "
+                "or point --dir / PromptLibrary.load at one"
             )
         partials: dict[str, str] = {}
         files: list[Path] = []
@@ -249,7 +250,9 @@ def _manifest(path: Path) -> tuple[dict[str, str], list[Experiment]]:
         if "split" in spec:
             split, salt = spec["split"], spec.get("salt")
             if not isinstance(split, Mapping):
-                raise PromptTemplateError(f"experiments.{prompt}.split must map versions to weights", source=where)
+                raise PromptTemplateError(
+                    f"experiments.{prompt}.split must map versions to weights", source=where
+                )
         else:
             split, salt = spec, None
         experiments.append(

@@ -61,7 +61,9 @@ def _parse(env: SandboxedEnvironment, source: str, where: str) -> TemplateNode:
     try:
         node: TemplateNode = env.parse(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise PromptTemplateError(f"Jinja syntax error at line {exc.lineno}: {exc.message}", source=where)
+        raise PromptTemplateError(
+            f"Jinja syntax error at line {exc.lineno}: {exc.message}", source=where
+        ) from None
     return node
 
 
@@ -115,7 +117,7 @@ def render_text(template: Template, values: Mapping[str, Any], where: str) -> st
     """Render with ``values``; a missing name or attribute, or a refused operation, is a
     ``PromptRenderError`` naming it."""
     jinja2 = _jinja()
-    from jinja2.sandbox import SecurityError
+    from jinja2.exceptions import SecurityError
 
     try:
         return template.render(**values)

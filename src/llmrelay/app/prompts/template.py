@@ -181,7 +181,8 @@ class PromptTemplate:
         bad = sorted(str(k) for k in set(params) - PARAMS)
         if bad:
             raise PromptTemplateError(
-                f"params {', '.join(bad)} are not suggestions a template can make; use {', '.join(sorted(PARAMS))}",
+                f"params {', '.join(bad)} are not suggestions a template can make; "
+                f"use {', '.join(sorted(PARAMS))}",
                 source=where,
             )
         model = data.get("model")
