@@ -119,6 +119,9 @@ def parse_variables(raw: Any, where: str) -> tuple[tuple[Variable, ...], list[st
     out: list[Variable] = []
     problems: list[str] = []
     for name, spec in raw.items():
+        if isinstance(name, bool):
+            problems.append(f"{where}: YAML read a name as {name} (on, off, yes, no…): quote it")
+            continue
         if not isinstance(name, str) or not _NAME.match(name):
             problems.append(f"{where}: {name!r} is not a valid variable name (letters, digits, _)")
             continue
