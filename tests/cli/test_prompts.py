@@ -23,7 +23,8 @@ def lib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "support/v2.j2": SUPPORT_V2,
             "_partials/tone.j2": "Answer in a {{ tone }} tone.",
             "_library.yaml": "experiments:\n  support: {v1: 3, v2: 1}\n",
-            "stats.yaml": "version: 1\ndescription: Numbers.\nvariables: {n: int, xs: 'list[int]', flag: bool}\n"
+            "stats.yaml": "version: 1\ndescription: Numbers.\n"
+            "variables: {n: int, xs: 'list[int]', flag: bool}\n"
             "user: '{{ n + 1 }} {{ xs | sum }} {{ flag }}'\n",
         },
     )

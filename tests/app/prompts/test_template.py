@@ -109,7 +109,7 @@ def test_missing_attribute_at_render_time_is_an_error_not_empty_text() -> None:
         {"name": "t", "version": "1", "variables": {"user": "dict"}, "user": "Hello {{ user.name }}"}
     )
     assert t.render(user={"name": "Ann"}).user == "Hello Ann"
-    with pytest.raises(PromptRenderError, match="has no attribute 'name'.*nothing was sent"):
+    with pytest.raises(PromptRenderError, match=r"has no attribute 'name'.*nothing was sent"):
         t.render(user={"nick": "A"})
 
 
