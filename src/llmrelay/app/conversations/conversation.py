@@ -242,15 +242,18 @@ class Conversation:
             messages = (*system, *arranged.preamble, *flatten(arranged.kept, turns))
             tokens = fixed + sum(counter.message(m) for m in arranged.preamble) + total(arranged.kept)
             exact = counter.exact and tools is None and fmt is None and all(map(_plain, messages))
-            # an estimate leans high, so only one near the budget is worth the provider's exact count
-            if not exact and self._verify and tokens > budget * _VERIFY_ABOVE:
+            # an estimate leans high, so only one near the budget (or one already found short)
+            # is worth the provider's exact count
+            if not exact and self._verify and (shrink or tokens > budget * _VERIFY_ABOVE):
                 extra = {k: params[k] for k in ("tools", "response_format") if params.get(k) is not None}
                 count = await self._client.count_tokens(list(messages), model=self._model, **extra)
                 if count.exact:  # the provider counted: its figure is the one that matters
-                    tokens, exact = count.tokens, True
-                    if tokens > budget:
-                        shrink += tokens - budget
+                    if count.tokens > budget:
+                        # our estimate was this much short: fit again with that much less room
+                        shrink = max(shrink + 1, count.tokens - tokens)
+                        tokens = count.tokens
                         continue
+                    tokens, exact = count.tokens, True
             kept = sum(len(u.indices) for u in arranged.kept)
             return Window(messages, tokens, exact, budget, kept, len(turns) - kept, self.summary)
         raise ConversationOverflowError(

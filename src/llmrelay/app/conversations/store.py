@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from llmrelay.errors import ConfigError
 from llmrelay.types import Message
@@ -167,11 +167,14 @@ def open_store(url: str | None = None, *, prefix: str | None = None) -> Conversa
     """The store for ``url`` (None: the default SQLite file). ``prefix`` is the table prefix
     (SQL, default ``llmrelay_``) or key prefix (Redis, default ``llmrelay:``); a URL can
     also carry it as ``?prefix=…``. No I/O happens here."""
-    if url is not None:
-        query = parse_qs(urlsplit(url).query)
-        if "prefix" in query and prefix is None:
-            prefix = query["prefix"][-1]
-            url = urlunsplit(urlsplit(url)._replace(query=""))
+    if url is not None and "?" in url:
+        base, _, query = url.partition("?")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        given = [v for k, v in pairs if k == "prefix"]
+        if given:
+            prefix = prefix or given[-1]
+            rest = urlencode([(k, v) for k, v in pairs if k != "prefix"])
+            url = f"{base}?{rest}" if rest else base
     if url is None or url.startswith("sqlite:///"):
         from llmrelay.app.conversations.store_sqlite import SQLiteStore
 
