@@ -25,6 +25,7 @@ from llmrelay.app.conversations.store import ConversationInfo, ConversationStore
 from llmrelay.app.conversations.store_memory import MemoryStore
 from llmrelay.app.conversations.strategies import FitRequest, Strategy, Summary, Truncate
 from llmrelay.app.conversations.window import flatten, total, units_of
+from llmrelay.errors import ConfigError
 from llmrelay.messages import MessagesLike, coerce_messages
 from llmrelay.types import ChatResponse, Message, StreamEvent, TextDelta
 
@@ -80,7 +81,7 @@ class Conversation:
         verify: bool = True,
     ) -> None:
         if budget is not None and budget <= 0:
-            raise ValueError(f"budget must be a positive number of tokens, got {budget}")
+            raise ConfigError(f"budget must be a positive number of tokens, got {budget}")
         self._client = client
         self.id = check_id(conversation_id or f"c-{uuid.uuid4().hex[:16]}")
         self._model = model

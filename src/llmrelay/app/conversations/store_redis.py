@@ -302,14 +302,22 @@ class RedisStore:
 
     async def list(self, limit: int | None = None) -> list[ConversationInfo]:
         index = f"{self._prefix}conversations"
-        ids = await self._do(self._redis.zrevrange(index, 0, -1 if limit is None else limit - 1))
-        out = []
-        for raw in ids:
-            try:
-                out.append(await self.info(_text(raw) or ""))
-            except ConversationNotFoundError:
-                continue  # deleted between the two reads
-        return out
+        ids = [
+            _text(r) or ""
+            for r in await self._do(self._redis.zrevrange(index, 0, -1 if limit is None else limit - 1))
+        ]
+        pipe = self._redis.pipeline(transaction=False)  # one round trip for all of them
+        for cid in ids:
+            keys = self._keys(cid)
+            pipe.hgetall(keys[0])
+            pipe.llen(keys[1])
+        results = await self._do(pipe.execute()) if ids else []
+        # a conversation deleted between the two reads has no fields left: skip it
+        return [
+            self._info(fields, int(length))
+            for fields, length in zip(results[::2], results[1::2], strict=True)
+            if fields
+        ]
 
     async def delete(self, conversation_id: str) -> bool:
         return int(await self._call("delete", _DELETE, self._keys(conversation_id), [conversation_id])) > 0
