@@ -8,7 +8,7 @@
 See docs/conversations.md.
 """
 
-from llmrelay.app.conversations.conversation import Conversation, ConversationStream, Window
+from llmrelay.app.conversations.conversation import Conversation, Window
 from llmrelay.app.conversations.counting import ModelCounter
 from llmrelay.app.conversations.errors import (
     ConversationExistsError,
@@ -33,6 +33,7 @@ from llmrelay.app.conversations.strategies import (
     Summary,
     Truncate,
 )
+from llmrelay.app.conversations.streaming import ConversationStream
 
 __all__ = [
     "Arrangement",

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from llmrelay.app.conversations.counting import ModelCounter, request_params
@@ -24,10 +23,11 @@ from llmrelay.app.conversations.errors import ConversationOverflowError
 from llmrelay.app.conversations.store import ConversationInfo, ConversationStore, StoredConversation, check_id
 from llmrelay.app.conversations.store_memory import MemoryStore
 from llmrelay.app.conversations.strategies import FitRequest, Strategy, Summary, Truncate
+from llmrelay.app.conversations.streaming import ConversationStream
 from llmrelay.app.conversations.window import flatten, total, units_of
 from llmrelay.errors import ConfigError
 from llmrelay.messages import MessagesLike, coerce_messages
-from llmrelay.types import ChatResponse, Message, StreamEvent, TextDelta
+from llmrelay.types import ChatResponse, Message
 
 if TYPE_CHECKING:
     from llmrelay.client import Client
@@ -290,6 +290,28 @@ class Conversation:
             await self._store([*pending, reply.message])
             return reply
 
+    async def _open_stream(
+        self, pending: Sequence[Message], params: Mapping[str, Any]
+    ) -> tuple[ChatStream, Window]:
+        """Take the conversation (until ``_close_stream``), fit, and start the stream."""
+        await self._lock.acquire()
+        try:
+            await self._sync()
+            call_params = self._call_params(params)
+            window = await self._fit(pending, call_params)
+            return self._client.stream(list(window.messages), model=self._model, **call_params), window
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def _close_stream(self, pending: Sequence[Message], response: ChatResponse | None) -> None:
+        """Store the turn when the stream completed (``response``), and let the conversation go."""
+        try:
+            if response is not None:
+                await self._store([*pending, response.message])
+        finally:
+            self._lock.release()
+
     def stream(self, content: MessagesLike | None = None, **params: Any) -> ConversationStream:
         """Like ``send``, streamed; use ``async with`` so the conversation is released when
         the stream is left early (nothing is stored then)."""
@@ -352,92 +374,3 @@ def _plain(m: Message) -> bool:
 
 def _pending(content: MessagesLike | None) -> tuple[Message, ...]:
     return () if content is None else coerce_messages(content)
-
-
-class ConversationStream:
-    """A streamed turn of a conversation: iterate the events (see ``ChatStream``); when the
-    stream completes, the new turn and the reply are stored. ``final()`` drains it."""
-
-    def __init__(
-        self, conversation: Conversation, pending: Sequence[Message], params: Mapping[str, Any]
-    ) -> None:
-        self._conv = conversation
-        self._pending = tuple(pending)
-        self._params = dict(params)
-        self._inner: ChatStream | None = None
-        self._holding = False
-        self._done = False
-        self.response: ChatResponse | None = None
-        self.window: Window | None = None
-
-    async def _start(self) -> ChatStream:
-        conv = self._conv
-        await conv._lock.acquire()
-        self._holding = True
-        try:
-            await conv._sync()
-            params = conv._call_params(self._params)
-            self.window = await conv._fit(self._pending, params)
-            self._inner = conv._client.stream(list(self.window.messages), model=conv._model, **params)
-        except BaseException:
-            self._release()
-            raise
-        return self._inner
-
-    def _release(self) -> None:
-        if self._holding:
-            self._holding = False
-            self._conv._lock.release()
-
-    def __aiter__(self) -> ConversationStream:
-        return self
-
-    async def __anext__(self) -> StreamEvent:
-        if self._done:
-            raise StopAsyncIteration
-        inner = self._inner if self._inner is not None else await self._start()
-        try:
-            return await inner.__anext__()
-        except StopAsyncIteration:
-            self._done = True
-            try:
-                self.response = inner.response
-                if self.response is not None:
-                    await self._conv._store([*self._pending, self.response.message])
-            finally:
-                self._release()
-            raise
-        except BaseException:
-            self._done = True
-            self._release()
-            raise
-
-    async def text_stream(self) -> AsyncIterator[str]:
-        async for ev in self:
-            if isinstance(ev, TextDelta):
-                yield ev.text
-
-    async def final(self) -> ChatResponse:
-        async for _ in self:
-            pass
-        if self.response is None:
-            raise RuntimeError("the stream was closed before it completed; nothing was stored")
-        return self.response
-
-    async def aclose(self) -> None:
-        """Stop early: the connection closes and nothing is stored."""
-        if not self._done:
-            self._done = True
-            try:
-                if self._inner is not None:
-                    await self._inner.aclose()
-            finally:
-                self._release()
-
-    async def __aenter__(self) -> ConversationStream:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
