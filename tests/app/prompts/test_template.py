@@ -194,3 +194,11 @@ def test_includes_render_with_the_callers_variables() -> None:
         PromptTemplate.from_dict(
             {"name": "t", "version": "1", "system": "{% include 'tone' %}"}, partials={"tone": "{{ mood }}"}
         )
+
+
+def test_without_jinja2_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'llmrelay\[prompts\]'"):
+        PromptTemplate.from_dict({"name": "t", "version": "1", "user": "x"})
