@@ -105,6 +105,7 @@ def _sqlite_with_rows() -> sqlite3.Connection:
         ),
     ]
     conn.executemany("INSERT INTO u_usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.execute("ALTER TABLE u_usage ADD COLUMN metadata TEXT")  # read by --by prompt
     return conn
 
 

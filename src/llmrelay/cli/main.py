@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from llmrelay import lifecycle
+from llmrelay.cli import session as session_cli
+from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
 app = typer.Typer(
@@ -50,9 +52,34 @@ def chat(
     show_usage: Annotated[
         bool, typer.Option("--show-usage", help="Print token usage and timing after the reply.")
     ] = False,
+    session: Annotated[
+        str | None, typer.Option(help="Continue (or start) the saved conversation NAME.")
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Where sessions are kept (sqlite:///…, postgresql://…, redis://…).")
+    ] = None,
+    interactive: Annotated[
+        bool,
+        typer.Option("--interactive", "-i", help="Chat turn by turn (default on a terminal with no prompt)."),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Send a prompt and stream the reply to the terminal."""
+    """Send a prompt and stream the reply to the terminal, or chat turn by turn."""
+    if session_cli.wants_session(prompt, session, interactive):
+        code = session_cli.chat_session(
+            prompt,
+            model=model,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            session=session,
+            store=store,
+            interactive=interactive,
+            as_json=as_json,
+            show_usage=show_usage,
+            config=config,
+        )
+        raise typer.Exit(code=code)
     text = _read_prompt(prompt)
     try:
         # SIGTERM/SIGINT cancel the call and let the client close, so its usage record is written
@@ -227,7 +254,9 @@ def simulate(
 def usage(
     by: Annotated[
         str,
-        typer.Option("--by", "-b", help="Group by day, model, key, tag, user, alias, provider or status."),
+        typer.Option(
+            "--by", "-b", help="Group by day, model, key, tag, user, alias, provider, status or prompt."
+        ),
     ] = "day",
     since: Annotated[
         str | None,
@@ -272,6 +301,9 @@ def usage(
         from rich.console import Console
 
         Console().print(usage_table(report.rows, report.total, by, report.title))
+
+
+app.add_typer(prompts_app)
 
 
 def run() -> None:

@@ -16,7 +16,7 @@ from llmrelay.errors import ConfigError
 Dialect: TypeAlias = Literal["sqlite", "postgres"]
 
 #: what ``llmrelay usage --by`` accepts
-GROUPINGS: tuple[str, ...] = ("day", "model", "key", "tag", "user", "alias", "provider", "status")
+GROUPINGS: tuple[str, ...] = ("day", "model", "key", "tag", "user", "alias", "provider", "status", "prompt")
 
 # statuses that are not failures: done, or stopped by the caller (a stream closed early, a cancelled task)
 _NOT_ERRORS = "'ok', 'closed', 'cancelled'"
@@ -123,8 +123,20 @@ def _group_expr(by: str, dialect: Dialect) -> str:
         return "COALESCE(u.provider, '?') || '/' || COALESCE(u.model, '?')"
     if by == "tag":
         return "COALESCE(t.tag, '')" if dialect == "postgres" else "COALESCE(t.value, '')"
+    if by == "prompt":
+        return _prompt_expr(dialect)
     column = {"key": "key", "user": "user_id", "alias": "alias", "provider": "provider", "status": "status"}
     return f"COALESCE(u.{column[by]}, '')"
+
+
+def _prompt_expr(dialect: Dialect) -> str:
+    """``name@version`` from the request metadata a prompt template sets (``prompt``,
+    ``prompt_version``); ``name`` alone without a version, '' for calls made without one."""
+    if dialect == "sqlite":
+        name, version = "json_extract(u.metadata, '$.prompt')", "json_extract(u.metadata, '$.prompt_version')"
+    else:
+        name, version = "(u.metadata ->> 'prompt')", "(u.metadata ->> 'prompt_version')"
+    return f"COALESCE({name} || COALESCE('@' || {version}, ''), '')"
 
 
 def summary_sql(query: UsageQuery, dialect: Dialect, table: str) -> tuple[str, list[Any]]:
