@@ -198,3 +198,19 @@ async def test_same_named_deployments_with_different_keys_never_share_a_pool() -
     for _ in range(3):
         assert (await take(r, tenant_a)).deployment.endpoint.api_key == K1
         assert (await take(r, tenant_b)).deployment.endpoint.api_key == K2
+
+
+async def test_excluded_deployments_are_named_for_why_they_were_excluded() -> None:
+    from llmrelay.resilience.router import LOCAL_LIMIT, TOO_SMALL, Exclusions
+
+    r = router(Clock())
+    route = Route("alias", (dep("small"), dep("limited")))
+    exclude = Exclusions()
+    exclude.exclude("small", TOO_SMALL)
+    exclude.exclude("limited", LOCAL_LIMIT)
+    got = await r.acquire(route, request=REQ, stream=False, exclude=exclude)
+    assert isinstance(got, Unavailable)
+    message = got.error.message
+    assert "small: context window too small" in message and "limited: refused by llmrelay" in message
+    assert "circuit open" not in message  # neither was skipped for its circuit
+    assert isinstance(got.error, errors.RateLimitError)  # a local limit is a rate limit, not an outage
