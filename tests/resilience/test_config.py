@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from llmrelay.errors import ConfigError
-from llmrelay.settings.resilience import fallback_problem
 from llmrelay.settings import Settings
+from llmrelay.settings.resilience import fallback_problem
 
 SIM = {"provider": "simulator", "model": "sim-1"}
 

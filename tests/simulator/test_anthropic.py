@@ -531,3 +531,27 @@ async def test_sdk_maps_errors() -> None:
             model=MODEL, max_tokens=10, messages=messages, extra_body={"temperature": 1.0}
         )
     assert refused.value.body["error"]["message"] == "temperature: Extra inputs are not permitted"
+
+
+async def test_a_final_assistant_turn_is_a_prefill_the_reply_continues() -> None:
+    import llmrelay
+    from llmrelay.settings import Settings
+    from llmrelay.simulator import expected_text
+    from llmrelay.types import Message
+
+    full = expected_text("tell me a story", seed=0)
+    model = "simulator-anthropic/claude-haiku-4-5"
+    async with llmrelay.Client(Settings.load(), environ={}) as client:
+        for cut in (5, 23, 60):
+            prefill = full[:cut].rstrip()
+            reply = await client.chat(
+                [Message.user("tell me a story"), Message.assistant(prefill)], model=model
+            )
+            assert prefill + reply.text == full  # the continuation, not the prefill again
+            whole = await client.chat("tell me a story", model=model)
+            assert reply.usage is not None and whole.usage is not None
+            assert reply.usage.output_tokens < whole.usage.output_tokens  # only what follows is generated
+        with pytest.raises(llmrelay.InvalidRequestError, match="trailing whitespace"):
+            await client.chat(
+                [Message.user("tell me a story"), Message.assistant(full[:6] + " ")], model=model
+            )

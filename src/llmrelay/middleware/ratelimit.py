@@ -18,12 +18,12 @@ from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from llmrelay.catalog import Catalog
-from llmrelay.settings.limits import LimitSettings, RateLimitSettings
 from llmrelay.limits.ratelimit import Claim, Limiter, Limits, Permit
 from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
 from llmrelay.pipeline import Call, Observer, Op
 from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Route
+from llmrelay.settings.limits import LimitSettings, RateLimitSettings
 
 
 class RateLimitMiddleware(Observer):

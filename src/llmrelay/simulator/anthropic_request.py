@@ -17,6 +17,7 @@ from llmrelay.simulator.engine import (
     GenerationInput,
     ToolSpec,
     conversation_of,
+    count_tokens,
     prompt_tokens,
 )
 from llmrelay.simulator.openai_request import IMAGE_TOKENS
@@ -394,9 +395,20 @@ def parse_messages(body: object, api_version: str = DEFAULT_VERSION) -> Messages
     schema = _parse_output_format(body)
     stops = _parse_stop_sequences(body.get("stop_sequences"))
     last = turns[-1]
+    prefill = ""
+    if last.role == "assistant" and last.text and not last.tool_use_ids:
+        # a final assistant turn is a prefill: the reply continues it
+        if last.text != last.text.rstrip():
+            raise AnthropicInvalid("messages: final assistant content cannot end with trailing whitespace")
+        prefill = last.text
+        system = body.get("system")
+        parts = [_text_of_blocks(system, "system")] if system is not None else []
+        parts.extend(t.text for t in turns[:-1])
+        conversation = conversation_of(p for p in parts if p)
     generation = GenerationInput(
         model=body["model"],
         conversation=conversation,
+        prefill=prefill,
         last_is_tool_result=last.role == "user" and bool(last.tool_result_ids),
         tools=tools,
         tool_choice=choice,
@@ -406,7 +418,7 @@ def parse_messages(body: object, api_version: str = DEFAULT_VERSION) -> Messages
         stop=stops,
         parallel_tool_calls=parallel,
         message_count=message_count,
-        extra_prompt_tokens=IMAGE_TOKENS * _image_count(body["messages"]),
+        extra_prompt_tokens=IMAGE_TOKENS * _image_count(body["messages"]) + count_tokens(prefill),
     )
     return MessagesCall(model=body["model"], stream=stream, generation=generation)
 

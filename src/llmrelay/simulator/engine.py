@@ -76,6 +76,8 @@ class GenerationInput:
     parallel_tool_calls: bool = True
     message_count: int = 1
     extra_prompt_tokens: int = 0  # prompt tokens the text does not show (images, audio)
+    #: text the reply must continue (an Anthropic assistant prefill); not part of the reply
+    prefill: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +304,22 @@ def generate(inp: GenerationInput, *, seed: int, prompt: int | None = None) -> G
         pieces = _json_object_pieces(_rng_for(inp.conversation, seed))
     else:
         pieces = _text_pieces(_text_key(inp.conversation, seed))
+        if inp.prefill:
+            pieces = _continue(pieces, inp.prefill)
     return _finish(pieces, prompt, inp.max_tokens, inp.stop)
+
+
+def _continue(pieces: list[str], prefill: str) -> list[str]:
+    """What follows ``prefill`` in the reply: the model picks up where the prefill ends.
+
+    When the prefill is the start of the reply it would have given, the continuation is
+    the rest of that reply, so a reply cut short and continued reads exactly like the
+    whole one. Otherwise it goes on with the reply it would have given from the start.
+    """
+    text = "".join(pieces)
+    if not text.startswith(prefill):
+        return pieces
+    return split_tokens(text[len(prefill) :])
 
 
 def scripted_generation(
