@@ -56,16 +56,14 @@ class ChatStream:
         return self
 
     async def __anext__(self) -> StreamEvent:
-        if self._pending is not None:
-            ev, self._pending = self._pending, None
-            return ev
-        return await self._next()
-
-    async def _next(self) -> StreamEvent:
-        if self._closed:
-            raise StopAsyncIteration
         events = self._events
-        if events is None:
+        if events is None or self._closed or self._pending is not None:
+            if self._pending is not None:  # start() looked at the first event
+                first: StreamEvent = self._pending
+                self._pending = None
+                return first
+            if self._closed:
+                raise StopAsyncIteration
             call = self._call
             call.started = time.perf_counter()
             hooks = self._hooks
@@ -73,7 +71,7 @@ class ChatStream:
                 hooks.fire(hooks.request, call)
             events = self._events = self._make(call)
         try:
-            ev = await events.__anext__()
+            ev: StreamEvent = await events.__anext__()
         except StopAsyncIteration:
             self._closed = True
             self._build()
@@ -89,10 +87,9 @@ class ChatStream:
         except BaseException as exc:
             await self._shut(exc)
             raise
-        kind = type(ev)
-        if kind is StreamStart:
-            self.started = ev  # type: ignore[assignment]
-        elif kind is StreamEnd:
+        if isinstance(ev, StreamStart):
+            self.started = ev
+        elif isinstance(ev, StreamEnd):
             self._build()  # the layers below finish on the next step
         return ev
 
@@ -101,7 +98,7 @@ class ChatStream:
         still yielded by the iteration, first)."""
         if self.started is not None:
             return self.started
-        ev = await self._next()
+        ev = await self.__anext__()
         if type(ev) is not StreamStart:  # a custom pipeline that sends no start event
             raise RuntimeError(f"the stream began with {type(ev).__name__}, not StreamStart")
         self._pending = ev

@@ -94,7 +94,7 @@ async def test_a_retry_before_content_announces_the_deployment_that_answers() ->
 
 
 def test_prefix_filter_passes_only_what_is_new() -> None:
-    delivered = Delivered(text=["Hello, ", "wor"])
+    delivered = Delivered(text="Hello, wor")
     f = PrefixFilter(delivered)
     assert f.feed(TextDelta("Hel")) is None
     assert f.feed(TextDelta("lo, world")) == TextDelta("ld")

@@ -263,7 +263,7 @@ async def test_an_error_event_mid_stream_is_a_truncation_caused_by_the_providers
 async def test_a_reset_mid_stream_is_a_truncated_stream() -> None:
     from llmrelay.middleware.resume import Delivered, truncated
 
-    delivered = Delivered(text=["Once ", "upon"])
+    delivered = Delivered(text="Once upon")
     cause = errors.ConnectionError("reset by peer", provider="p")
     err = truncated(cause, delivered, "not resumed")
     assert isinstance(err, errors.StreamTruncatedError) and err.partial_text == "Once upon"

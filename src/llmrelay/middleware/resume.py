@@ -14,35 +14,41 @@ its calls with new ids).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from llmrelay import errors
-from llmrelay.pipeline import Call, Resume
+from llmrelay.pipeline import Call, Outcome, Resume
 from llmrelay.types import ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta
 
 
 @dataclass(slots=True)
 class Delivered:
-    """What has been passed to the caller so far."""
+    """What has been passed to the caller so far.
 
-    text: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
+    The relay does not copy events as they pass (that is the hot path): the call's
+    outcome folds every event the terminal hands up, which is exactly what reached the
+    caller, and ``catch_up`` reads it when a stream breaks.
+    """
+
+    text: str = ""
+    reasoning: str = ""
     tool_calls: bool = False
-    #: an event other than the start has reached the caller: no plain retry any more
+    #: content has reached the caller: no plain retry any more
     committed: bool = False
 
-    def add(self, ev: StreamEvent) -> None:
-        kind = type(ev)
-        if kind is TextDelta:
-            self.text.append(ev.text)  # type: ignore[union-attr]
-        elif kind is ReasoningDelta:
-            self.reasoning.append(ev.text)  # type: ignore[union-attr]
-        elif kind is ToolCallDelta:
-            self.tool_calls = True
+    def catch_up(self, outcome: Outcome) -> None:
+        # A re-requested stream that broke before repeating everything has less than was
+        # delivered; the prefix check guarantees the longer one is what the caller has.
+        text, reasoning = outcome.text, outcome.reasoning
+        if len(text) >= len(self.text):
+            self.text = text
+        if len(reasoning) >= len(self.reasoning):
+            self.reasoning = reasoning
+        self.tool_calls = self.tool_calls or bool(outcome.calls)
 
     @property
     def partial_text(self) -> str:
-        return "".join(self.text)
+        return self.text
 
 
 def may_resume(call: Call, mode: Resume, delivered: Delivered) -> bool:
@@ -67,8 +73,8 @@ class PrefixFilter:
     __slots__ = ("_reasoning", "_reasoning_at", "_text", "_text_at")
 
     def __init__(self, delivered: Delivered) -> None:
-        self._text = delivered.partial_text
-        self._reasoning = "".join(delivered.reasoning)
+        self._text = delivered.text
+        self._reasoning = delivered.reasoning
         self._text_at = 0
         self._reasoning_at = 0
 

@@ -109,23 +109,26 @@ class RetryMiddleware(Controller):
                 ttft: float | None = None
                 try:
                     ev = await run.bounded(anext(events))
-                    while True:
-                        kind = type(ev)
-                        if kind is StreamStart:
-                            if not resuming:
-                                held = ev  # type: ignore[assignment]
-                        else:
-                            if prefix is not None:
-                                ev = prefix.feed(ev)  # type: ignore[assignment]
-                            if ev is not None:
-                                if not delivered.committed:
-                                    delivered.committed = True
-                                    ttft = self.router.clock() - started
-                                    if held is not None:
-                                        yield held
-                                delivered.add(ev)
-                                yield ev
-                        ev = await anext(events)
+                    if prefix is None:
+                        # the start waits for the first content: it names who really answers
+                        while type(ev) is StreamStart:
+                            held = ev
+                            ev = await run.bounded(anext(events))
+                        delivered.committed = True
+                        ttft = self.router.clock() - started
+                        if held is not None:
+                            yield held
+                        yield ev
+                        async for ev in events:  # the hot path: a plain relay
+                            yield ev
+                    else:
+                        while True:
+                            if type(ev) is not StreamStart:  # the caller has its start already
+                                new = prefix.feed(ev)
+                                if new is not None:
+                                    yield new
+                            ev = await anext(events)
+                    raise StopAsyncIteration
                 except StopAsyncIteration:
                     run.succeeded(lease, ttft=ttft)
                     return
@@ -134,10 +137,12 @@ class RetryMiddleware(Controller):
                     if not delivered.committed:
                         await run.failed(lease, exc)  # raises when it is not to be retried
                         continue
+                    delivered.catch_up(call.outcome)
                     await self._broken(run, lease, exc, delivered)
                     continue
                 except Diverged as why:
                     await _close(events)
+                    delivered.catch_up(call.outcome)
                     run.router.release(lease, asyncio.CancelledError())
                     assert run.last is not None
                     raise truncated(run.last, delivered, f"it could not be resumed: {why}") from run.last
