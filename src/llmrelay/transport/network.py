@@ -1,0 +1,356 @@
+"""The network path: one pooled ``aiohttp.ClientSession`` (HTTP parsed in C by llhttp).
+
+Imported by ``Transport`` on its first request to a network origin, so neither
+``import llmrelay`` nor ``Client()`` pays for aiohttp (or the CA certificates it loads).
+aiohttp's own exception texts quote the whole URL, query included (where Gemini puts
+the key): every failure leaves as an llmrelay error worded in ``failures``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Mapping
+
+import aiohttp
+import httpx2
+import yarl
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http_exceptions import ContentEncodingError
+
+from llmrelay import errors
+from llmrelay.transport import failures
+from llmrelay.transport.proxies import ProxyRules, proxy_for
+from llmrelay.transport.streaming import StreamingResponse
+from llmrelay.transport.timeouts import Timeouts
+from llmrelay.wire import HttpRequest, HttpResponse
+
+# Bound for the per-instance cache of timeout settings; distinct settings are few in practice.
+_CACHE_LIMIT = 256
+# A body up to this size goes into the socket's buffers at once, so its write cannot stall;
+# a larger one is written under the write timeout (aiohttp has none of its own).
+_WRITE_WATCHED = 1 << 16
+# Idle keep-alive connections are closed after this long (httpx2's default, and uvicorn's).
+_KEEPALIVE_SECONDS = 5.0
+
+# Anything but tab and printable ASCII; then which of the two it was decides the message.
+_UNSENDABLE = re.compile(r"[^\t\x20-\x7e]").search
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
+
+
+class NetworkTarget:
+    """A network URL, parsed once, with the proxy the environment assigns to it."""
+
+    __slots__ = ("origin", "proxy", "proxy_headers", "url")
+
+    def __init__(
+        self, url: yarl.URL, origin: str, proxy: yarl.URL | None, proxy_headers: dict[str, str] | None
+    ) -> None:
+        self.url = url
+        self.origin = origin
+        self.proxy = proxy
+        self.proxy_headers = proxy_headers
+
+
+def parse_target(url: str, proxies: ProxyRules | None) -> NetworkTarget:
+    """``url`` checked (http or https, a host), with its proxy under ``proxies``."""
+    try:
+        parsed = yarl.URL(url)
+        host = parsed.host
+    except (ValueError, TypeError):
+        raise failures.invalid_url("its scheme://host part cannot be parsed") from None
+    scheme = parsed.scheme
+    if scheme not in ("http", "https") or not host:
+        raise failures.bad_scheme(f"{scheme}://{host}" if scheme and host else "<no host>")
+    origin = str(parsed.origin())
+    proxy = proxy_headers = None
+    if proxies:
+        try:
+            raw = proxy_for(httpx2.URL(url), proxies)
+        except httpx2.InvalidURL as exc:
+            raise failures.invalid_url(str(exc)) from None
+        if raw is not None:
+            proxy, proxy_headers = _proxy(raw, origin)
+    return NetworkTarget(parsed, origin, proxy, proxy_headers)
+
+
+def _proxy(raw: str, origin: str) -> tuple[yarl.URL, dict[str, str] | None]:
+    try:
+        url = yarl.URL(raw)
+    except (ValueError, TypeError):
+        raise errors.ConfigError(
+            f"The proxy for {origin} set in the environment (HTTP(S)_PROXY / ALL_PROXY) cannot be parsed"
+        ) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise errors.ConfigError(
+            f"The proxy for {origin} set in the environment uses {url.scheme or 'no'} scheme; llmrelay "
+            "supports http:// and https:// proxies (set NO_PROXY to bypass it for this host)"
+        )
+    if url.user is None:
+        return url, None
+    auth = aiohttp.encode_basic_auth(url.user, url.password or "")
+    return url.with_user(None), {"Proxy-Authorization": auth}
+
+
+def check_headers(headers: Mapping[str, str], where: str) -> None:
+    """Refuse what aiohttp would send as is: non-ASCII text, control characters, bad names.
+
+    The message never quotes the header: its value is usually the key.
+    """
+    for name, value in headers.items():
+        if _UNSENDABLE(value) is not None or _TOKEN(name) is None:
+            if not (name.isascii() and value.isascii()):
+                raise failures.non_ascii_header(where)
+            raise failures.invalid_header(where)
+
+
+class _WriteStalled(TimeoutError):
+    """The request body could not be sent within ``Timeouts.write``."""
+
+
+class _WatchedBody(aiohttp.payload.Payload):
+    """A large request body, written under the write timeout."""
+
+    _autoclose = True
+
+    def __init__(self, value: bytes, seconds: float | None) -> None:
+        super().__init__(value)
+        self._size = len(value)
+        self._seconds = seconds
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return bytes(self._value).decode(encoding, errors)
+
+    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return bytes(self._value)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(self, writer: AbstractStreamWriter, content_length: int | None) -> None:
+        value = self._value if content_length is None else self._value[:content_length]
+        try:
+            async with asyncio.timeout(self._seconds):
+                await writer.write(value)
+        except TimeoutError:
+            # aiohttp hands an errno-less TimeoutError to the reader as is: it surfaces there.
+            raise _WriteStalled from None
+
+
+class Network:
+    """The aiohttp session and the connection slots (``max_connections``) it runs under.
+
+    aiohttp's own pool limit is off: its connect timeout would then include the wait for
+    a free connection. A semaphore holds the slots instead, so that wait is
+    ``Timeouts.pool`` and the connect timeout covers only DNS, TCP and TLS, as with httpx2.
+    """
+
+    __slots__ = ("_client_timeouts", "_max_connections", "_proxies", "_session", "_slots")
+
+    def __init__(
+        self, timeouts: Timeouts, max_connections: int, user_agent: str, proxies: ProxyRules | None
+    ) -> None:
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_SECONDS)
+        self._client_timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # Provider cookies must not travel between calls made for different keys or tenants.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": user_agent},
+            # No "application/octet-stream" for a body sent without a Content-Type (httpx2 adds none).
+            skip_auto_headers=("Content-Type",),
+            timeout=self._client_timeout(timeouts),
+            # Proxies are resolved once per URL here: aiohttp's trust_env would look them up
+            # in a thread on every request, and read ~/.netrc credentials into requests.
+            trust_env=False,
+        )
+        self._slots = asyncio.Semaphore(max_connections)
+        self._max_connections = max_connections
+        self._proxies = proxies
+
+    @property
+    def is_closed(self) -> bool:
+        return self._session.closed
+
+    def target(self, url: str) -> NetworkTarget:
+        return parse_target(url, self._proxies)
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+    async def send(self, target: NetworkTarget, req: HttpRequest, t: Timeouts) -> HttpResponse:
+        check_headers(req.headers, target.origin)
+        await self._acquire(target, t)
+        try:
+            resp = await self._request(target, req, t)
+            try:
+                body = await resp.read()
+            finally:
+                resp.release()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_error(exc, target.origin, t) from exc
+        finally:
+            self._slots.release()
+        return HttpResponse(status=resp.status, headers=header_dict(resp), body=body)
+
+    async def open(
+        self, target: NetworkTarget, req: HttpRequest, t: Timeouts, deadline: float | None
+    ) -> StreamingResponse:
+        check_headers(req.headers, target.origin)
+        await self._acquire(target, t)
+        try:
+            resp = await self._request(target, req, t)
+        except BaseException as exc:
+            self._slots.release()
+            if isinstance(exc, aiohttp.ClientError | TimeoutError):
+                raise map_error(exc, target.origin, t) from exc
+            raise
+        return _NetworkStream(resp, t, deadline, target.origin, self._slots)
+
+    def _request(
+        self, target: NetworkTarget, req: HttpRequest, t: Timeouts
+    ) -> aiohttp.client._RequestContextManager:
+        body: bytes | _WatchedBody | None = req.body
+        if req.body is not None and len(req.body) > _WRITE_WATCHED:
+            body = _WatchedBody(req.body, t.write)
+        return self._session.request(
+            req.method,
+            target.url,
+            headers=req.headers,
+            data=body,
+            allow_redirects=False,  # an API that redirects is misconfigured; following re-sends the key
+            timeout=self._client_timeout(t),
+            proxy=target.proxy,
+            proxy_headers=target.proxy_headers,
+        )
+
+    async def _acquire(self, target: NetworkTarget, t: Timeouts) -> None:
+        slots = self._slots
+        if not slots.locked() or t.pool is None:
+            await slots.acquire()
+            return
+        cm = asyncio.timeout(t.pool)
+        try:
+            async with cm:
+                await slots.acquire()
+        except TimeoutError:
+            if cm.expired():
+                raise failures.pool_timeout(target.origin, t, self._max_connections) from None
+            raise
+
+    def _client_timeout(self, t: Timeouts) -> aiohttp.ClientTimeout:
+        ct = self._client_timeouts.get(t)
+        if ct is None:
+            if len(self._client_timeouts) >= _CACHE_LIMIT:
+                self._client_timeouts.clear()
+            # connect: DNS, TCP and TLS (the pool wait is the semaphore's). sock_read: the
+            # longest silence, first byte included. total: enforced by Transport, streaming
+            # included. No ceil: aiohttp would round timeouts over 5 s up to whole seconds.
+            ct = self._client_timeouts[t] = aiohttp.ClientTimeout(
+                total=None, connect=t.connect, sock_read=t.read, ceil_threshold=math.inf
+            )
+        return ct
+
+
+class _NetworkStream(StreamingResponse):
+    __slots__ = ("_closed", "_content", "_resp", "_slots")
+
+    def __init__(
+        self,
+        resp: aiohttp.ClientResponse,
+        t: Timeouts,
+        deadline: float | None,
+        where: str,
+        slots: asyncio.Semaphore,
+    ) -> None:
+        super().__init__(resp.status, header_dict(resp), t, deadline, where)
+        self._resp = resp
+        self._content = resp.content
+        self._slots = slots
+        self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    async def _next(self) -> bytes:
+        try:
+            return await self._content.readany()  # b"" only at the end of the body
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_error(exc, self._where, self._t) from exc
+
+    async def _rest(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_error(exc, self._where, self._t) from exc
+
+    async def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._content.is_eof():
+            self._resp.release()  # the whole body arrived: the connection goes back to the pool
+        else:
+            self._resp.close()  # mid-body: drop it, so the server sees the disconnect and stops
+        self._slots.release()
+
+
+def header_dict(resp: aiohttp.ClientResponse) -> dict[str, str]:
+    """Names lower-cased, repeated headers joined with ", " (as httpx2 does)."""
+    out: dict[str, str] = {}
+    for name, value in resp.headers.items():
+        key = name.lower()
+        prev = out.get(key)
+        out[key] = value if prev is None else f"{prev}, {value}"
+    return out
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, kind):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def map_error(exc: BaseException, where: str, t: Timeouts) -> errors.LLMRelayError:
+    """aiohttp's failure as llmrelay's; never quotes aiohttp's text (it holds the URL)."""
+    if isinstance(exc, _WriteStalled):
+        return failures.write_timeout(where, t)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return failures.connect_timeout(where, t)
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return failures.read_timeout(where, t)
+    if isinstance(exc, TimeoutError):
+        return errors.TimeoutError(f"Timeout talking to {where}")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return failures.cannot_connect(where, "the server's TLS certificate could not be verified")
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return failures.cannot_connect(where, "the TLS handshake failed")
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        why = failures.root_os_error(exc.os_error) or "unreachable"
+        return failures.cannot_connect(where, f"the proxy from the environment: {why}")
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return failures.cannot_connect(where, f"the proxy from the environment answered {exc.status}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return failures.cannot_connect(where, failures.root_os_error(exc.os_error) or "connection failed")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if _caused_by(exc, ContentEncodingError):
+            return failures.undecodable(where, "its Content-Encoding is invalid")
+        return failures.broke_off(where, "the body ended before it was complete")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return failures.broke_off(where, "the server closed the connection")
+    if isinstance(exc, aiohttp.ClientOSError):
+        return failures.broke_off(where, failures.root_os_error(exc) or "connection error")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return failures.broke_off(where, "the answer is not valid HTTP")
+    if isinstance(exc, aiohttp.NonHttpUrlClientError):
+        return failures.bad_scheme(where)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return failures.invalid_url("it cannot be parsed")
+    return errors.ConnectionError(f"Connection to {where} failed ({type(exc).__name__})")
