@@ -40,17 +40,23 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
 
 
 class NetworkTarget:
-    """A network URL, parsed once, with the proxy the environment assigns to it."""
+    """A network URL, parsed once, with the proxy the environment assigns to it.
 
-    __slots__ = ("origin", "proxy", "proxy_headers", "url")
+    Proxy credentials travel in ``Proxy-Authorization``: on the CONNECT request for an
+    https URL (``proxy_headers``), on the request itself for an http one (``auth_header``).
+    """
+
+    __slots__ = ("auth_header", "origin", "proxy", "proxy_headers", "url")
 
     def __init__(
-        self, url: yarl.URL, origin: str, proxy: yarl.URL | None, proxy_headers: dict[str, str] | None
+        self, url: yarl.URL, origin: str, proxy: yarl.URL | None = None, proxy_auth: str | None = None
     ) -> None:
         self.url = url
         self.origin = origin
         self.proxy = proxy
-        self.proxy_headers = proxy_headers
+        tunnel = url.scheme == "https"
+        self.proxy_headers = {"Proxy-Authorization": proxy_auth} if proxy_auth and tunnel else None
+        self.auth_header = proxy_auth if proxy_auth and not tunnel else None
 
 
 def parse_target(url: str, proxies: ProxyRules | None) -> NetworkTarget:
@@ -64,18 +70,18 @@ def parse_target(url: str, proxies: ProxyRules | None) -> NetworkTarget:
     if scheme not in ("http", "https") or not host:
         raise failures.bad_scheme(f"{scheme}://{host}" if scheme and host else "<no host>")
     origin = str(parsed.origin())
-    proxy = proxy_headers = None
     if proxies:
         try:
             raw = proxy_for(httpx2.URL(url), proxies)
         except httpx2.InvalidURL as exc:
             raise failures.invalid_url(str(exc)) from None
         if raw is not None:
-            proxy, proxy_headers = _proxy(raw, origin)
-    return NetworkTarget(parsed, origin, proxy, proxy_headers)
+            return NetworkTarget(parsed, origin, *_proxy(raw, origin))
+    return NetworkTarget(parsed, origin)
 
 
-def _proxy(raw: str, origin: str) -> tuple[yarl.URL, dict[str, str] | None]:
+def _proxy(raw: str, origin: str) -> tuple[yarl.URL, str | None]:
+    """The proxy's URL without credentials, and its ``Proxy-Authorization`` value if it had some."""
     try:
         url = yarl.URL(raw)
     except (ValueError, TypeError):
@@ -89,8 +95,7 @@ def _proxy(raw: str, origin: str) -> tuple[yarl.URL, dict[str, str] | None]:
         )
     if url.user is None:
         return url, None
-    auth = aiohttp.encode_basic_auth(url.user, url.password or "")
-    return url.with_user(None), {"Proxy-Authorization": auth}
+    return url.with_user(None), aiohttp.encode_basic_auth(url.user, url.password or "")
 
 
 def check_headers(headers: Mapping[str, str], where: str) -> None:
@@ -214,10 +219,13 @@ class Network:
         body: bytes | _WatchedBody | None = req.body
         if req.body is not None and len(req.body) > _WRITE_WATCHED:
             body = _WatchedBody(req.body, t.write)
+        headers = req.headers
+        if target.auth_header is not None:
+            headers = {**headers, "Proxy-Authorization": target.auth_header}
         return self._session.request(
             req.method,
             target.url,
-            headers=req.headers,
+            headers=headers,
             data=body,
             allow_redirects=False,  # an API that redirects is misconfigured; following re-sends the key
             timeout=self._client_timeout(t),
