@@ -9,6 +9,7 @@ the key): every failure leaves as an llmrelay error worded in ``failures``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import re
 from collections.abc import Mapping
@@ -95,7 +96,8 @@ def _proxy(raw: str, origin: str) -> tuple[yarl.URL, str | None]:
         )
     if url.user is None:
         return url, None
-    return url.with_user(None), aiohttp.encode_basic_auth(url.user, url.password or "")
+    credentials = f"{url.user}:{url.password or ''}".encode()
+    return url.with_user(None), "Basic " + base64.b64encode(credentials).decode("ascii")
 
 
 def check_headers(headers: Mapping[str, str], where: str) -> None:
