@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -276,25 +277,73 @@ async def test_untrusted_tls_certificate_is_a_connection_error(tls_server: Local
     )
 
 
+@pytest.fixture
+def blackhole_url() -> Iterator[str]:
+    """A listener whose accept queue is full: new connections hang in the handshake."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            s.connect(("127.0.0.1", port))
+        fillers.append(s)
+    time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    for s in fillers:
+        s.close()
+    listener.close()
+
+
 async def test_failures_name_the_origin_never_the_path_or_query(
-    base_url: str, stalled_url: str, transport: Transport
+    base_url: str, stalled_url: str, blackhole_url: str, transport: Transport
 ) -> None:
     tail = "/v1beta/models/gemini:streamGenerateContent?" + SECRET_QUERY
     cases = [
         (transport, get(base_url + "/slow?delay=2&" + SECRET_QUERY), Timeouts(read=0.2)),
         (transport, get(base_url + "/slow?delay=2&" + SECRET_QUERY), Timeouts(total=0.2)),
         (transport, get(stalled_url + tail), Timeouts(read=0.2)),
+        (transport, get(blackhole_url + tail), Timeouts(connect=0.2)),
         (transport, HttpRequest("POST", stalled_url + tail, {}, b"x" * (32 << 20)), Timeouts(write=0.2)),
     ]
+    failures: list[BaseException] = []
     for tr, req, t in cases:
         with pytest.raises(errors.TimeoutError) as info:
             await tr.send(req, timeout=t)
-        for text in (str(info.value), repr(info.value)):
-            assert "TOPSECRET" not in text and "generateContent" not in text and "/slow" not in text
+        failures.append(info.value)
     with pytest.raises(errors.ConnectionError) as broke:
         async with transport.stream(get(base_url + "/cut?" + SECRET_QUERY)) as resp:
             [e async for e in resp.aiter_sse()]
     assert str(broke.value) == f"Connection to {base_url} broke off: the body ended before it was complete"
+    with pytest.raises(errors.ConnectionError) as refused:
+        await transport.send(get(refused_url() + tail))
+    for failure in (*failures, broke.value, refused.value):
+        # Everything a logger could print, chained exceptions included (even suppressed ones).
+        for text in (*map(repr, chain(failure)), *traceback.format_exception(failure)):
+            assert "TOPSECRET" not in text and "generateContent" not in text and "/slow" not in text
+    assert isinstance(refused.value.__cause__, ConnectionRefusedError)  # the socket error is kept
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop()
+        if cur is not None and all(cur is not seen for seen in out):
+            out.append(cur)
+            todo += [cur.__cause__, cur.__context__]
+    return out
+
+
+def refused_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
 
 
 # --------------------------------------------------------------------------- cost of a Client

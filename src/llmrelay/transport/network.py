@@ -3,7 +3,9 @@
 Imported by ``Transport`` on its first request to a network origin, so neither
 ``import llmrelay`` nor ``Client()`` pays for aiohttp (or the CA certificates it loads).
 aiohttp's own exception texts quote the whole URL, query included (where Gemini puts
-the key): every failure leaves as an llmrelay error worded in ``failures``.
+the key): every failure leaves as an llmrelay error worded in ``failures``, raised
+outside the ``except`` block so that aiohttp's exception is not even its context; the
+only cause kept is a copy of the socket error underneath, if there is one.
 """
 
 from __future__ import annotations
@@ -196,10 +198,12 @@ class Network:
             finally:
                 resp.release()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_error(exc, target.origin, t) from exc
+            failure = map_error(exc, target.origin, t)
+        else:
+            return HttpResponse(status=resp.status, headers=header_dict(resp), body=body)
         finally:
             self._slots.release()
-        return HttpResponse(status=resp.status, headers=header_dict(resp), body=body)
+        raise failure
 
     async def open(
         self, target: NetworkTarget, req: HttpRequest, t: Timeouts, deadline: float | None
@@ -208,12 +212,15 @@ class Network:
         await self._acquire(target, t)
         try:
             resp = await self._request(target, req, t)
-        except BaseException as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            failure = map_error(exc, target.origin, t)
+        except BaseException:
             self._slots.release()
-            if isinstance(exc, aiohttp.ClientError | TimeoutError):
-                raise map_error(exc, target.origin, t) from exc
             raise
-        return _NetworkStream(resp, t, deadline, target.origin, self._slots)
+        else:
+            return _NetworkStream(resp, t, deadline, target.origin, self._slots)
+        self._slots.release()
+        raise failure
 
     def _request(
         self, target: NetworkTarget, req: HttpRequest, t: Timeouts
@@ -288,13 +295,15 @@ class _NetworkStream(StreamingResponse):
         try:
             return await self._content.readany()  # b"" only at the end of the body
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_error(exc, self._where, self._t) from exc
+            failure = map_error(exc, self._where, self._t)
+        raise failure
 
     async def _rest(self) -> bytes:
         try:
             return await self._resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_error(exc, self._where, self._t) from exc
+            failure = map_error(exc, self._where, self._t)
+        raise failure
 
     async def _close(self) -> None:
         if self._closed:
@@ -329,7 +338,32 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 
 def map_error(exc: BaseException, where: str, t: Timeouts) -> errors.LLMRelayError:
-    """aiohttp's failure as llmrelay's; never quotes aiohttp's text (it holds the URL)."""
+    """aiohttp's failure as llmrelay's, caused by a copy of the socket error under it (if any).
+
+    Raise the result outside the ``except`` block that caught ``exc``.
+    """
+    error = _translate(exc, where, t)
+    error.__cause__ = _socket_error(exc)
+    return error
+
+
+def _socket_error(exc: BaseException) -> OSError | None:
+    """A fresh ``OSError`` with the errno and text of the deepest one under ``exc``, no chain."""
+    seen: set[int] = set()
+    found: OSError | None = None
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and not isinstance(cur, aiohttp.ClientError) and cur.errno:
+            found = cur
+        cur = cur.__cause__ or cur.__context__
+    if found is None:
+        return None
+    # A copy: the original may carry a context that leads back to aiohttp's exceptions.
+    return type(found)(found.errno, found.strerror) if isinstance(found.strerror, str) else None
+
+
+def _translate(exc: BaseException, where: str, t: Timeouts) -> errors.LLMRelayError:
     if isinstance(exc, _WriteStalled):
         return failures.write_timeout(where, t)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
