@@ -190,6 +190,7 @@ class LocalServer:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.url = f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{self.port}"
+        self.certfile = ssl_certfile
         config = uvicorn.Config(
             app,
             log_level="critical",

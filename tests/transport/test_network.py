@@ -298,6 +298,19 @@ def blackhole_url() -> Iterator[str]:
     listener.close()
 
 
+async def test_https_with_a_ca_file_from_the_environment(
+    tls_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tls_server.certfile is not None
+    monkeypatch.setenv("SSL_CERT_FILE", tls_server.certfile)  # read when the session is built
+    async with Transport(timeouts=Timeouts(connect=5, read=5)) as tr:
+        resp = await tr.send(HttpRequest("POST", tls_server.url + "/echo?alt=sse", {}, b"{}"))
+        async with tr.stream(get(tls_server.url + "/sse?n=3")) as stream:
+            events = [e.data async for e in stream.aiter_sse()]
+    assert json.loads(resp.body)["query"] == "alt=sse"
+    assert events == ['{"i": 0}', '{"i": 1}', '{"i": 2}', "[DONE]"]
+
+
 async def test_failures_name_the_origin_never_the_path_or_query(
     base_url: str, stalled_url: str, blackhole_url: str, transport: Transport
 ) -> None:

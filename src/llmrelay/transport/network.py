@@ -160,7 +160,13 @@ class Network:
     def __init__(
         self, timeouts: Timeouts, max_connections: int, user_agent: str, proxies: ProxyRules | None
     ) -> None:
-        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_SECONDS)
+        connector = aiohttp.TCPConnector(
+            limit=0,
+            keepalive_timeout=_KEEPALIVE_SECONDS,
+            # httpx2's context: the OS trust store (truststore on macOS and Windows) and
+            # SSL_CERT_FILE / SSL_CERT_DIR, as the SDKs and the httpx2 transport trusted.
+            ssl=httpx2.create_ssl_context(),
+        )
         self._client_timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self._session = aiohttp.ClientSession(
             connector=connector,
