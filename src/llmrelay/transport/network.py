@@ -155,7 +155,15 @@ class Network:
     ``Timeouts.pool`` and the connect timeout covers only DNS, TCP and TLS, as with httpx2.
     """
 
-    __slots__ = ("_client_timeouts", "_max_connections", "_proxies", "_session", "_slots")
+    __slots__ = (
+        "_client_timeouts",
+        "_default_ct",
+        "_default_t",
+        "_max_connections",
+        "_proxies",
+        "_session",
+        "_slots",
+    )
 
     def __init__(
         self, timeouts: Timeouts, max_connections: int, user_agent: str, proxies: ProxyRules | None
@@ -168,6 +176,9 @@ class Network:
             ssl=httpx2.create_ssl_context(),
         )
         self._client_timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        # The Transport's own Timeouts, recognised by identity: no hashing on the common path.
+        self._default_t = timeouts
+        self._default_ct = self._client_timeout(timeouts)
         self._session = aiohttp.ClientSession(
             connector=connector,
             # Provider cookies must not travel between calls made for different keys or tenants.
@@ -175,7 +186,7 @@ class Network:
             headers={"User-Agent": user_agent},
             # No "application/octet-stream" for a body sent without a Content-Type (httpx2 adds none).
             skip_auto_headers=("Content-Type",),
-            timeout=self._client_timeout(timeouts),
+            timeout=self._default_ct,
             # Proxies are resolved once per URL here: aiohttp's trust_env would look them up
             # in a thread on every request, and read ~/.netrc credentials into requests.
             trust_env=False,
@@ -234,6 +245,16 @@ class Network:
         body: bytes | _WatchedBody | None = req.body
         if req.body is not None and len(req.body) > _WRITE_WATCHED:
             body = _WatchedBody(req.body, t.write)
+        ct = self._default_ct if t is self._default_t else self._client_timeout(t)
+        if target.proxy is None:
+            return self._session.request(
+                req.method,
+                target.url,
+                headers=req.headers,
+                data=body,
+                allow_redirects=False,  # an API that redirects is misconfigured; following re-sends the key
+                timeout=ct,
+            )
         headers = req.headers
         if target.auth_header is not None:
             headers = {**headers, "Proxy-Authorization": target.auth_header}
@@ -242,15 +263,15 @@ class Network:
             target.url,
             headers=headers,
             data=body,
-            allow_redirects=False,  # an API that redirects is misconfigured; following re-sends the key
-            timeout=self._client_timeout(t),
+            allow_redirects=False,
+            timeout=ct,
             proxy=target.proxy,
             proxy_headers=target.proxy_headers,
         )
 
     async def _acquire(self, target: NetworkTarget, t: Timeouts) -> None:
         slots = self._slots
-        if not slots.locked() or t.pool is None:
+        if t.pool is None or not slots.locked():
             await slots.acquire()
             return
         cm = asyncio.timeout(t.pool)
@@ -324,8 +345,12 @@ class _NetworkStream(StreamingResponse):
 
 def header_dict(resp: aiohttp.ClientResponse) -> dict[str, str]:
     """Names lower-cased, repeated headers joined with ", " (as httpx2 does)."""
-    out: dict[str, str] = {}
-    for name, value in resp.headers.items():
+    items = resp.headers.items()
+    out = {name.lower(): value for name, value in items}
+    if len(out) == len(items):
+        return out
+    out.clear()  # some name is repeated: join its values in order
+    for name, value in items:
         key = name.lower()
         prev = out.get(key)
         out[key] = value if prev is None else f"{prev}, {value}"
