@@ -2,10 +2,8 @@
 
 Imported by ``Transport`` on its first request to a network origin, so neither
 ``import llmrelay`` nor ``Client()`` pays for aiohttp (or the CA certificates it loads).
-aiohttp's own exception texts quote the whole URL, query included (where Gemini puts
-the key): every failure leaves as an llmrelay error worded in ``failures``, raised
-outside the ``except`` block so that aiohttp's exception is not even its context; the
-only cause kept is a copy of the socket error underneath, if there is one.
+Failures become llmrelay errors in ``network_errors``, raised outside the ``except``
+block that caught aiohttp's exception (whose text quotes the whole URL).
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ import aiohttp
 import httpx2
 import yarl
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.http_exceptions import ContentEncodingError
 
 from llmrelay import errors
 from llmrelay.transport import failures
+from llmrelay.transport.network_errors import WriteStalled, map_error
 from llmrelay.transport.proxies import ProxyRules, proxy_for
 from llmrelay.transport.streaming import StreamingResponse
 from llmrelay.transport.timeouts import Timeouts
@@ -114,10 +112,6 @@ def check_headers(headers: Mapping[str, str], where: str) -> None:
             raise failures.invalid_header(where)
 
 
-class _WriteStalled(TimeoutError):
-    """The request body could not be sent within ``Timeouts.write``."""
-
-
 class _WatchedBody(aiohttp.payload.Payload):
     """A large request body, written under the write timeout."""
 
@@ -144,7 +138,7 @@ class _WatchedBody(aiohttp.payload.Payload):
                 await writer.write(value)
         except TimeoutError:
             # aiohttp hands an errno-less TimeoutError to the reader as is: it surfaces there.
-            raise _WriteStalled from None
+            raise WriteStalled from None
 
 
 class Network:
@@ -198,9 +192,6 @@ class Network:
     @property
     def is_closed(self) -> bool:
         return self._session.closed
-
-    def target(self, url: str) -> NetworkTarget:
-        return parse_target(url, self._proxies)
 
     async def aclose(self) -> None:
         await self._session.close()
@@ -355,77 +346,3 @@ def header_dict(resp: aiohttp.ClientResponse) -> dict[str, str]:
         prev = out.get(key)
         out[key] = value if prev is None else f"{prev}, {value}"
     return out
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, kind):
-            return True
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    return False
-
-
-def map_error(exc: BaseException, where: str, t: Timeouts) -> errors.LLMRelayError:
-    """aiohttp's failure as llmrelay's, caused by a copy of the socket error under it (if any).
-
-    Raise the result outside the ``except`` block that caught ``exc``.
-    """
-    error = _translate(exc, where, t)
-    error.__cause__ = _socket_error(exc)
-    return error
-
-
-def _socket_error(exc: BaseException) -> OSError | None:
-    """A fresh ``OSError`` with the errno and text of the deepest one under ``exc``, no chain."""
-    seen: set[int] = set()
-    found: OSError | None = None
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, OSError) and not isinstance(cur, aiohttp.ClientError) and cur.errno:
-            found = cur
-        cur = cur.__cause__ or cur.__context__
-    if found is None:
-        return None
-    # A copy: the original may carry a context that leads back to aiohttp's exceptions.
-    return type(found)(found.errno, found.strerror) if isinstance(found.strerror, str) else None
-
-
-def _translate(exc: BaseException, where: str, t: Timeouts) -> errors.LLMRelayError:
-    if isinstance(exc, _WriteStalled):
-        return failures.write_timeout(where, t)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return failures.connect_timeout(where, t)
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return failures.read_timeout(where, t)
-    if isinstance(exc, TimeoutError):
-        return errors.TimeoutError(f"Timeout talking to {where}")
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return failures.cannot_connect(where, "the server's TLS certificate could not be verified")
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return failures.cannot_connect(where, "the TLS handshake failed")
-    if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        why = failures.root_os_error(exc.os_error) or "unreachable"
-        return failures.cannot_connect(where, f"the proxy from the environment: {why}")
-    if isinstance(exc, aiohttp.ClientHttpProxyError):
-        return failures.cannot_connect(where, f"the proxy from the environment answered {exc.status}")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return failures.cannot_connect(where, failures.root_os_error(exc.os_error) or "connection failed")
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        if _caused_by(exc, ContentEncodingError):
-            return failures.undecodable(where, "its Content-Encoding is invalid")
-        return failures.broke_off(where, "the body ended before it was complete")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return failures.broke_off(where, "the server closed the connection")
-    if isinstance(exc, aiohttp.ClientOSError):
-        return failures.broke_off(where, failures.root_os_error(exc) or "connection error")
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return failures.broke_off(where, "the answer is not valid HTTP")
-    if isinstance(exc, aiohttp.NonHttpUrlClientError):
-        return failures.bad_scheme(where)
-    if isinstance(exc, aiohttp.InvalidURL):
-        return failures.invalid_url("it cannot be parsed")
-    return errors.ConnectionError(f"Connection to {where} failed ({type(exc).__name__})")
