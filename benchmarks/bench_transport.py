@@ -179,7 +179,7 @@ async def make_clients(base: str, pool: int) -> list[Client]:
                 n += 1
         return n
 
-    clients.append(Client("llmrelay Transport (httpx2)", tr_json, tr_sse, transport.aclose))
+    clients.append(Client("llmrelay Transport", tr_json, tr_sse, transport.aclose))
     return clients
 
 

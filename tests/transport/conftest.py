@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import json
 import socket
 import threading
@@ -95,12 +96,68 @@ class TestApp:
             gone.cancel()
         self.disconnected(q.get("tag", "")).set()
 
+    async def route_big(self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]) -> None:
+        """``size`` bytes of a repeating pattern; chunked in 64 KiB writes with ``chunked=1``."""
+        size = int(q["size"])
+        data = pattern(size)
+        if not q.get("chunked"):
+            await respond(send, 200, data, content_type="application/octet-stream")
+            return
+        await start(send, 200, "application/octet-stream")
+        for i in range(0, size, 1 << 16):
+            await send({"type": "http.response.body", "body": data[i : i + (1 << 16)], "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def route_upload(
+        self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]
+    ) -> None:
+        digest = {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        await respond(send, 200, json.dumps(digest).encode())
+
+    async def route_split(
+        self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]
+    ) -> None:
+        """SSE written in pieces cut mid-field, mid-character and between CR and LF, with pauses."""
+        await start(send, 200, "text/event-stream")
+        for piece in SPLIT_SSE_PIECES:
+            await asyncio.sleep(float(q.get("pause", "0.02")))
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def route_cookie(
+        self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]
+    ) -> None:
+        await respond(send, 200, b"{}", [(b"set-cookie", b"session=tenant-a; Path=/")])
+
+    async def route_redirect(
+        self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]
+    ) -> None:
+        await respond(send, 307, b"", [(b"location", b"/json")])
+
+    async def route_badgzip(
+        self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]
+    ) -> None:
+        await respond(send, 200, b"this is not gzip at all" * 10, [(b"content-encoding", b"gzip")])
+
     async def route_cut(self, scope: Scope, receive: Any, send: Any, body: bytes, q: dict[str, str]) -> None:
         """Starts a chunked body, then dies: the server drops the connection mid-stream."""
         await start(send, 200, "text/event-stream")
         await send({"type": "http.response.body", "body": b"data: first\n\n", "more_body": True})
         await asyncio.sleep(0.05)
         raise RuntimeError("simulated crash mid-stream")
+
+
+# One event, "data: {\"text\": \"h\u00e9llo \u2603\"}" with CRLF endings, then a second one,
+# cut inside the field name, inside the two- and three-byte UTF-8 characters and between CR and LF.
+_SPLIT_SSE = 'data: {"text": "h\u00e9llo \u2603"}\r\n\r\nevent: done\r\ndata: [DONE]\r\n\r\n'.encode()
+_CUTS = (3, 18, 24, 29, 31, 36, 45, 60)
+SPLIT_SSE_PIECES = [_SPLIT_SSE[a:b] for a, b in zip((0, *_CUTS), (*_CUTS, len(_SPLIT_SSE)), strict=True)]
+
+
+def pattern(size: int) -> bytes:
+    """``size`` bytes whose content depends on the position (a lost or moved chunk shows)."""
+    block = bytes(range(251))  # a prime length: chunk boundaries never line up with it
+    return (block * (size // len(block) + 1))[:size]
 
 
 async def _wait_disconnect(receive: Any) -> None:
@@ -127,14 +184,21 @@ async def respond(
 
 
 class LocalServer:
-    def __init__(self, app: TestApp) -> None:
+    def __init__(self, app: Any, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
         self.app = app
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{self.port}"
+        self.certfile = ssl_certfile
         config = uvicorn.Config(
-            app, log_level="critical", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+            app,
+            log_level="critical",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

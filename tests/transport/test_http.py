@@ -361,19 +361,3 @@ async def test_closed_transport_refuses_to_send(base_url: str) -> None:
     assert tr.is_closed
     with pytest.raises(RuntimeError, match="closed"):
         await tr.send(get(base_url + "/json"))
-
-
-async def test_network_transport_is_built_on_first_use_unless_proxies_are_configured(monkeypatch):
-    from llmrelay.transport.http import LazyTransport
-
-    for var in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    t = Transport()
-    assert isinstance(t._client._transport, LazyTransport)
-    assert t._client._transport._inner is None  # no SSL context loaded yet
-    await t.aclose()
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    proxied = Transport()
-    assert not isinstance(proxied._client._transport, LazyTransport)
-    assert proxied._client._mounts  # httpx2 set up its proxy mounts from the environment
-    await proxied.aclose()
