@@ -1,0 +1,91 @@
+"""Where finished items go: the journal first (durable), then the ordered output, the
+counters, the progress display and the caller's callback."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from llmrelay.app.batch.items import BatchItem
+from llmrelay.app.batch.journal import Journal
+from llmrelay.app.batch.output import OrderedOutput
+from llmrelay.app.batch.progress import BatchProgress
+from llmrelay.app.batch.records import BatchResult
+
+ResultCallback = Callable[[BatchResult], Any]
+
+
+class Sink:
+    """Collects results; ``put`` returns once the result is on disk (when journaled)."""
+
+    def __init__(
+        self,
+        total: int,
+        kept: dict[int, BatchResult],
+        journal: Journal | None,
+        output: OrderedOutput,
+        progress: BatchProgress | None,
+        on_result: ResultCallback | None,
+    ) -> None:
+        self.total = total
+        self.results: dict[int, BatchResult] = dict(kept)
+        self.journal = journal
+        self.output = output
+        self.progress = progress
+        self.on_result = on_result
+        self.resumed = len(kept)
+        self.sent = 0
+        self.run_cost = 0.0
+        self.started = time.monotonic()
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results.values() if not r.ok)
+
+    @property
+    def cost(self) -> float | None:
+        """US dollars over every result; None when some successful item's cost is unknown."""
+        total = 0.0
+        for r in self.results.values():
+            if r.response is not None:
+                if r.response.cost is None:
+                    return None
+                total += r.response.cost
+        return total
+
+    async def start(self, label: str) -> None:
+        if self.progress is not None:
+            self.progress.start(self.total, len(self.results), self.cost, label)
+        # results finished by an earlier run that were waiting for a gap are released as it fills;
+        # those already written are announced to the callback once, now
+        for index in range(self.output.next_index):
+            await self._announce(self.results[index])
+
+    async def put(self, item: BatchItem, result: BatchResult) -> None:
+        await self.put_many([(item, result)])
+
+    async def put_many(
+        self, pairs: Sequence[tuple[BatchItem, BatchResult]], *, collected: str | None = None
+    ) -> None:
+        if self.journal is not None:
+            await self.journal.record_many([(r, item.fingerprint) for item, r in pairs], collected=collected)
+        for _, result in pairs:
+            self.results[result.index] = result
+            self.sent += 1
+            if result.cost is not None:
+                self.run_cost += result.cost
+            for record in self.output.add(result.index, result.to_json()):
+                await self._announce(self.results[int(record["index"])])
+        if self.progress is not None:
+            self.progress.update(len(self.results), self.failed, self.cost)
+
+    async def _announce(self, result: BatchResult) -> None:
+        if self.on_result is not None:
+            outcome = self.on_result(result)
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    def ordered(self) -> tuple[BatchResult, ...]:
+        return tuple(self.results[i] for i in sorted(self.results))
