@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from llmrelay import lifecycle
+from llmrelay.cli.batch import batch
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command()(batch)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $LLMRELAY_CONFIG).")

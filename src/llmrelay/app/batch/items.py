@@ -180,24 +180,28 @@ def _from_openai_line(index: int, fallback: str, raw: Mapping[str, Any], model: 
 
 
 def _from_params(index: int, item_id: str, raw: Mapping[str, Any], model: str | None) -> BatchItem:
+    # what the item asks is its JSON and the model it falls back on: cheaper to digest than the request
+    digest = _digest(_canonical(raw) + "\x00" + (model or ""))
     try:
         request = _request(raw, model)
     except LLMRelayError as exc:
-        return BatchItem(index, item_id, None, _digest(_canonical(raw)), exc)
+        return BatchItem(index, item_id, None, digest, exc)
     except (TypeError, ValueError) as exc:  # a value of the wrong shape deep inside a field
-        problem = InvalidRequestError(f"batch item {item_id!r}: {exc}")
-        return BatchItem(index, item_id, None, _digest(_canonical(raw)), problem)
-    return _finish(index, item_id, request, None)
+        return BatchItem(index, item_id, None, digest, InvalidRequestError(f"batch item {item_id!r}: {exc}"))
+    return _finish(index, item_id, request, None, digest)
 
 
-def _finish(index: int, item_id: str, request: ChatRequest, model: str | None) -> BatchItem:
+def _finish(
+    index: int, item_id: str, request: ChatRequest, model: str | None, digest: str | None = None
+) -> BatchItem:
     if not request.model and model:
         request = dataclasses.replace(request, model=model)
+    fp = digest or fingerprint(request)
     try:
         validate_request(request)
     except LLMRelayError as exc:
-        return BatchItem(index, item_id, None, fingerprint(request), exc)
-    return BatchItem(index, item_id, request, fingerprint(request))
+        return BatchItem(index, item_id, None, fp, exc)
+    return BatchItem(index, item_id, request, fp)
 
 
 def _request(raw: Mapping[str, Any], model: str | None) -> ChatRequest:

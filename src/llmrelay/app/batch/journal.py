@@ -11,7 +11,9 @@ Each result is stored with the fingerprint of the request that produced it: a jo
 refuses to resume a different input.
 
 SQLite is synchronous; every statement runs on one thread of the journal's own, so the
-event loop never waits on the disk.
+event loop never waits on the disk. Results that finish while a commit is under way go
+into the next one together (group commit): each is still on disk before it is reported,
+and a fast batch is not held to one item per disk flush.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class Journal:
         self.path = path
         self._executor = executor
         self._db = db
+        self._pending: list[tuple[list[tuple[Any, ...]], str | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,6 +109,9 @@ class Journal:
         return journal
 
     async def close(self) -> None:
+        if self._flusher is not None:  # let the last commit finish: its results were paid for
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self._flusher)
         with contextlib.suppress(sqlite3.Error):
             await self._run(self._db.close)
         self._executor.shutdown(wait=True)
@@ -130,15 +137,39 @@ class Journal:
     async def record_many(
         self, rows: Sequence[tuple[BatchResult, str]], *, collected: str | None = None
     ) -> None:
-        """Store results in one transaction; ``collected`` marks that submission's results
-        as stored in the same commit."""
+        """Store results durably; returns once they are committed. ``collected`` marks that
+        submission's results as stored in the same commit."""
         now = time.time()
         values = [
             (r.index, r.id, fp, int(r.ok), json.dumps(r.to_json(), ensure_ascii=False), now) for r, fp in rows
         ]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((values, collected, done))
+        if self._flusher is None:
+            self._flusher = asyncio.ensure_future(self._flush())
+        # a caller cancelled while waiting does not stop the commit: what it handed in is kept
+        await asyncio.shield(done)
 
-        def write() -> None:
-            with self._db:
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                group, self._pending = self._pending, []
+                try:
+                    await self._run(self._write, [(v, c) for v, c, _ in group])
+                except BaseException as exc:
+                    for _, _, fut in group:
+                        if not fut.done():
+                            fut.set_exception(exc if isinstance(exc, Exception) else ConfigError(str(exc)))
+                    raise
+                for _, _, fut in group:
+                    if not fut.done():
+                        fut.set_result(None)
+        finally:
+            self._flusher = None
+
+    def _write(self, group: list[tuple[list[tuple[Any, ...]], str | None]]) -> None:
+        with self._db:
+            for values, collected in group:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO results (idx, item_id, fingerprint, ok, record, finished) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -148,8 +179,6 @@ class Journal:
                     self._db.execute(
                         "UPDATE submissions SET state = 'collected' WHERE token = ?", (collected,)
                     )
-
-        await self._run(write)
 
     # ------------------------------------------------------------------ submissions
 

@@ -27,7 +27,7 @@ from rich.text import Text
 class BatchProgress(Protocol):
     """What a batch run reports. ``cost`` is US dollars so far (None: some cost unknown)."""
 
-    def start(self, total: int, done: int, cost: float | None, label: str) -> None: ...
+    def start(self, total: int, done: int, failed: int, cost: float | None, label: str) -> None: ...
 
     def update(self, done: int, failed: int, cost: float | None) -> None: ...
 
@@ -62,7 +62,7 @@ class RichProgress:
         self._progress: Progress | None = None
         self._task: Any = None
 
-    def start(self, total: int, done: int, cost: float | None, label: str) -> None:
+    def start(self, total: int, done: int, failed: int, cost: float | None, label: str) -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -77,7 +77,7 @@ class RichProgress:
         )
         self._progress.start()
         self._task = self._progress.add_task(
-            label, total=total, completed=done, first=done, started=time.monotonic(), cost=cost, failed=0
+            label, total=total, completed=done, first=done, started=time.monotonic(), cost=cost, failed=failed
         )
 
     def update(self, done: int, failed: int, cost: float | None) -> None:

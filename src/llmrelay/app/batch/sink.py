@@ -39,25 +39,32 @@ class Sink:
         self.sent = 0
         self.run_cost = 0.0
         self.started = time.monotonic()
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for r in self.results.values() if not r.ok)
+        # running totals (a batch may have millions of items: no sums over all results per item)
+        self.failed = 0
+        self._cost = 0.0
+        self._unpriced = 0
+        for result in kept.values():
+            self._count(result, None)
 
     @property
     def cost(self) -> float | None:
         """US dollars over every result; None when some successful item's cost is unknown."""
-        total = 0.0
-        for r in self.results.values():
-            if r.response is not None:
-                if r.response.cost is None:
-                    return None
-                total += r.response.cost
-        return total
+        return None if self._unpriced else self._cost
+
+    def _count(self, result: BatchResult, replaced: BatchResult | None) -> None:
+        for r, sign in ((replaced, -1), (result, 1)):
+            if r is None:
+                continue
+            if r.response is None:
+                self.failed += sign
+            elif r.response.cost is None:
+                self._unpriced += sign
+            else:
+                self._cost += sign * r.response.cost
 
     async def start(self, label: str) -> None:
         if self.progress is not None:
-            self.progress.start(self.total, len(self.results), self.cost, label)
+            self.progress.start(self.total, len(self.results), self.failed, self.cost, label)
         # results finished by an earlier run that were waiting for a gap are released as it fills;
         # those already written are announced to the callback once, now
         for index in range(self.output.next_index):
@@ -72,6 +79,7 @@ class Sink:
         if self.journal is not None:
             await self.journal.record_many([(r, item.fingerprint) for item, r in pairs], collected=collected)
         for _, result in pairs:
+            self._count(result, self.results.get(result.index))
             self.results[result.index] = result
             self.sent += 1
             if result.cost is not None:
