@@ -66,10 +66,14 @@ class ItemResult:
 
 @dataclass(slots=True)
 class BatchItem:
+    """One request of a batch. ``refusal`` is its answer when the batch API itself refuses
+    it (a streamed request): it becomes the result when the request's turn comes."""
+
     custom_id: str
     path: str
     body: bytes
     result: ItemResult | None = None
+    refusal: ItemResult | None = None
 
 
 @dataclass(slots=True)
@@ -114,10 +118,10 @@ class Job:
     def phase(self, now: float) -> Literal["validating", "failed", "in_progress", "canceling", "ended"]:
         if self.finished_at is not None:
             return "failed" if self.invalid else "ended"
-        if now < self.created + self.validation:
-            return "validating"
         if self.cancel_at is not None:
             return "canceling"
+        if now < self.created + self.validation:
+            return "validating"
         return "in_progress"
 
     def cancel(self, now: float) -> None:
@@ -141,7 +145,7 @@ class Job:
             target = self.due(now)
             for item in self.items[:target]:
                 if item.result is None:
-                    result = await self._serve(app, item)
+                    result = item.refusal or await self._serve(app, item)
                     if result is None:  # transient: this one and those after it wait for a later read
                         self.late = True
                         break

@@ -271,7 +271,7 @@ def _read_requests(body: Any) -> list[BatchItem]:
         item = BatchItem(custom_id, "/v1/messages", dumps(params))
         if params.get("stream") is True:
             refusal = error_body("invalid_request_error", "stream: batch requests cannot be streamed", "")
-            item.result = ItemResult("errored", 400, dumps(refusal))
+            item.refusal = ItemResult("errored", 400, dumps(refusal))
         items.append(item)
     return items
 

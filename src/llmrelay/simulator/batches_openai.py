@@ -341,7 +341,8 @@ class OpenAIBatches:
             "cancelling_at": int(job.cancel_at) if job.cancel_at is not None else None,
             "cancelled_at": int(ended) if status == "cancelled" and ended is not None else None,
             "request_counts": {
-                "total": 0 if job.invalid else len(job.items),
+                # the requests are counted once the file has been validated
+                "total": 0 if job.invalid or phase == "validating" else len(job.items),
                 "completed": counts["succeeded"],
                 "failed": counts["errored"] + counts["expired"] + counts["canceled"],
             },
@@ -469,7 +470,7 @@ def _read_input(content: bytes, endpoint: str) -> tuple[list[BatchItem], list[di
         item = BatchItem(custom_id, endpoint, dumps(body))
         if body.get("stream") is True:  # a batch answers with whole bodies only
             refusal = OpenAIError("Streaming is not supported in batch requests.", param="stream")
-            item.result = ItemResult("errored", 400, dumps(refusal.body()))
+            item.refusal = ItemResult("errored", 400, dumps(refusal.body()))
         items.append(item)
     if not lines or (not items and not errors):
         fail(1, "empty_file", "The batch input file is empty.")
