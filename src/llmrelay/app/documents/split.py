@@ -97,11 +97,12 @@ def _unit(source: str, start: int, end: int, kind: str, count: Counter) -> _Unit
 def _units(source: str, block: Block, limit: int, capacity: int, count: Counter) -> list[_Unit]:
     """A block as units of at most ``capacity`` tokens (code and tables: ``limit``, so they
     are cut only when they cannot fit a chunk at all)."""
-    whole = _Unit(block.text, block.start, block.end, count(block.text), block.kind)
     if not block.text.strip():
         return []
+    whole = _Unit(block.text, block.start, block.end, count(block.text), block.kind)
     if block.kind in ("code", "table"):
-        if whole.tokens <= limit:
+        # the blank lines after it cost nothing at the end of a chunk: a block that fits without them is whole
+        if whole.tokens <= limit or count(block.body) <= limit:
             return [whole]
         return (
             _code_pieces(source, block, capacity, count)
@@ -157,14 +158,17 @@ def _code_pieces(source: str, block: Block, capacity: int, count: Counter) -> li
         else lines[1:]
     )
     wrap = count(f"{opening}\n{closing}\n\n")
-    return _grouped(
-        source,
-        inner,
-        lambda body: f"{opening}\n{body.rstrip(chr(10))}\n{closing}\n\n",
-        wrap,
-        capacity,
-        count,
-        "code",
+    return _spanning(
+        block,
+        _grouped(
+            source,
+            inner,
+            lambda body: f"{opening}\n{body.rstrip(chr(10))}\n{closing}\n\n",
+            wrap,
+            capacity,
+            count,
+            "code",
+        ),
     )
 
 
@@ -176,9 +180,21 @@ def _table_pieces(source: str, block: Block, capacity: int, count: Counter) -> l
     wrap = count(header)
     if wrap >= capacity // 2:  # a header that leaves no room for rows: cut the table as text
         return _spans(source, lines, "line", capacity, count)
-    return _grouped(
+    pieces = _grouped(
         source, lines[2:], lambda body: f"{header}{body.rstrip(chr(10))}\n\n", wrap, capacity, count, "table"
     )
+    return _spanning(block, pieces)
+
+
+def _spanning(block: Block, pieces: list[_Unit]) -> list[_Unit]:
+    """The pieces of a cut block, the first covering its opening lines (fence, header) and
+    the last its closing fence, so that the chunks' spans cover the whole block."""
+    if pieces:
+        first, last = pieces[0], pieces[-1]
+        pieces[0] = _Unit(first.text, block.start, first.end, first.tokens, first.kind)
+        last = pieces[-1]
+        pieces[-1] = _Unit(last.text, last.start, block.start + len(block.body), last.tokens, last.kind)
+    return pieces
 
 
 def _grouped(
