@@ -31,7 +31,8 @@ from llmrelay.errors import ConfigError
 from llmrelay.simulator.engine import Generation, GenerationInput, generate
 from llmrelay.simulator.faults import Fault, FaultPlan, NoFaults, RequestInfo
 
-PROTOCOL_MODULES = ("openai", "anthropic", "gemini", "batches")
+# "batches" goes before "gemini", whose catch-all route would otherwise answer Gemini's batch paths
+PROTOCOL_MODULES = ("openai", "anthropic", "batches", "gemini")
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o",

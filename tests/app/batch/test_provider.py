@@ -1,9 +1,11 @@
-"""Provider mode against the simulator's batch APIs (OpenAI Batch, Anthropic Message Batches).
+"""Provider mode against the simulator's batch APIs (OpenAI Batch, Anthropic Message Batches,
+Gemini batch mode).
 
 Acceptance: the same items give the same results as the synchronous path, at the batch
-price (the catalog's discount: half). Also: an interrupted run resumes by polling the batch
-it submitted, expired requests are sent again on resume, keys never reach the files, and
-a model without a batch API is refused before anything is sent.
+price (the catalog's discount: half), for OpenAI, Anthropic and Gemini. Also: an
+interrupted run resumes by polling the batch it submitted, expired requests are sent again
+on resume, keys never reach the files, and a model without a batch API is refused before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ ITEMS: list[dict[str, Any]] = [
     {"id": "seeded", "prompt": "A seeded reply", "seed": 42, "temperature": 0.2},
     {"id": "stops", "prompt": "Too many stops", "stop": ["a", "b", "c", "d", "e"]},  # over OpenAI's four
 ]
-MODELS = ["local", "simulator-anthropic/claude-haiku-4-5"]
+MODELS = ["local", "simulator-anthropic/claude-haiku-4-5", "simulator-gemini/gemini-2.5-flash"]
 
 
 def settings(**extra: Any) -> Settings:
@@ -58,7 +60,7 @@ async def test_provider_mode_matches_the_sync_path_at_the_batch_price(model: str
         )
         stats = await batch_stats(client.simulator)
 
-    api = "anthropic" if "anthropic" in model else "openai"
+    api = "anthropic" if "anthropic" in model else "gemini" if "gemini" in model else "openai"
     assert stats[api]["batches"] == 1
     assert [r.id for r in provider.results] == [str(i["id"]) for i in ITEMS]
     for s, p in zip(sync.results, provider.results, strict=True):
@@ -72,8 +74,8 @@ async def test_provider_mode_matches_the_sync_path_at_the_batch_price(model: str
         assert p.response.finish_reason == s.response.finish_reason
         assert s.response.cost is not None and p.response.cost == pytest.approx(s.response.cost * 0.5)
     assert sync.cost is not None and provider.cost == pytest.approx(sync.cost * 0.5)
-    # the Anthropic API takes five stop sequences; OpenAI refuses them, per item, in both paths
-    assert provider.results[-1].ok == (api == "anthropic")
+    # Anthropic and Gemini take five stop sequences; OpenAI refuses them, per item, in both paths
+    assert provider.results[-1].ok == (api != "openai")
     lines = [json.loads(x) for x in (tmp_path / "provider.jsonl").read_text().splitlines()]
     assert [x["id"] for x in lines] == [str(i["id"]) for i in ITEMS]
 
@@ -205,15 +207,12 @@ async def test_keys_reach_the_provider_but_never_the_files(tmp_path: Path) -> No
 
 
 async def test_a_model_without_a_batch_api_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
-    async with llmrelay.Client(settings()) as client:
-        with pytest.raises(UnsupportedFeatureError, match="gemini"):
-            await run_batch(
-                client,
-                ["a", "b"],
-                model="simulator-gemini/gemini-2.5-flash",
-                mode="provider",
-                output=tmp_path / "out.jsonl",
-            )
+    azure = {
+        "deployments": [{"provider": "azure", "model": "my-dep", "base_url": "http://az.sim", "api_key": "k"}]
+    }
+    async with llmrelay.Client(settings(models={"azure": azure})) as client:
+        with pytest.raises(UnsupportedFeatureError, match="Azure OpenAI"):
+            await run_batch(client, ["a", "b"], model="azure", mode="provider", output=tmp_path / "out.jsonl")
         stats = await batch_stats(client.simulator)
     assert client.simulator.stats.total_requests == 0
-    assert stats["openai"]["batches"] == 0 and stats["anthropic"]["batches"] == 0
+    assert all(stats[api]["batches"] == 0 for api in ("openai", "anthropic", "gemini"))

@@ -6,9 +6,10 @@ the provider adapter exactly as a direct call would be, and submitted under the 
 them back by custom id, prices them at the catalog's batch discount and records them.
 
 Supported: the OpenAI protocol (OpenAI's ``/v1/batches`` with ``/v1/files``, and
-OpenAI-compatible hosts that offer the same API) and Anthropic's Message Batches, including
-the simulator's emulation of both. Azure OpenAI (another URL scheme) and Gemini's batch
-mode are not supported yet: a run that needs them is refused before anything is sent.
+OpenAI-compatible hosts that offer the same API), Anthropic's Message Batches and Gemini's
+batch mode (inline requests), including the simulator's emulation of all three. Azure
+OpenAI (another URL scheme) is not supported yet: a run that needs it is refused before
+anything is sent.
 
 Provider calls do not go through the client's pipeline: no retries of single items (the
 provider retries inside its batch system), no rate limits (batch APIs have their own
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from llmrelay.app.batch.anthropic_batches import AnthropicBatches
 from llmrelay.app.batch.batch_api import BatchAPI, BatchHTTP, Outcome
+from llmrelay.app.batch.gemini_batches import GeminiBatches
 from llmrelay.app.batch.items import BatchItem
 from llmrelay.app.batch.journal import Journal, Submission
 from llmrelay.app.batch.openai_batches import OpenAIBatches
@@ -113,8 +115,8 @@ class _ProviderRun:
     def api_for(self, ep: Endpoint) -> BatchAPI:
         if ep.provider == "openai" and not ep.options.get("azure"):
             kind = "openai"
-        elif ep.provider == "anthropic":
-            kind = "anthropic"
+        elif ep.provider in ("anthropic", "gemini"):
+            kind = ep.provider
         else:
             where = "Azure OpenAI" if ep.options.get("azure") else f"the {ep.provider} protocol"
             raise UnsupportedFeatureError(
@@ -126,7 +128,14 @@ class _ProviderRun:
         api = self.apis.get(kind)
         if api is None:
             http = BatchHTTP(self.transport, load_adapter(ep.provider))
-            api = self.apis[kind] = OpenAIBatches(http) if kind == "openai" else AnthropicBatches(http)
+            made: BatchAPI
+            if kind == "openai":
+                made = OpenAIBatches(http)
+            elif kind == "anthropic":
+                made = AnthropicBatches(http)
+            else:
+                made = GeminiBatches(http)
+            api = self.apis[kind] = made
         return api
 
     def endpoint(self, model: str) -> Endpoint:
