@@ -69,7 +69,7 @@ def routes(sim: Simulator) -> list[BaseRoute]:
 
 def _either(openai_handler: Handler, gemini_handler: Handler) -> Handler:
     async def handler(request: Request) -> Response:
-        gemini = "x-goog-api-key" in request.headers or "key" in request.query_params
+        gemini = bool(request.headers.get("x-goog-api-key") or request.query_params.get("key"))
         return await (gemini_handler if gemini else openai_handler)(request)
 
     return handler
