@@ -10,8 +10,6 @@ or ``expired``), on the batch clock of ``batch_jobs``.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,26 +20,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from llmrelay.simulator.batch_jobs import (
-    VALIDATION_SHARE,
-    BatchClock,
-    BatchItem,
-    ItemResult,
-    Job,
-    new_id,
-    shuffled,
-)
+from llmrelay.simulator.batch_jobs import VALIDATION_SHARE, BatchClock, Job, new_id, shuffled
+from llmrelay.simulator.batches_openai_input import form_fields, jsonl, read_input
 from llmrelay.simulator.core import Simulator
 from llmrelay.simulator.openai_checks import BAD_KEY, NO_KEY, OpenAIError, parse_json
 from llmrelay.simulator.responses import dumps, json_response
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings")
-MAX_REQUESTS = 50_000
 _PURPOSES = frozenset(("assistants", "batch", "fine-tune", "vision", "user_data", "evals"))
 _BATCH_FIELDS = frozenset(
     ("input_file_id", "endpoint", "completion_window", "metadata", "output_expires_after")
 )
-_LINE_FIELDS = frozenset(("custom_id", "method", "url", "body"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +120,7 @@ class OpenAIBatches:
         if refused is not None:
             return refused
         try:
-            fields = _form_fields(request.headers.get("content-type", ""), await request.body())
+            fields = form_fields(request.headers.get("content-type", ""), await request.body())
             purpose, upload = fields.get("purpose"), fields.get("file")
             if purpose is None or not purpose[1]:
                 raise OpenAIError("Missing required parameter: 'purpose'.", param="purpose")
@@ -238,7 +227,7 @@ class OpenAIBatches:
                 f"File {file_id} has purpose '{stored.purpose}'; a batch needs purpose 'batch'",
                 param="input_file_id",
             )
-        items, errors = _read_input(stored.content, endpoint)
+        items, errors = read_input(stored.content, endpoint)
         headers: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json")]
         auth = request.headers.get("authorization")
         if auth:
@@ -290,13 +279,13 @@ class OpenAIBatches:
             (ok if result.outcome == "succeeded" else failed).append(dumps(line))
         created = int(batch.job.finished_at or self.clock.now())
         output = StoredFile(
-            self._id("file-", "file"), "batch_output.jsonl", "batch_output", _jsonl(ok), created
+            self._id("file-", "file"), "batch_output.jsonl", "batch_output", jsonl(ok), created
         )
         self.files[output.id] = output
         batch.output_file_id = output.id
         if failed:
             errors = StoredFile(
-                self._id("file-", "file"), "batch_errors.jsonl", "batch_output", _jsonl(failed), created
+                self._id("file-", "file"), "batch_errors.jsonl", "batch_output", jsonl(failed), created
             )
             self.files[errors.id] = errors
             batch.error_file_id = errors.id
@@ -398,104 +387,3 @@ class OpenAIBatches:
             return self._error(OpenAIError(f"Cannot cancel a batch with status '{status}'.", status=409))
         batch.job.cancel(now)
         return json_response(self._object(batch, now))
-
-
-# --------------------------------------------------------------------------- input
-
-
-def _read_input(content: bytes, endpoint: str) -> tuple[list[BatchItem], list[dict[str, Any]]]:
-    """The requests of a batch input file, or the errors that fail the batch (OpenAI
-    validates the whole file before serving anything)."""
-    items: list[BatchItem] = []
-    errors: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    model: str | None = None
-
-    def fail(line: int, code: str, message: str, param: str | None = None) -> None:
-        if len(errors) < 100:
-            errors.append({"code": code, "message": message, "param": param, "line": line})
-
-    lines = content.decode("utf-8", "replace").splitlines()
-    for number, text in enumerate(lines, 1):
-        if not text.strip():
-            continue
-        try:
-            entry = json.loads(text)
-        except ValueError:
-            fail(number, "invalid_json_line", "This line is not parseable as valid JSON.")
-            continue
-        if not isinstance(entry, dict):
-            fail(number, "invalid_json_line", "Each line must be a JSON object.")
-            continue
-        unknown = sorted(set(entry) - _LINE_FIELDS)
-        if unknown:
-            fail(number, "invalid_request", f"Unrecognized field(s): {', '.join(unknown)}.", unknown[0])
-            continue
-        custom_id = entry.get("custom_id")
-        if not isinstance(custom_id, str) or not custom_id:
-            fail(
-                number, "missing_required_parameter", "Missing required parameter: 'custom_id'.", "custom_id"
-            )
-            continue
-        if custom_id in seen:
-            fail(
-                number,
-                "duplicate_custom_id",
-                f"The custom_id '{custom_id}' is used more than once.",
-                "custom_id",
-            )
-            continue
-        seen.add(custom_id)
-        if entry.get("method") != "POST":
-            fail(number, "invalid_method", "Only the POST method is supported.", "method")
-            continue
-        if entry.get("url") != endpoint:
-            fail(
-                number,
-                "mismatched_endpoint",
-                f"The URL provided for this request does not match the batch endpoint {endpoint}.",
-                "url",
-            )
-            continue
-        body = entry.get("body")
-        if not isinstance(body, dict):
-            fail(number, "invalid_request", "The request body must be a JSON object.", "body")
-            continue
-        this_model = body.get("model")
-        if model is None and isinstance(this_model, str):
-            model = this_model
-        elif isinstance(this_model, str) and this_model != model:
-            fail(number, "mismatched_model", "All requests in a batch must use the same model.", "body.model")
-            continue
-        item = BatchItem(custom_id, endpoint, dumps(body))
-        if body.get("stream") is True:  # a batch answers with whole bodies only
-            refusal = OpenAIError("Streaming is not supported in batch requests.", param="stream")
-            item.refusal = ItemResult("errored", 400, dumps(refusal.body()))
-        items.append(item)
-    if not lines or (not items and not errors):
-        fail(1, "empty_file", "The batch input file is empty.")
-    if len(items) > MAX_REQUESTS:
-        fail(MAX_REQUESTS + 1, "too_many_requests", f"A batch may hold at most {MAX_REQUESTS} requests.")
-    return items, errors
-
-
-def _form_fields(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
-    """``multipart/form-data`` fields: name -> (filename, bytes)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise OpenAIError("The request must be multipart/form-data with 'purpose' and 'file' fields.")
-    parser = email.parser.BytesParser(policy=email.policy.HTTP)
-    message = parser.parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    if not message.is_multipart():
-        raise OpenAIError("The multipart body could not be parsed.")
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
-    return fields
-
-
-def _jsonl(lines: list[bytes]) -> bytes:
-    return b"".join(line + b"\n" for line in lines)

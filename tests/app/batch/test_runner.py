@@ -138,3 +138,14 @@ async def test_the_progress_bar_shows_counts_and_cost(tmp_path: Path) -> None:
     text = buffer.getvalue()
     assert "3/3" in text and "1 errors" in text
     assert report.cost is not None and f"${report.cost:,.4f}" in text
+
+
+async def test_an_output_no_journal_accounts_for_is_not_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "precious.jsonl"
+    out.write_text('{"mine": true}\n')
+    async with client() as c:
+        with pytest.raises(ConfigError, match="no batch journal accounts for"):
+            await run_batch(c, ["a"], output=out)
+        assert out.read_text() == '{"mine": true}\n' and c.simulator.stats.total_requests == 0
+        report = await run_batch(c, ["a"], output=out, restart=True)
+    assert report.succeeded == 1 and '"mine"' not in out.read_text()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,7 +316,3 @@ def _digest(text: str) -> str:
 def fingerprint(request: ChatRequest) -> str:
     """A digest of everything a request asks (headers excluded: they may hold credentials)."""
     return _digest(_canonical(dataclasses.replace(request, extra_headers=None)))
-
-
-def iter_pending(items: Iterable[BatchItem], done: Mapping[int, Any]) -> Iterator[BatchItem]:
-    return (item for item in items if item.index not in done)

@@ -119,6 +119,16 @@ class Journal:
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    async def is_empty(self) -> bool:
+        """Whether no run has recorded anything here yet."""
+
+        def check() -> bool:
+            results = self._db.execute("SELECT 1 FROM results LIMIT 1").fetchone()
+            subs = self._db.execute("SELECT 1 FROM submissions LIMIT 1").fetchone()
+            return results is None and subs is None
+
+        return await self._run(check)
+
     # ------------------------------------------------------------------ results
 
     async def results(self) -> dict[int, dict[str, Any]]:

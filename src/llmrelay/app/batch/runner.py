@@ -117,6 +117,8 @@ async def run_batch(
     store = await Journal.open(journal_path, items, restart=restart) if journal_path is not None else None
     try:
         kept = await _kept(store, retry_errors)
+        if output is not None and not restart:
+            await _check_output(Path(output), store)
         pending = [item for item in items if item.index not in kept]
         if max_cost is not None:
             _check_cost(estimate_items(client, pending, mode), max_cost)
@@ -219,6 +221,19 @@ async def _kept(store: Journal | None, retry_errors: bool) -> dict[int, BatchRes
         if result.ok or not (retry_errors or (result.error is not None and result.error.retryable)):
             kept[index] = result
     return kept
+
+
+async def _check_output(output: Path, store: Journal | None) -> None:
+    """An output file that no journal accounts for is someone's data: never overwrite it."""
+    try:
+        size = output.stat().st_size
+    except FileNotFoundError:
+        return
+    if size and (store is None or await store.is_empty()):
+        raise ConfigError(
+            f"{output} already holds results that no batch journal accounts for; give another output "
+            "path, or restart (--restart) to overwrite it"
+        )
 
 
 def _check_cost(estimate: BatchEstimate, max_cost: float) -> None:
