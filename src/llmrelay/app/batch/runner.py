@@ -141,9 +141,12 @@ async def run_batch(
                     client, sendable, sink, store, poll_interval=poll_interval, transport=transport
                 )
         finally:
-            out.close()
-            if shown is not None:
-                shown.finish()
+            try:
+                await sink.drain()  # results handed in are written before the output closes
+            finally:
+                out.close()
+                if shown is not None:
+                    shown.finish()
     finally:
         if store is not None:
             await store.close()
@@ -294,17 +297,25 @@ async def _run_sync(client: Client, items: list[BatchItem], sink: Sink, concurre
 
     async def worker() -> None:
         nonlocal active
-        for item in queue:  # one shared iterator: each item goes to exactly one worker
-            if stopped:
-                return
-            active += 1
-            try:
-                result = await one(item)
-            finally:
-                active -= 1
-            if result is None:
-                return
-            await sink.put(item, result)
+        previous: asyncio.Task[None] | None = None
+        try:
+            for item in queue:  # one shared iterator: each item goes to exactly one worker
+                if stopped:
+                    return
+                active += 1
+                try:
+                    result = await one(item)
+                finally:
+                    active -= 1
+                if result is None:
+                    return
+                # the next call overlaps the commit of this result; at most one waits per worker
+                if previous is not None:
+                    await previous
+                previous = sink.submit(item, result)
+        finally:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
 
     async with asyncio.TaskGroup() as group:
         for _ in range(min(concurrency, len(items))):

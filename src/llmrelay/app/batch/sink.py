@@ -1,8 +1,14 @@
 """Where finished items go: the journal first (durable), then the ordered output, the
-counters, the progress display and the caller's callback."""
+counters, the progress display and the caller's callback.
+
+``put`` returns once the result is on disk. ``submit`` does the same in the background, so
+that a worker can start its next call while the disk catches up; ``drain`` waits for what
+was submitted (a run drains before it closes its output, interrupted or not).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +45,7 @@ class Sink:
         self.sent = 0
         self.run_cost = 0.0
         self.started = time.monotonic()
+        self._inflight: set[asyncio.Task[None]] = set()
         # running totals (a batch may have millions of items: no sums over all results per item)
         self.failed = 0
         self._cost = 0.0
@@ -72,6 +79,21 @@ class Sink:
 
     async def put(self, item: BatchItem, result: BatchResult) -> None:
         await self.put_many([(item, result)])
+
+    def submit(self, item: BatchItem, result: BatchResult) -> asyncio.Task[None]:
+        """``put`` in the background; the task is awaited by ``drain`` if not before."""
+        task = asyncio.ensure_future(self.put(item, result))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for every submitted result; re-raise the first failure to store one."""
+        while self._inflight:
+            outcomes = await asyncio.gather(*list(self._inflight), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    raise outcome
 
     async def put_many(
         self, pairs: Sequence[tuple[BatchItem, BatchResult]], *, collected: str | None = None
