@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
+from llmrelay.cli import batch as batch_cli
 from llmrelay.cli.main import app
 from llmrelay.simulator.engine import expected_text
 
@@ -50,17 +52,23 @@ def test_failed_items_make_the_exit_status_1(runner: CliRunner, tmp_path: Path) 
     assert "1 ok, 1 failed" in result.stderr
 
 
-def test_a_large_run_needs_confirmation(runner: CliRunner, tmp_path: Path) -> None:
-    write(tmp_path / "in.jsonl", [{"prompt": "no max_tokens: the bound is the model's 16k output"}] * 1)
-    refused = runner.invoke(app, ["batch", "in.jsonl", "out.jsonl", "--confirm-above", "0.001"])
+def test_a_large_run_needs_confirmation(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "in.jsonl", [{"prompt": "no max_tokens: the bound is the model's 16k output"}])
+    args = ["batch", "in.jsonl", "out.jsonl", "--confirm-above", "0.001", "--no-progress"]
+    refused = runner.invoke(app, args)  # no terminal to ask on
     assert refused.exit_code == 2 and "pass --yes" in refused.stderr
     assert not (tmp_path / "out.jsonl").exists()
-    declined = runner.invoke(app, ["batch", "in.jsonl", "out.jsonl", "--confirm-above", "0.001"], input="n\n")
-    assert declined.exit_code == 2
-    accepted = runner.invoke(
-        app, ["batch", "in.jsonl", "out.jsonl", "--confirm-above", "0.001", "--yes", "--no-progress"]
-    )
+    monkeypatch.setattr(batch_cli, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
+    declined = runner.invoke(app, args, input="n\n")
+    assert declined.exit_code == 2 and "Run it?" in declined.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+    accepted = runner.invoke(app, args, input="y\n")
     assert accepted.exit_code == 0, accepted.output
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 1
+    small = runner.invoke(app, [*args[:3], "--confirm-above", "100", "--no-progress", "--restart"])
+    assert small.exit_code == 0 and "Run it?" not in small.stderr
 
 
 def test_provider_mode_from_the_command_line(runner: CliRunner, tmp_path: Path) -> None:

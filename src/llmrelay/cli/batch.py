@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from llmrelay.app.batch import BatchReport, BatchResult
+    from llmrelay.app.batch import BatchEstimate, BatchReport, BatchResult
     from llmrelay.app.batch.runner import Mode
 
 
@@ -70,11 +70,13 @@ def batch(
         typer.echo("llmrelay: error: the output must be another file than the input", err=True)
         raise typer.Exit(code=2)
     done: list[BatchResult] = []
-    options = _Options(
-        model, concurrency, mode, yes, confirm_above, retry_errors, restart, journal, poll_interval
-    )
+    o = _Options(model, concurrency, mode, yes, confirm_above, retry_errors, restart, journal, poll_interval)
     try:
-        code = lifecycle.run(_batch(input_file, output_file, options, progress, config, done))
+        estimate = lifecycle.run(_estimate(input_file, output_file, o, config))
+        typer.echo(f"llmrelay: {estimate.describe()}", err=True)
+        if not _confirmed(estimate, o):
+            raise typer.Exit(code=2)
+        code = lifecycle.run(_run(input_file, output_file, o, progress, config, done))
     except lifecycle.ShutdownRequested as stop:
         typer.echo(
             f"\nllmrelay: interrupted after {len(done)} results in order; "
@@ -87,6 +89,25 @@ def batch(
         local = isinstance(exc, ConfigError) or (isinstance(exc, InvalidRequestError) and exc.status is None)
         raise typer.Exit(code=2 if local else 1) from None
     raise typer.Exit(code=code)
+
+
+def _confirmed(estimate: BatchEstimate, o: _Options) -> bool:
+    """Whether to go ahead: at once for a small run, else with --yes or the user's answer.
+    (Asked outside the event loop, so that Ctrl-C at the prompt works as usual.)"""
+    large = not estimate.bounded or estimate.max_cost > o.confirm_above
+    if not estimate.items or not large or o.yes:
+        return True
+    if not sys.stdin.isatty():
+        typer.echo(
+            f"llmrelay: error: the run could cost more than ${o.confirm_above:g} (--confirm-above); "
+            "pass --yes to run it without asking",
+            err=True,
+        )
+        return False
+    try:
+        return typer.confirm("Run it?", default=False, err=True)
+    except (typer.Abort, KeyboardInterrupt):
+        raise typer.Exit(code=130) from None
 
 
 class _Options:
@@ -113,7 +134,27 @@ class _Options:
         self.poll_interval = poll_interval
 
 
-async def _batch(
+def _mode(o: _Options) -> Mode:
+    return "provider" if o.mode == "provider" else "sync"
+
+
+async def _estimate(input_file: Path, output_file: Path, o: _Options, config: Path | None) -> BatchEstimate:
+    from llmrelay.app.batch import estimate_batch
+    from llmrelay.client import Client
+
+    async with Client(config=config) as client:
+        return await estimate_batch(
+            client,
+            input_file,
+            model=o.model,
+            mode=_mode(o),
+            output=None if o.restart else output_file,
+            journal=None if o.restart else o.journal,
+            retry_errors=o.retry_errors,
+        )
+
+
+async def _run(
     input_file: Path,
     output_file: Path,
     o: _Options,
@@ -121,38 +162,16 @@ async def _batch(
     config: Path | None,
     done: list[BatchResult],
 ) -> int:
-    from llmrelay.app.batch import RichProgress, estimate_batch, run_batch
+    from llmrelay.app.batch import RichProgress, run_batch
     from llmrelay.client import Client
 
-    mode: Mode = "provider" if o.mode == "provider" else "sync"
     async with Client(config=config) as client:
-        estimate = await estimate_batch(
-            client,
-            input_file,
-            model=o.model,
-            mode=mode,
-            output=None if o.restart else output_file,
-            journal=None if o.restart else o.journal,
-            retry_errors=o.retry_errors,
-        )
-        typer.echo(f"llmrelay: {estimate.describe()}", err=True)
-        large = not estimate.bounded or estimate.max_cost > o.confirm_above
-        if estimate.items and large and not o.yes:
-            if not sys.stdin.isatty():
-                typer.echo(
-                    f"llmrelay: error: the run could cost more than ${o.confirm_above:g} (--confirm-above); "
-                    "pass --yes to run it without asking",
-                    err=True,
-                )
-                return 2
-            if not typer.confirm("Run it?", default=False, err=True):
-                return 2
         report = await run_batch(
             client,
             input_file,
             concurrency=o.concurrency,
             model=o.model,
-            mode=mode,
+            mode=_mode(o),
             output=output_file,
             journal=o.journal,
             restart=o.restart,

@@ -10,7 +10,7 @@ See docs/batches.md.
 """
 
 from llmrelay.app.batch.estimate import BatchEstimate
-from llmrelay.app.batch.items import BatchRequest, read_jsonl
+from llmrelay.app.batch.items import BatchRequest
 from llmrelay.app.batch.progress import BatchProgress, RichProgress
 from llmrelay.app.batch.records import BatchError, BatchItemNotRunError, BatchResult
 from llmrelay.app.batch.runner import BatchReport, estimate_batch, run_batch
@@ -25,6 +25,5 @@ __all__ = [
     "BatchResult",
     "RichProgress",
     "estimate_batch",
-    "read_jsonl",
     "run_batch",
 ]
