@@ -216,3 +216,52 @@ async def test_a_model_without_a_batch_api_is_refused_before_anything_is_sent(tm
         stats = await batch_stats(client.simulator)
     assert client.simulator.stats.total_requests == 0
     assert all(stats[api]["batches"] == 0 for api in ("openai", "anthropic", "gemini"))
+
+
+class _FlakyPolls:
+    """ASGI wrapper: the first ``failures`` polls of a batch get a 503."""
+
+    def __init__(self, app: Any, failures: int) -> None:
+        self.app = app
+        self.failures = failures
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        poll = (
+            scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/v1/batches/")
+        )
+        if poll and self.failures > 0:
+            self.failures -= 1
+            error = {"error": {"message": "overloaded", "type": "server_error", "param": None, "code": None}}
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": json.dumps(error).encode()})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_failed_polls_are_retried_then_the_run_stops_resumably(tmp_path: Path) -> None:
+    from llmrelay.app.batch.provider import MAX_POLL_FAILURES
+    from llmrelay.errors import ServiceUnavailableError
+
+    sim = Simulator(SimulatorConfig())
+    flaky = _FlakyPolls(sim.app, failures=3)
+    transport = Transport(mounts={"http://flaky.sim": StreamingASGITransport(flaky)})
+    dep = {"deployments": [{"provider": "simulator", "model": "sim-1", "base_url": "http://flaky.sim/v1"}]}
+    items = [f"q{i}" for i in range(5)]
+    args: dict[str, Any] = {
+        "model": "flaky",
+        "mode": "provider",
+        "poll_interval": 0.01,
+        "transport": transport,
+    }
+    async with transport, llmrelay.Client(settings(models={"flaky": dep}), transport=transport) as client:
+        report = await run_batch(client, items, output=tmp_path / "a.jsonl", **args)
+        assert report.succeeded == 5 and flaky.failures == 0  # three failed polls, then on
+        flaky.failures = MAX_POLL_FAILURES
+        with pytest.raises(ServiceUnavailableError):
+            await run_batch(client, items, output=tmp_path / "b.jsonl", **args)
+        resumed = await run_batch(client, items, output=tmp_path / "b.jsonl", **args)
+        stats = await batch_stats(sim)
+    assert (
+        resumed.succeeded == 5 and stats["openai"]["batches"] == 2
+    )  # the second run's batch was polled again

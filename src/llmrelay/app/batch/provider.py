@@ -35,7 +35,7 @@ from llmrelay.app.batch.journal import Journal, Submission
 from llmrelay.app.batch.openai_batches import OpenAIBatches
 from llmrelay.app.batch.records import BatchError, BatchItemNotRunError, BatchResult
 from llmrelay.app.batch.sink import Sink
-from llmrelay.errors import LLMRelayError, UnsupportedFeatureError
+from llmrelay.errors import ConfigError, LLMRelayError, UnsupportedFeatureError
 from llmrelay.hosts import SIMULATOR_URL, is_simulator
 from llmrelay.providers import load_adapter
 from llmrelay.types import ChatRequest, ChatResponse
@@ -50,6 +50,8 @@ log = logging.getLogger("llmrelay.batch")
 #: seconds between polls of a real provider (batches take minutes to hours) and of the simulator
 POLL_PROVIDER = 30.0
 POLL_SIMULATOR = 0.05
+#: polls in a row that may fail (network, 5xx) before the run stops; the batch stays journaled
+MAX_POLL_FAILURES = 10
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ class _Open:
     api: BatchAPI
     ep: Endpoint
     done: int = 0
+    failures: int = 0
 
 
 def custom_id(index: int) -> str:
@@ -75,8 +78,6 @@ async def run_provider(
 ) -> None:
     """Send ``items`` (all with a request) through the providers' batch APIs; results go to ``sink``."""
     if poll_interval is not None and not poll_interval > 0:
-        from llmrelay.errors import ConfigError
-
         raise ConfigError(f"poll_interval must be a number of seconds > 0, got {poll_interval!r}")
     own = transport is None
     if transport is None:
@@ -230,15 +231,19 @@ class _ProviderRun:
                 try:
                     polled = await opened.api.poll(opened.ep, opened.sub.batch_id)
                 except LLMRelayError as exc:
-                    if exc.retryable:
+                    opened.failures += 1
+                    if exc.retryable and opened.failures < MAX_POLL_FAILURES:
                         log.warning("polling batch %s failed (%s); polling again", opened.sub.batch_id, exc)
                         continue
+                    if exc.retryable:
+                        raise  # the provider is out of reach: stop; a resumed run polls this batch again
                     await self._collect(
                         opened, {}, BatchItemNotRunError(f"the batch cannot be read: {exc.message}")
                     )
                     active.remove(opened)
                     continue
                 opened.done = polled.done
+                opened.failures = 0
                 if polled.ended:
                     outcomes = await opened.api.fetch(opened.ep, polled)
                     await self._collect(opened, outcomes, opened.api.refusal(polled))
