@@ -52,13 +52,10 @@ async def batch() -> None:
             await run_batch(client, prompts, concurrency=CONCURRENCY, output=Path(tmp) / "out.jsonl")
             resumed = time.perf_counter() - t0
     print(f"{N} calls, concurrency {CONCURRENCY}, in-process simulator, no upstream latency:")
-    print(f"  plain Client.chat:           {N / plain:8.0f} calls/s")
-    print(
-        f"  run_batch in memory:         {N / memory:8.0f} items/s ({(memory - plain) / N * 1e6:+.0f} µs/item)"
-    )
-    print(
-        f"  run_batch journal + output:  {N / journaled:8.0f} items/s ({(journaled - plain) / N * 1e6:+.0f} µs/item)"
-    )
+    print(f"  {'plain Client.chat:':28s} {N / plain:8.0f} calls/s")
+    for name, took in (("run_batch in memory:", memory), ("run_batch journal + output:", journaled)):
+        extra = (took - plain) / N * 1e6
+        print(f"  {name:28s} {N / took:8.0f} items/s ({extra:+.0f} µs/item)")
     print(f"  resume with all {N} done:   {resumed * 1000:8.0f} ms")
 
 
