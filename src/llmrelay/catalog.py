@@ -8,6 +8,7 @@ never a silent $0.
     catalog = Catalog.load({"openai/gpt-4o": {"input_price": 2.0}})
     info = catalog.lookup("openai", "gpt-4o-2024-08-06")   # dated names resolve
     catalog.cost(info, response.usage)                       # USD or None
+    catalog.batch_cost(info, response.usage)                 # the same call through a batch API
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class ModelInfo:
     encoding: str | None = None
     long_context: LongContextPrice | None = None
     aliases: tuple[str, ...] = ()
+    #: share of every price saved through the provider's batch API (0.5: half price); None:
+    #: the section's default (``batch_discounts`` in the data file), if any
+    batch_discount: float | None = None
 
     def supports(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -107,6 +111,17 @@ def _long_context(where: str, raw: Any) -> LongContextPrice | None:
         output_price=_price(where, "long_context.output_price", raw.get("output_price")),
         cached_input_price=_price(where, "long_context.cached_input_price", raw.get("cached_input_price")),
     )
+
+
+def _discount(where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ConfigError(
+            f"catalog entry {where}: batch_discount must be a share of the price in [0, 1) "
+            f"(0.5 for half price), or null for none, got {value!r}"
+        )
+    return float(value)
 
 
 def _strings(where: str, name: str, raw: Any) -> tuple[str, ...]:
@@ -160,6 +175,8 @@ def build_info(provider: str, model: str, raw: Mapping[str, Any], base: ModelInf
         changes["encoding"] = enc
     if "long_context" in raw:
         changes["long_context"] = _long_context(where, raw["long_context"])
+    if "batch_discount" in raw:
+        changes["batch_discount"] = _discount(where, raw["batch_discount"])
     if "aliases" in raw:
         changes["aliases"] = _strings(where, "aliases", raw["aliases"])
     if base is not None:
@@ -258,13 +275,14 @@ def _read_data() -> Mapping[str, Any]:
 class Catalog:
     """Model facts by host and model name; immutable once built."""
 
-    __slots__ = ("_inherit", "_models", "_vendors")
+    __slots__ = ("_batch_discounts", "_inherit", "_models", "_vendors")
 
     def __init__(
         self,
         models: Mapping[str, Mapping[str, ModelInfo]],
         inherit: Mapping[str, tuple[str, ...]] | None = None,
         vendors: Mapping[str, str] | None = None,
+        batch_discounts: Mapping[str, float] | None = None,
     ) -> None:
         index: dict[str, dict[str, ModelInfo]] = {}
         for section, entries in models.items():
@@ -278,6 +296,7 @@ class Catalog:
         )
         self._inherit: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(inherit or {}))
         self._vendors: Mapping[str, str] = MappingProxyType(dict(vendors or {}))
+        self._batch_discounts: Mapping[str, float] = MappingProxyType(dict(batch_discounts or {}))
 
     @classmethod
     def load(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:
@@ -296,7 +315,12 @@ class Catalog:
             models[section] = {name: build_info(section, name, raw) for name, raw in entries.items()}
         inherit = {k: tuple(v) for k, v in (data.get("inherit") or {}).items()}
         vendors = dict(data.get("vendors") or {})
-        catalog = cls(models, inherit, vendors)
+        discounts: dict[str, float] = {}
+        for section, raw in (data.get("batch_discounts") or {}).items():
+            value = _discount(f"batch_discounts.{section}", raw)
+            if value is not None:
+                discounts[section] = value
+        catalog = cls(models, inherit, vendors, discounts)
         if overrides:
             catalog = catalog.with_overrides(overrides)
         return catalog
@@ -329,7 +353,7 @@ class Catalog:
             section[model.lower()] = info
             for alias in info.aliases:
                 section[alias.lower()] = info
-        return Catalog(models, self._inherit, self._vendors)
+        return Catalog(models, self._inherit, self._vendors, self._batch_discounts)
 
     # ------------------------------------------------------------------ queries
 
@@ -408,6 +432,24 @@ class Catalog:
         if total == 0.0 and (input_price is None or output_price is None):
             return None  # nothing billed, but only a known price can say it is free
         return total * _PER_TOKEN
+
+    def batch_discount(self, info: ModelInfo | None) -> float | None:
+        """The share of the price saved through the model's batch API: the entry's own
+        ``batch_discount``, else its section's default; None when no batch price is known."""
+        if info is None:
+            return None
+        if info.batch_discount is not None:
+            return info.batch_discount
+        return self._batch_discounts.get(info.provider)
+
+    def batch_cost(self, info: ModelInfo | None, usage: Usage | None) -> float | None:
+        """US dollars for ``usage`` through the provider's batch API (``cost`` at the batch
+        discount), or None when the price or the discount is unknown."""
+        discount = self.batch_discount(info)
+        cost = self.cost(info, usage)
+        if discount is None or cost is None:
+            return None
+        return cost * (1.0 - discount)
 
     def max_cost(self, info: ModelInfo | None, prompt_tokens: int, max_tokens: int) -> float | None:
         """The most a call can cost: every prompt token at the dearer of the input and

@@ -13,6 +13,7 @@ import typer
 
 from llmrelay import lifecycle
 from llmrelay.cli import session as session_cli
+from llmrelay.cli.batch import batch
 from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command()(batch)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $LLMRELAY_CONFIG).")

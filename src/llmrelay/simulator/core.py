@@ -32,7 +32,8 @@ from llmrelay.simulator.engine import Generation, GenerationInput, generate, scr
 from llmrelay.simulator.faults import Fault, FaultPlan, NoFaults, RequestInfo
 from llmrelay.simulator.script import NoReplies, ReplyPlan
 
-PROTOCOL_MODULES = ("openai", "anthropic", "gemini")
+# "batches" goes before "gemini", whose catch-all route would otherwise answer Gemini's batch paths
+PROTOCOL_MODULES = ("openai", "anthropic", "batches", "gemini")
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o",
@@ -68,6 +69,9 @@ class SimulatorConfig:
     ``hang_seconds``: how long a ``hang`` fault stalls; ``rpm_limit``: requests accepted per
     ``rate_window`` seconds (a sliding window, like a provider's per-minute limit; None: no
     limit), beyond which requests get a 429 with the Retry-After of the next free slot.
+    ``batch_turnaround``: simulated seconds a batch job (OpenAI Batch, Anthropic Message
+    Batches) takes from submission to its last result; ``batch_speed``: simulated seconds
+    per real second on the batch clock (3600: an hour a second).
     """
 
     seed: int = 0
@@ -80,6 +84,8 @@ class SimulatorConfig:
     hang_seconds: float = 3600.0
     rpm_limit: int | None = None
     rate_window: float = 60.0
+    batch_turnaround: float = 600.0
+    batch_speed: float = 3600.0
 
     def __post_init__(self) -> None:
         for name in ("latency", "ttft"):
@@ -99,6 +105,11 @@ class SimulatorConfig:
             raise ConfigError(f"SimulatorConfig.rpm_limit must be >= 1 (or None), got {self.rpm_limit}")
         if self.rate_window <= 0:
             raise ConfigError(f"SimulatorConfig.rate_window must be > 0 seconds, got {self.rate_window}")
+        if not self.batch_turnaround > 0 or not self.batch_speed > 0:
+            raise ConfigError(
+                "SimulatorConfig.batch_turnaround and batch_speed must be > 0, "
+                f"got {self.batch_turnaround} and {self.batch_speed}"
+            )
         # Accept any iterable of keys/models for convenience; store frozensets.
         keys: Any = self.api_keys
         if keys is not None and not isinstance(keys, frozenset):
