@@ -6,7 +6,8 @@ where every SSE ``data:`` is a whole ``GenerateContentResponse`` chunk. Gemini s
 ``x-goog-api-key`` header, never in the URL.
 
 The translation itself lives in ``gemini_request`` (outgoing), ``gemini_response``
-(incoming) and ``gemini_errors``; this module binds them to the ``Adapter`` protocol.
+(incoming), ``gemini_errors`` and ``gemini_tokens`` (countTokens, estimate framing);
+this module binds them to the ``Adapter`` protocol.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmrelay import errors
-from llmrelay.providers.gemini_errors import gemini_error
+from llmrelay.providers import gemini_tokens
+from llmrelay.providers.base import request_id_from
+from llmrelay.providers.counting import TokenRules
+from llmrelay.providers.gemini_errors import REQUEST_ID_HEADERS, gemini_error
 from llmrelay.providers.gemini_request import chat_body, embed_body, encode, method_url, request_headers
 from llmrelay.providers.gemini_response import (
     block_reason,
@@ -63,6 +67,8 @@ class GeminiAdapter:
     """
 
     name = "gemini"
+    token_rules: TokenRules = gemini_tokens.RULES
+    count_method: str | None = gemini_tokens.COUNT_METHOD
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
         if stream:
@@ -85,6 +91,9 @@ class GeminiAdapter:
     ) -> errors.LLMRelayError:
         return gemini_error(status, headers, body, ep)
 
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return request_id_from(headers, *REQUEST_ID_HEADERS)
+
     def embed_request(self, req: EmbeddingRequest, ep: Endpoint) -> HttpRequest:
         url = method_url(ep, "batchEmbedContents")
         return HttpRequest("POST", url, request_headers(ep, req.extra_headers), encode(embed_body(req, ep)))
@@ -94,6 +103,12 @@ class GeminiAdapter:
         if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
             raise _embedded_error(data, ep)
         return embedding_response(data, ep)
+
+    def count_request(self, req: ChatRequest, ep: Endpoint) -> HttpRequest:
+        return gemini_tokens.count_request(req, ep)
+
+    def parse_count(self, body: bytes, ep: Endpoint | None = None) -> int:
+        return gemini_tokens.parse_count(body, ep)
 
 
 class GeminiStreamParser:
