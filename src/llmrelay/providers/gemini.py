@@ -117,10 +117,21 @@ class GeminiStreamParser:
     Each function call arrives whole in one chunk, so it becomes a single complete
     ``ToolCallDelta``. Usage is repeated (cumulatively) on many chunks; only the last
     one is reported, just before the finish event. Thought signatures are gathered
-    across chunks into ``provider_state`` (see ``gemini_state``).
+    across chunks into ``provider_state`` (see ``gemini_state``). ``details`` holds the
+    candidate's ``finish_message`` when it gives one, as ``parse_chat`` keeps it.
     """
 
-    __slots__ = ("_calls", "_ep", "_signatures", "_usage", "done", "model", "provider_state", "response_id")
+    __slots__ = (
+        "_calls",
+        "_ep",
+        "_signatures",
+        "_usage",
+        "details",
+        "done",
+        "model",
+        "provider_state",
+        "response_id",
+    )
 
     def __init__(self, ep: Endpoint) -> None:
         self._ep = ep
@@ -131,6 +142,7 @@ class GeminiStreamParser:
         self.response_id: str | None = None
         self.model: str | None = None
         self.provider_state: dict[str, Any] | None = None
+        self.details: dict[str, Any] = {}
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self.done or not event.data.strip():
@@ -168,6 +180,8 @@ class GeminiStreamParser:
                 self._calls += 1
             else:
                 out.append(ReasoningDelta(item) if kind == "reasoning" else TextDelta(item))
+        if pieces.finish_message:
+            self.details["finish_message"] = pieces.finish_message
         if pieces.finish is None:
             return out
         return self._finish(map_finish(pieces.finish, self._calls > 0), pieces.finish, out)
