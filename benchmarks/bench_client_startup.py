@@ -5,7 +5,8 @@ Each run is a new ``python`` process that times, in order: ``import llmrelay``; 
 ``Client()``; the first ``chat`` on the built-in simulator (which imports and builds the
 simulator app); and, separately, building httpx2's network transport, i.e. loading the
 system's CA certificates into an SSL context (which a Client defers to its first real
-network request). Median and minimum over R runs, in milliseconds.
+network request). Median and minimum over R runs, in milliseconds, after one warm-up run
+that writes the ``.pyc`` files (``PYTHONDONTWRITEBYTECODE`` is dropped for the children).
 
 Run:  .venv/bin/python benchmarks/bench_client_startup.py [--runs 20]
 """
@@ -22,9 +23,10 @@ import sys
 import tempfile
 
 CHILD = r"""
-import asyncio, json, time
+import time
 t = {}
 t0 = time.perf_counter(); import llmrelay; t["import llmrelay"] = time.perf_counter() - t0
+import asyncio, json
 t0 = time.perf_counter(); first = llmrelay.Client(); t["first Client()"] = time.perf_counter() - t0
 t0 = time.perf_counter(); second = llmrelay.Client(); t["second Client()"] = time.perf_counter() - t0
 
@@ -53,8 +55,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="llmrelay-bench-") as data:
-        # the ledger is on by default: keep its file out of the user's data directory
-        env = {**os.environ, "XDG_DATA_HOME": data}
+        # the ledger is on by default: keep its file out of the user's data directory; and
+        # let the warm-up run write .pyc files, as an installed package has them
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["XDG_DATA_HOME"] = data
 
         def run() -> dict[str, float]:
             done = subprocess.run([sys.executable, "-c", CHILD], check=True, capture_output=True, env=env)
