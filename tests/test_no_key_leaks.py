@@ -23,7 +23,7 @@ GOOD = "sk-proj-GOODKEY-0123456789abcdefghijklmn"
 
 
 async def test_keys_never_leak(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
-    sim = Simulator(SimulatorConfig(api_keys=frozenset({GOOD})))
+    sim = Simulator(SimulatorConfig(api_keys=frozenset({GOOD})))  # BAD is refused with a 401
     transport = Transport(mounts={"http://keyed.local": StreamingASGITransport(sim.app)})
     ledger = tmp_path / "ledger.sqlite3"
     settings = Settings.load(
@@ -68,10 +68,25 @@ async def test_keys_never_leak(tmp_path, caplog: pytest.LogCaptureFixture) -> No
     texts += [r.getMessage() + " " + repr(r.__dict__) for r in caplog.records]
     with sqlite3.connect(ledger) as db:
         rows = list(db.execute(f"SELECT * FROM {usage_table('llmrelay_')}"))
+        outcomes = sorted(
+            db.execute(f"SELECT alias, status, http_status, attempts FROM {usage_table('llmrelay_')}")
+        )
     assert len(rows) == 5  # every call was recorded, the refused one included
     texts += [repr(row) for row in rows]
     blob = "\n".join(texts)
-    assert "key_removed" in blob or "401" in blob  # the bad key really was refused and reported
+
+    # The check below is only worth something if the bad key really was sent and refused:
+    # once through the pool (then removed from it, the call retried with the good key) and
+    # once by the single-key deployment.
+    assert sim.stats.statuses[401] == 2 and sim.stats.statuses[200] == 4
+    assert err.value.status == 401
+    removed = [r for r in caplog.records if getattr(r, "event", None) == "key_removed"]
+    assert len(removed) == 2 and all(getattr(r, "status", None) == 401 for r in removed)
+    fingerprints = {getattr(r, "key", None) for r in removed}
+    assert len(fingerprints) == 1 and None not in fingerprints  # the same (bad) key, by fingerprint
+    assert outcomes[0] == ("bad", "authentication", 401, 1)
+    assert [a for alias, _, _, a in outcomes if alias == "pooled"] == [1, 1, 1, 2]  # one retried call
+
     for key in (BAD, GOOD):
         assert key not in blob
         assert key[8:24] not in blob  # not even a fragment

@@ -114,3 +114,18 @@ async def test_aclose_closes_the_source():
 async def test_text_stream():
     s = ChatStream(call(), source([START, TextDelta("x"), UsageEvent(Usage(1, 1)), TextDelta("y")]))
     assert [t async for t in s.text_stream()] == ["x", "y"]
+
+
+async def test_the_providers_details_reach_the_streamed_response() -> None:
+    import llmrelay
+    from llmrelay.settings import Settings
+    from llmrelay.simulator import expected_text
+
+    full = expected_text("tell me a story", seed=0)
+    stop = full.split()[3]  # a word the reply is sure to reach
+    async with llmrelay.Client(Settings.load(), environ={}) as client:
+        model = "simulator-anthropic/claude-haiku-4-5"
+        unary = await client.chat("tell me a story", model=model, stop=[stop])
+        streamed = await client.stream("tell me a story", model=model, stop=[stop]).final()
+    assert unary.details.get("stop_sequence") == stop
+    assert streamed.details.get("stop_sequence") == stop and streamed.text == unary.text

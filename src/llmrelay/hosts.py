@@ -35,6 +35,9 @@ def _h(name: str, protocol: str, base_url: str | None, *key_env: str, **kw: Any)
 # Anthropic requires max_tokens: its adapter sends this when a call gives none, and
 # preflight reserves it in the context window.
 _ANTHROPIC: Mapping[str, Any] = MappingProxyType({"default_max_tokens": 4096})
+# OpenAI and Azure reject ``max_tokens`` for reasoning models; every other OpenAI-compatible
+# server gets the adapter's default, ``max_tokens``, the one field they all know.
+_MAX_COMPLETION_TOKENS: Mapping[str, Any] = MappingProxyType({"max_tokens_field": "max_completion_tokens"})
 
 HOSTS: Mapping[str, Host] = MappingProxyType(
     dict(
@@ -45,6 +48,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 "https://api.openai.com/v1",
                 "OPENAI_API_KEY",
                 base_url_env="OPENAI_BASE_URL",
+                options=_MAX_COMPLETION_TOKENS,
                 description="OpenAI",
             ),
             _h(
@@ -70,7 +74,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 None,
                 "AZURE_OPENAI_API_KEY",
                 base_url_env="AZURE_OPENAI_ENDPOINT",
-                options={"azure": True, "api_version": "2024-10-21"},
+                options={"azure": True, "api_version": "2024-10-21", **_MAX_COMPLETION_TOKENS},
                 description="Azure OpenAI (model = deployment name)",
             ),
             _h("groq", "openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY", description="Groq"),
@@ -168,3 +172,9 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
 
 def is_simulator(base_url: str) -> bool:
     return base_url.startswith(SIMULATOR_URL)
+
+
+def vendor_hosts() -> tuple[Host, ...]:
+    """The hosts run by their protocol's own vendor (a host named like its protocol:
+    ``openai``, ``anthropic``, ``gemini``), in table order."""
+    return tuple(h for h in HOSTS.values() if h.name == h.protocol)

@@ -139,6 +139,7 @@ class ChatStream:
             usage=out.usage,
             reasoning=out.reasoning or None,
             provider_state=out.provider_state,
+            details=out.details,
             request_id=out.request_id,
             latency=time.perf_counter() - call.started,
             time_to_first_token=out.ttft,

@@ -8,7 +8,7 @@ import json
 import anthropic
 import jsonschema
 import pytest
-from tests.conformance.conftest import SECRET_KEY, Server, relay_settings
+from tests.conformance.conftest import SECRET_KEY, Server, read_as_llmrelay, relay_settings, sse_json
 from tests.conformance.test_openai import FILM, WEATHER
 
 import llmrelay
@@ -32,14 +32,21 @@ async def relay(server: Server):
         yield client
 
 
-async def test_non_streaming_text(sdk, relay) -> None:
+async def test_non_streaming_text(sdk, relay, server: Server) -> None:
     r = await sdk.messages.create(model=MODEL, max_tokens=60, messages=HELLO, system="Be brief.")
+    sdk_call = server.last()
     assert r.type == "message" and r.role == "assistant"
     text = "".join(b.text for b in r.content if b.type == "text")
     assert text and r.stop_reason in ("end_turn", "max_tokens")
     assert r.usage.input_tokens > 0 and r.usage.output_tokens > 0
 
+    # The SDK's very answer, read by llmrelay's adapter: the same ids as the SDK read.
+    ours, request_id = read_as_llmrelay("anthropic", sdk_call, MODEL)
+    assert ours.id == r.id and ours.text == text
+    assert r._request_id and request_id == r._request_id
+
     mine = await relay.chat([{"role": "system", "content": "Be brief."}, *HELLO], model="an", max_tokens=60)
+    relay_call = server.last()
     assert mine.text == text
     assert mine.native_finish_reason == r.stop_reason
     assert mine.usage is not None
@@ -47,26 +54,49 @@ async def test_non_streaming_text(sdk, relay) -> None:
         r.usage.input_tokens,
         r.usage.output_tokens,
     )
-    assert mine.id == r.id or mine.id.startswith("msg_")
-    assert mine.request_id
+    # llmrelay's report of its own call against what the server sent for that call
+    assert mine.id == relay_call.json()["id"]
+    assert mine.request_id == relay_call.headers["request-id"]
+    # every call has ids of its own, so the checks above cannot pass with the other call's
+    assert (mine.id, mine.request_id) != (r.id, r._request_id)
 
 
-async def test_streaming_matches_non_streaming(sdk, relay) -> None:
+async def test_streaming_matches_non_streaming(sdk, relay, server: Server) -> None:
     full = await sdk.messages.create(model=MODEL, max_tokens=60, messages=HELLO)
     parts = []
     async with sdk.messages.stream(model=MODEL, max_tokens=60, messages=HELLO) as stream:
         async for text in stream.text_stream:
             parts.append(text)
         final = await stream.get_final_message()
+    sdk_call = server.last()
     assert "".join(parts) == "".join(b.text for b in full.content if b.type == "text")
     assert len(parts) > 1
     assert final.stop_reason == full.stop_reason and final.usage.output_tokens == full.usage.output_tokens
+    parser, request_id = read_as_llmrelay("anthropic", sdk_call, MODEL)
+    assert parser.done and parser.response_id == final.id
+    assert request_id == stream.response.headers["request-id"]
 
     s = relay.stream(HELLO, model="an", max_tokens=60)
     assert [t async for t in s.text_stream()] == parts
+    relay_call = server.last()
     assert s.response is not None and s.response.usage is not None
     assert s.response.usage.output_tokens == full.usage.output_tokens
     assert s.response.finish_reason == ("length" if full.stop_reason == "max_tokens" else "stop")
+    start = next(e for e in sse_json(relay_call) if e["type"] == "message_start")
+    assert s.response.id == start["message"]["id"] != final.id
+    assert s.response.request_id == relay_call.headers["request-id"]
+
+
+async def test_stream_keeps_the_stop_sequence_the_sdk_reports(sdk, server: Server) -> None:
+    full = await sdk.messages.create(model=MODEL, max_tokens=60, messages=HELLO)
+    words = "".join(b.text for b in full.content if b.type == "text").split()
+    assert len(words) > 4
+    stop = words[len(words) // 2]
+    async with sdk.messages.stream(model=MODEL, max_tokens=60, messages=HELLO, stop_sequences=[stop]) as s:
+        final = await s.get_final_message()
+    assert final.stop_reason == "stop_sequence" and final.stop_sequence == stop
+    parser, _ = read_as_llmrelay("anthropic", server.last(), MODEL)
+    assert parser.details == {"stop_sequence": final.stop_sequence}
 
 
 async def test_tool_use_round_trip(sdk, relay) -> None:
@@ -107,10 +137,14 @@ async def test_errors(server: Server, sdk, relay) -> None:
     with pytest.raises(anthropic.BadRequestError) as sdk_bad:
         await sdk.messages.create(model=MODEL, max_tokens=10, messages=[])
     assert sdk_bad.value.status_code == 400
+    with pytest.raises(llmrelay.InvalidRequestError) as ours:
+        read_as_llmrelay("anthropic", server.last(), MODEL)
+    assert sdk_bad.value.request_id and ours.value.request_id == sdk_bad.value.request_id
     # 1.5 is a valid temperature for OpenAI and Gemini, so llmrelay sends it; Anthropic's 400 maps back
     with pytest.raises(llmrelay.InvalidRequestError) as bad:
         await relay.chat(HELLO, model="an", temperature=1.5)
-    assert bad.value.status == 400 and bad.value.request_id
+    assert bad.value.status == 400
+    assert bad.value.request_id == server.last().headers["request-id"] != sdk_bad.value.request_id
 
     server.sim.faults = FaultSequence([Fault.overloaded(), Fault.rate_limited(retry_after=3)] * 2)
     with pytest.raises(anthropic.APIStatusError) as over:

@@ -10,7 +10,7 @@ import pytest
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from tests.conformance.conftest import SECRET_KEY, Server, relay_settings
+from tests.conformance.conftest import SECRET_KEY, Server, read_as_llmrelay, relay_settings, sse_json
 from tests.conformance.test_openai import FILM, WEATHER
 
 import llmrelay
@@ -44,17 +44,24 @@ def cfg(**kw) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(**kw)
 
 
-async def test_non_streaming_text(sdk, relay) -> None:
+async def test_non_streaming_text(sdk, relay, server: Server) -> None:
     r = await sdk.aio.models.generate_content(
         model=MODEL, contents=PROMPT, config=cfg(max_output_tokens=60, system_instruction="Be brief.")
     )
+    sdk_call = server.last()
     assert r.text
     assert r.candidates[0].finish_reason in (types.FinishReason.STOP, types.FinishReason.MAX_TOKENS)
     assert r.usage_metadata.prompt_token_count > 0 and r.usage_metadata.candidates_token_count > 0
 
+    # The SDK's very answer, read by llmrelay's adapter: the same response id as the SDK read
+    # (Gemini's simulator, like the API, sends no request-id header: there is none to compare).
+    ours, _ = read_as_llmrelay("gemini", sdk_call, MODEL)
+    assert r.response_id and ours.id == r.response_id and ours.text == r.text
+
     mine = await relay.chat(
         [llmrelay.Message.system("Be brief."), llmrelay.Message.user(PROMPT)], model="ge", max_tokens=60
     )
+    assert mine.id == server.last().json()["responseId"] != r.response_id
     assert mine.text == r.text
     assert mine.usage is not None
     assert mine.usage.input_tokens == r.usage_metadata.prompt_token_count
@@ -62,22 +69,26 @@ async def test_non_streaming_text(sdk, relay) -> None:
     assert mine.native_finish_reason == r.candidates[0].finish_reason.value
 
 
-async def test_streaming_matches_non_streaming(sdk, relay) -> None:
+async def test_streaming_matches_non_streaming(sdk, relay, server: Server) -> None:
     full = await sdk.aio.models.generate_content(
         model=MODEL, contents=PROMPT, config=cfg(max_output_tokens=60)
     )
-    parts = [
-        chunk.text
+    chunks = [
+        chunk
         async for chunk in await sdk.aio.models.generate_content_stream(
             model=MODEL, contents=PROMPT, config=cfg(max_output_tokens=60)
         )
-        if chunk.text
     ]
+    parts = [chunk.text for chunk in chunks if chunk.text]
     assert "".join(parts) == full.text and len(parts) > 1
+    parser, _ = read_as_llmrelay("gemini", server.last(), MODEL)
+    assert parser.done and {c.response_id for c in chunks} == {parser.response_id}
 
     s = relay.stream(PROMPT, model="ge", max_tokens=60)
     assert "".join([t async for t in s.text_stream()]) == full.text
     assert s.response is not None and s.response.usage is not None
+    sent_ids = {c["responseId"] for c in sse_json(server.last())}
+    assert sent_ids == {s.response.id} and s.response.id != parser.response_id
     assert s.response.usage.output_tokens == full.usage_metadata.candidates_token_count
 
 

@@ -8,7 +8,7 @@ import json
 import jsonschema
 import openai
 import pytest
-from tests.conformance.conftest import SECRET_KEY, Server, relay_settings
+from tests.conformance.conftest import SECRET_KEY, Server, read_as_llmrelay, relay_settings, sse_json
 
 import llmrelay
 from llmrelay.settings import CatalogSettings
@@ -52,8 +52,9 @@ async def relay(server: Server):
         yield client
 
 
-async def test_non_streaming_text(sdk, relay) -> None:
+async def test_non_streaming_text(sdk, relay, server: Server) -> None:
     r = await sdk.chat.completions.create(model="gpt-4o-mini", messages=HELLO, max_tokens=60)
+    sdk_call = server.last()
     assert r.object == "chat.completion"
     text = r.choices[0].message.content
     assert text and r.choices[0].message.role == "assistant"
@@ -61,15 +62,24 @@ async def test_non_streaming_text(sdk, relay) -> None:
     assert r.usage is not None and r.usage.completion_tokens > 0 and r.usage.prompt_tokens > 0
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
 
+    # The SDK's very answer, read by llmrelay's adapter: the same ids as the SDK read.
+    ours, request_id = read_as_llmrelay("openai", sdk_call, "gpt-4o-mini")
+    assert ours.id == r.id and ours.text == text
+    assert r._request_id and request_id == r._request_id
+
     mine = await relay.chat(HELLO, model="oa", max_tokens=60)
+    relay_call = server.last()
     assert mine.text == text
     assert mine.finish_reason == r.choices[0].finish_reason
     assert mine.usage == llmrelay.Usage(r.usage.prompt_tokens, r.usage.completion_tokens)
-    assert mine.id == r.id or mine.id.startswith("chatcmpl-")
-    assert mine.request_id
+    # llmrelay's report of its own call against what the server sent for that call
+    assert mine.id == relay_call.json()["id"]
+    assert mine.request_id == relay_call.headers["x-request-id"]
+    # every call has ids of its own, so the checks above cannot pass with the other call's
+    assert (mine.id, mine.request_id) != (r.id, r._request_id)
 
 
-async def test_streaming_text_matches_non_streaming(sdk, relay) -> None:
+async def test_streaming_text_matches_non_streaming(sdk, relay, server: Server) -> None:
     full = await sdk.chat.completions.create(model="gpt-4o-mini", messages=HELLO, max_tokens=60)
     stream = await sdk.chat.completions.create(
         model="gpt-4o-mini",
@@ -78,9 +88,10 @@ async def test_streaming_text_matches_non_streaming(sdk, relay) -> None:
         stream=True,
         stream_options={"include_usage": True},
     )
-    parts, finish, usage = [], None, None
+    parts, finish, usage, ids = [], None, None, set()
     async for chunk in stream:
         assert chunk.object == "chat.completion.chunk"
+        ids.add(chunk.id)
         for choice in chunk.choices:
             if choice.delta.content:
                 parts.append(choice.delta.content)
@@ -90,12 +101,19 @@ async def test_streaming_text_matches_non_streaming(sdk, relay) -> None:
     assert len(parts) > 1
     assert finish == full.choices[0].finish_reason
     assert usage is not None and usage.completion_tokens == full.usage.completion_tokens
+    parser, request_id = read_as_llmrelay("openai", server.last(), "gpt-4o-mini")
+    assert parser.done and ids == {parser.response_id}
+    assert request_id == stream.response.headers["x-request-id"]
 
     s = relay.stream(HELLO, model="oa", max_tokens=60)
     deltas = [t async for t in s.text_stream()]
+    relay_call = server.last()
     assert deltas == parts
     assert s.response is not None and s.response.usage is not None
     assert s.response.usage.output_tokens == usage.completion_tokens
+    assert {c["id"] for c in sse_json(relay_call)} == {s.response.id}
+    assert s.response.request_id == relay_call.headers["x-request-id"]
+    assert s.response.id not in ids
 
 
 async def test_truncation_by_max_tokens(sdk, relay) -> None:
@@ -164,6 +182,9 @@ async def test_invalid_request_and_context_window(sdk, relay, server: Server) ->
     with pytest.raises(openai.BadRequestError) as info:
         await sdk.chat.completions.create(model="gpt-4o-mini", messages=HELLO, temperature=3)
     assert info.value.status_code == 400
+    with pytest.raises(llmrelay.InvalidRequestError) as ours:
+        read_as_llmrelay("openai", server.last(), "gpt-4o-mini")
+    assert info.value.request_id and ours.value.request_id == info.value.request_id
     huge = "word " * 200_000
     with pytest.raises(openai.BadRequestError) as info:
         await sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": huge}])
@@ -175,7 +196,8 @@ async def test_invalid_request_and_context_window(sdk, relay, server: Server) ->
     async with llmrelay.Client(unchecked) as direct:
         with pytest.raises(llmrelay.ContextWindowExceededError) as mine:
             await direct.chat(huge, model="oa")
-    assert mine.value.status == 400 and mine.value.request_id
+    assert mine.value.status == 400
+    assert mine.value.request_id == server.last().headers["x-request-id"]
 
 
 async def test_authentication(keyed_server: Server) -> None:

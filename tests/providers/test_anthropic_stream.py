@@ -325,3 +325,50 @@ def test_malformed_event_data(data: str) -> None:
     parser = AnthropicAdapter().stream_parser(EP)
     with pytest.raises(errors.MalformedResponseError):
         parser.feed(SSEEvent(data=data, event="content_block_delta"))
+
+
+# --------------------------------------------------------------------------- details
+
+
+def _stream_ending(delta: dict[str, Any]) -> list[SSEEvent]:
+    start = {"id": "msg_1", "model": "claude-sonnet-4-5", "content": []}
+    return [
+        ev({"type": "message_start", "message": start}),
+        ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ev({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "one two"}}),
+        ev({"type": "content_block_stop", "index": 0}),
+        ev({"type": "message_delta", "delta": delta, "usage": {"output_tokens": 3}}),
+        ev({"type": "message_stop"}),
+    ]
+
+
+def test_the_stop_sequence_that_ended_the_reply_is_kept_in_details() -> None:
+    out, parser = run(_stream_ending({"stop_reason": "stop_sequence", "stop_sequence": "three"}))
+    assert parser.done
+    assert FinishEvent("stop", "stop_sequence") in out
+    assert parser.details == {"stop_sequence": "three"}
+
+
+def test_details_match_what_the_unary_parser_keeps() -> None:
+    # the same reply, as one Message object and as a stream: the same details
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "one two"}],
+        "stop_reason": "stop_sequence",
+        "stop_sequence": "three",
+        "usage": {"input_tokens": 5, "output_tokens": 3},
+    }
+    unary = AnthropicAdapter().parse_chat(json.dumps(message).encode(), EP)
+    _, parser = run(_stream_ending({"stop_reason": "stop_sequence", "stop_sequence": "three"}))
+    unary_details = getattr(unary, "details", None) or unary.meta  # details: pipeline v2 name
+    assert dict(parser.details) == dict(unary_details) == {"stop_sequence": "three"}
+
+
+def test_no_stop_sequence_no_details() -> None:
+    _, parser = run(load_sse("stream_basic.sse"))  # the docs' transcript: "stop_sequence": null
+    assert parser.details == {}
+    _, parser = run(_stream_ending({"stop_reason": "end_turn"}))
+    assert parser.details == {}

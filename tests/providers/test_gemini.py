@@ -442,3 +442,26 @@ def test_embed_request_and_parse() -> None:
     assert resp.vectors == [[0.0123, -0.0456, 0.0789, 0.001], [-0.5, 0.25, 0.125, 0.0]]
     assert resp.model == "gemini-embedding-001"
     assert resp.provider == "gemini"
+
+
+def test_stream_details_keep_the_finish_message_like_the_unary_parser() -> None:
+    chunk = {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "print("}]},
+                "finishReason": "MALFORMED_FUNCTION_CALL",
+                "finishMessage": "Malformed function call: print(default_api.f(x=))",
+            }
+        ],
+        "modelVersion": "gemini-2.5-flash",
+        "responseId": "r1",
+    }
+    parser = GeminiAdapter().stream_parser(endpoint())
+    parser.feed(SSEEvent(data=json.dumps(chunk)))
+    assert parser.done
+    unary = GeminiAdapter().parse_chat(json.dumps(chunk).encode(), endpoint())
+    unary_details = getattr(unary, "details", None) or unary.meta  # details: pipeline v2 name
+    assert dict(parser.details) == dict(unary_details)
+    assert parser.details["finish_message"].startswith("Malformed function call")
+    _, plain = run_stream("stream_text.sse")
+    assert plain.details == {}

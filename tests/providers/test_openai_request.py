@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmrelay import errors
+from llmrelay.hosts import HOSTS
 from llmrelay.providers.openai import OpenAIAdapter
 from llmrelay.providers.openai_request import max_tokens_field
 from llmrelay.secrets import Secret
@@ -32,6 +33,7 @@ ADAPTER = OpenAIAdapter()
 
 
 def endpoint(**kw: Any) -> Endpoint:
+    """An endpoint as the resolver builds it: the host row's options, then the given ones."""
     base: dict[str, Any] = {
         "provider": "openai",
         "model": "gpt-4o",
@@ -40,6 +42,8 @@ def endpoint(**kw: Any) -> Endpoint:
         "host": "openai",
     }
     base.update(kw)
+    row = HOSTS.get(base["host"])
+    base["options"] = {**(row.options if row is not None else {}), **kw.get("options", {})}
     return Endpoint(**base)
 
 
@@ -124,6 +128,21 @@ def test_max_tokens_field_choice(host: str, options: dict[str, Any], field: str)
     assert b[field] == 99
     other = "max_tokens" if field == "max_completion_tokens" else "max_completion_tokens"
     assert other not in b
+
+
+def test_the_host_row_not_the_host_name_picks_the_field() -> None:
+    # an "openai" endpoint built without the row's options gets the protocol default
+    bare = Endpoint("openai", "gpt-4o", "https://api.openai.com/v1", host="openai")
+    assert max_tokens_field(bare) == "max_tokens"
+    assert HOSTS["openai"].options["max_tokens_field"] == "max_completion_tokens"
+
+
+def test_an_unknown_max_tokens_field_is_a_config_error() -> None:
+    ep = endpoint(host="groq", options={"max_tokens_field": "max_new_tokens"})
+    with pytest.raises(
+        errors.ConfigError, match="max_tokens_field must be one of max_tokens, max_completion_tokens"
+    ):
+        body(chat(max_tokens=5), ep)
 
 
 def test_stream_flags() -> None:

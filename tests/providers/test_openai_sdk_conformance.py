@@ -11,6 +11,7 @@ import httpx
 import openai
 import pytest
 
+from llmrelay.hosts import HOSTS
 from llmrelay.providers.openai import OpenAIAdapter
 from llmrelay.secrets import Secret
 from llmrelay.types import (
@@ -75,8 +76,14 @@ WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "requir
 
 
 def test_full_chat_request_matches_the_sdk() -> None:
+    # as the resolver builds it: the "openai" host row's options included
     ep = Endpoint(
-        "openai", "gpt-4o", "https://api.openai.com/v1", api_key=Secret("sk-conf-123456"), host="openai"
+        "openai",
+        "gpt-4o",
+        "https://api.openai.com/v1",
+        api_key=Secret("sk-conf-123456"),
+        host="openai",
+        options=HOSTS["openai"].options,
     )
     call_ = ToolCall(id="call_1", name="weather", arguments='{"city":"Paris"}')
     req = ChatRequest(

@@ -350,3 +350,36 @@ def test_keepalives_sloppy_chunks_and_trailing_data_are_harmless() -> None:
     assert parser.feed(SSEEvent(" [DONE] ")) == []
     assert parser.done is True
     assert parser.feed(SSEEvent('{"choices": [{"index": 0, "delta": {"content": "late"}}]}')) == []
+
+
+# --------------------------------------------------------------------------- details
+
+
+def test_details_keep_the_fingerprint_like_the_unary_parser() -> None:
+    parser = OpenAIStreamParser(EP)
+    run(sse_events("chat_stream.sse"), parser)
+    assert parser.details == {"system_fingerprint": "fp_44709d6fcb"}
+
+
+def test_details_from_the_last_chunk_win_and_refusals_are_joined() -> None:
+    parser = OpenAIStreamParser(EP)
+    run(
+        [
+            chunk({"role": "assistant", "content": ""}, system_fingerprint="fp_a", service_tier="default"),
+            chunk({"refusal": "I'm sorry, "}),
+            chunk({"refusal": "I can't."}),
+            chunk({}, finish="stop", system_fingerprint="fp_b", service_tier="default"),
+        ],
+        parser,
+    )
+    assert parser.details == {
+        "system_fingerprint": "fp_b",
+        "service_tier": "default",
+        "refusal": "I'm sorry, I can't.",
+    }
+
+
+def test_details_ignore_null_and_non_string_values() -> None:
+    parser = OpenAIStreamParser(EP)
+    run([chunk({"content": "hi"}, system_fingerprint=None, service_tier=3), chunk({}, finish="stop")], parser)
+    assert parser.details == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmrelay.providers import token_rules
 from llmrelay.tokens import count_text
 from llmrelay.tokens.estimate import estimate_request, estimate_text, json_text
 from llmrelay.types import ChatRequest, Message, Tool
@@ -35,6 +36,21 @@ def test_request_adds_framing_tools_and_schemas():
     # Anthropic adds its tool-use system prompt on top of the schema
     assert estimate_request(with_tools, "anthropic") > estimate_request(base, "anthropic") + 300
     assert estimate_request(with_tools, "gemini") > estimate_request(base, "gemini")
+
+
+def test_framing_is_the_protocols_own():
+    one = ChatRequest(model="m", messages=[Message.user("abcd")])
+    two = ChatRequest(model="m", messages=[Message.user("abcd"), Message.user("abcd")])
+    for protocol in ("openai", "anthropic", "gemini"):
+        rules = token_rules(protocol)
+        # one message of one estimated token: the request's framing, the message's and the text
+        assert estimate_request(one, protocol) == rules.per_request + rules.per_message + 1
+        assert estimate_request(two, rules) - estimate_request(one, rules) == rules.per_message + 1
+    named = ChatRequest(model="m", messages=[Message(role="user", content="abcd", name="abcd")])
+    assert (
+        estimate_request(named, "openai") - estimate_request(one, "openai")
+        == 1 + token_rules("openai").per_name
+    )
 
 
 def test_json_text_accepts_read_only_mappings_and_tuples():

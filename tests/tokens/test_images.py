@@ -8,6 +8,8 @@ import zlib
 
 import pytest
 
+from llmrelay.errors import UnknownProviderError
+from llmrelay.providers import token_rules
 from llmrelay.tokens import images
 from llmrelay.types import ImagePart
 
@@ -51,33 +53,18 @@ def test_inline_images_are_measured_urls_assumed():
     assert images.image_size(ImagePart(url="https://example.com/cat.png")) is None
 
 
-@pytest.mark.parametrize(
-    ("size", "detail", "tokens"),
-    [
-        ((1024, 1024), "high", 765),  # 768x768 -> 4 tiles
-        ((2048, 4096), "high", 1105),  # OpenAI's worked example: 768x1536 -> 6 tiles
-        ((4096, 8192), "low", 85),
-        ((256, 256), None, 255),  # one tile
-    ],
-)
-def test_openai_tiles(size, detail, tokens):
-    assert images.openai_image_tokens(*size, detail) == tokens
-
-
-def test_anthropic_area_rule():
-    assert images.anthropic_image_tokens(1000, 1000) == 1334  # 1000*1000/750
-    assert images.anthropic_image_tokens(8000, 8000) <= 1600  # scaled down first
-
-
-def test_gemini_tiles():
-    assert images.gemini_image_tokens(384, 384) == 258
-    assert images.gemini_image_tokens(1024, 1024) == 258 * 4
-
-
-def test_image_tokens_dispatch_by_protocol():
+def test_image_tokens_apply_the_protocols_own_rule():
     part = ImagePart(data=base64.b64encode(_png(1000, 1000)).decode(), media_type="image/png")
-    assert images.image_tokens(part, "anthropic") == 1334
-    assert images.image_tokens(part, "gemini") == 258 * 4
-    assert images.image_tokens(part, "openai") == 765
+    assert images.image_tokens(part, "anthropic") == 1334  # 1000*1000/750
+    assert images.image_tokens(part, "gemini") == 258 * 4  # 2x2 tiles of 768 px
+    assert images.image_tokens(part, "openai") == 765  # scaled to 768x768: 4 tiles
+    assert images.image_tokens(part, token_rules("gemini")) == 258 * 4  # rules given directly
+    low = ImagePart(data=part.data, media_type="image/png", detail="low")
+    assert images.image_tokens(low, "openai") == 85  # detail reaches the rule
     unknown = ImagePart(url="https://example.com/a.png")
     assert images.image_tokens(unknown, "openai") == 765  # assumed 1024x1024
+
+
+def test_image_tokens_for_an_unknown_protocol_is_a_typed_error():
+    with pytest.raises(UnknownProviderError, match="unknown wire protocol 'cohere'"):
+        images.image_tokens(ImagePart(url="https://example.com/a.png"), "cohere")

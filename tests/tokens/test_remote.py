@@ -1,5 +1,6 @@
-"""Provider count endpoints: request building, parsing, and Client.count_tokens end to end
-against the in-process simulator (no sockets: the network guard stays on)."""
+"""Provider count endpoints by protocol name (the adapters build and parse them; see
+tests/providers/test_*_tokens.py), and Client.count_tokens end to end against the
+in-process simulator (no sockets: the network guard stays on)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import json
 import pytest
 
 import llmrelay
-from llmrelay.errors import AuthenticationError, MalformedResponseError
+from llmrelay.errors import AuthenticationError, MalformedResponseError, UnsupportedFeatureError
+from llmrelay.providers import ADAPTERS, load_adapter
 from llmrelay.secrets import Secret
 from llmrelay.settings import Settings
 from llmrelay.simulator import SimulatorConfig
-from llmrelay.tokens.remote import count_request, parse_count
+from llmrelay.tokens.remote import METHODS, count_request, parse_count
 from llmrelay.types import ChatRequest, Message, Tool
 from llmrelay.wire import Endpoint
 
@@ -54,6 +56,18 @@ def test_parse_count():
         parse_count("gemini", b'{"input_tokens": 7}')
     with pytest.raises(MalformedResponseError, match="not JSON"):
         parse_count("anthropic", b"<html>")
+    with pytest.raises(UnsupportedFeatureError, match="no token-count endpoint"):
+        parse_count("openai", b'{"totalTokens": 7}')
+
+
+def test_methods_are_the_adapters_own():
+    expected = {p: load_adapter(p).count_method for p in ADAPTERS if load_adapter(p).count_method}
+    assert (
+        dict(METHODS) == expected == {"anthropic": "anthropic:count_tokens", "gemini": "gemini:countTokens"}
+    )
+    assert len(METHODS) == 2 and "openai" not in METHODS and "cohere" not in METHODS
+    with pytest.raises(KeyError):
+        METHODS["openai"]
 
 
 @pytest.mark.parametrize(

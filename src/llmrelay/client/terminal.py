@@ -19,7 +19,6 @@ from llmrelay.errors import StreamTruncatedError
 from llmrelay.hosts import HOSTS
 from llmrelay.pipeline import Call, Hooks
 from llmrelay.providers import Adapter
-from llmrelay.providers.base import request_id_from
 from llmrelay.types import (
     CONTENT_EVENTS,
     ChatResponse,
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from llmrelay.transport.http import Transport
     from llmrelay.wire import Endpoint
 
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "apim-request-id", "x-goog-request-id")
 _INFO_LIMIT = 4096  # bounded: reported model names are provider-controlled
 
 
@@ -98,7 +96,7 @@ class Terminal:
         call.report.deployment = dep.name
         result = replace(
             out,
-            request_id=request_id_from(resp.headers, *_REQUEST_ID_HEADERS),
+            request_id=adapter.request_id(resp.headers),
             latency=latency,
             cost=self.cost(ep, out.model, out.usage),
             meta=call.report,
@@ -118,7 +116,7 @@ class Terminal:
                 body = await resp.read()
                 raise adapter.parse_error(resp.status, resp.headers, body, ep)
             provider = ep.host or ep.provider
-            request_id = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
+            request_id = adapter.request_id(resp.headers)
             parser = adapter.stream_parser(ep)
             add = out.add
             announced = False
@@ -147,6 +145,7 @@ class Terminal:
             if parser.model:
                 out.model = parser.model
             out.provider_state = parser.provider_state or None
+            out.details = parser.details
             out.cost = self.cost(ep, out.model, out.usage)
             out.complete = True
             yield StreamEnd(
@@ -188,7 +187,7 @@ class Terminal:
         out.cost = self.cost(ep, parsed.model, parsed.usage)
         out.model = parsed.model
         out.provider = parsed.provider
-        out.request_id = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
+        out.request_id = adapter.request_id(resp.headers)
         out.complete = True
         result = replace(parsed, request_id=out.request_id, latency=latency, cost=out.cost, meta=call.report)
         out.response = result
@@ -197,22 +196,25 @@ class Terminal:
     # ------------------------------------------------------------------ token counts
 
     async def count(self, call: Call) -> TokenCount:
-        """Anthropic and Gemini deployments (with a key, or the simulator) are asked with
-        the provider's own free count endpoint, which is exact; others are counted offline."""
+        """Deployments whose protocol has a count endpoint (with a key, or the simulator)
+        are asked with the provider's own free endpoint, which is exact; others are
+        counted offline."""
         from llmrelay.tokens import TokenCount, count_for
-        from llmrelay.tokens.remote import METHODS, count_request, parse_count
 
         req = call.chat
         dep = call.deployment()
         ep = dep.endpoint
+        adapter = self._adapter(ep.provider)
         host = HOSTS.get(ep.host)
-        http = count_request(req, ep)
+        http = adapter.count_request(req, ep)
         call.report.deployment = dep.name
-        if http is None or (ep.api_key is None and (host is None or host.key_required)):
+        if http is None or adapter.count_method is None:
+            return count_for(req, self.model_info(ep, None), ep.provider, ep.model)
+        if ep.api_key is None and (host is None or host.key_required):
             return count_for(req, self.model_info(ep, None), ep.provider, ep.model)
         self._sending(call)
         resp = await self._transport.send(http)
+        call.outcome.request_id = adapter.request_id(resp.headers)
         if resp.status >= 300:
-            raise self._adapter(ep.provider).parse_error(resp.status, resp.headers, resp.body, ep)
-        call.outcome.request_id = request_id_from(resp.headers, *_REQUEST_ID_HEADERS)
-        return TokenCount(parse_count(ep.provider, resp.body), True, METHODS[ep.provider])
+            raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
+        return TokenCount(adapter.parse_count(resp.body, ep), True, adapter.count_method)

@@ -43,6 +43,8 @@ class Outcome:
     provider: str | None = None
     request_id: str | None = None
     provider_state: Mapping[str, Any] | None = None
+    #: what the provider reported beyond the common model (``ChatResponse.details``)
+    details: Mapping[str, Any] = field(default_factory=dict)
     #: the provider accepted the stream and began answering (it may bill from here on)
     answering: bool = False
     #: the stream finished with its provider's end marker
@@ -122,4 +124,5 @@ class Outcome:
         self.provider = resp.provider
         self.request_id = resp.request_id
         self.provider_state = resp.provider_state
+        self.details = resp.details
         self.complete = True

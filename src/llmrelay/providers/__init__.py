@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from llmrelay.errors import UnknownProviderError
 from llmrelay.providers.base import Adapter
+from llmrelay.providers.counting import TokenRules
 
 # protocol name -> "module:class"; imported on first use to keep `import llmrelay` light.
 ADAPTERS = MappingProxyType(
@@ -20,6 +21,9 @@ ADAPTERS = MappingProxyType(
         "gemini": "llmrelay.providers.gemini:GeminiAdapter",
     }
 )
+
+#: the protocol of a model nothing else claims: OpenAI's is the one most servers speak
+DEFAULT_PROTOCOL = "openai"
 
 
 def load_adapter(protocol: str) -> Adapter:
@@ -35,4 +39,26 @@ def load_adapter(protocol: str) -> Adapter:
     return adapter
 
 
-__all__ = ["ADAPTERS", "Adapter", "load_adapter"]
+def token_rules(protocol: str) -> TokenRules:
+    """How ``protocol`` frames a prompt in tokens (raises ``UnknownProviderError``)."""
+    return load_adapter(protocol).token_rules
+
+
+def protocol_for_model(model: str) -> str:
+    """The protocol whose own models a bare model id looks like (``claude-…`` is
+    Anthropic's), else ``DEFAULT_PROTOCOL``. Loads every adapter: for names without a host."""
+    for protocol in ADAPTERS:
+        if token_rules(protocol).owns_model(model):
+            return protocol
+    return DEFAULT_PROTOCOL
+
+
+__all__ = [
+    "ADAPTERS",
+    "DEFAULT_PROTOCOL",
+    "Adapter",
+    "TokenRules",
+    "load_adapter",
+    "protocol_for_model",
+    "token_rules",
+]

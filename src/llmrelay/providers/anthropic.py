@@ -1,7 +1,8 @@
 """The Anthropic Messages API adapter (``POST /v1/messages``).
 
 Pure translation, split by concern: requests in ``anthropic_request``, Message objects
-in ``anthropic_response``, SSE in ``anthropic_stream``, errors in ``anthropic_errors``.
+in ``anthropic_response``, SSE in ``anthropic_stream``, errors in ``anthropic_errors``,
+token counting (the count endpoint and estimate framing) in ``anthropic_tokens``.
 Mappings and deliberate choices are documented in ``docs/providers/anthropic.md``.
 """
 
@@ -11,9 +12,11 @@ from collections.abc import Mapping
 from typing import NoReturn
 
 from llmrelay import errors
-from llmrelay.providers import anthropic_errors, anthropic_request, anthropic_response
+from llmrelay.providers import anthropic_errors, anthropic_request, anthropic_response, anthropic_tokens
 from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
 from llmrelay.providers.anthropic_stream import AnthropicStreamParser
+from llmrelay.providers.base import request_id_from
+from llmrelay.providers.counting import TokenRules
 from llmrelay.types import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse
 from llmrelay.wire import Endpoint, HttpRequest
 
@@ -28,6 +31,8 @@ class AnthropicAdapter:
     """
 
     name = "anthropic"
+    token_rules: TokenRules = anthropic_tokens.RULES
+    count_method: str | None = anthropic_tokens.COUNT_METHOD
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
         return anthropic_request.build_chat_request(req, ep, stream=stream)
@@ -43,11 +48,20 @@ class AnthropicAdapter:
     ) -> errors.LLMRelayError:
         return anthropic_errors.parse_error(status, headers, body, ep)
 
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return request_id_from(headers, *anthropic_errors.REQUEST_ID_HEADERS)
+
     def embed_request(self, req: EmbeddingRequest, ep: Endpoint) -> HttpRequest:
         _no_embeddings(ep)
 
     def parse_embed(self, body: bytes, ep: Endpoint) -> EmbeddingResponse:
         _no_embeddings(ep)
+
+    def count_request(self, req: ChatRequest, ep: Endpoint) -> HttpRequest:
+        return anthropic_tokens.count_request(req, ep)
+
+    def parse_count(self, body: bytes, ep: Endpoint | None = None) -> int:
+        return anthropic_tokens.parse_count(body, ep)
 
 
 def _no_embeddings(ep: Endpoint) -> NoReturn:

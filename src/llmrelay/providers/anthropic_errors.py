@@ -45,10 +45,13 @@ _HINTS: dict[type[errors.APIError], str] = {
 }
 
 
+REQUEST_ID_HEADERS = ("request-id", "x-request-id")
+
+
 def parse_error(status: int, headers: Mapping[str, str], body: bytes, ep: Endpoint) -> errors.LLMRelayError:
     payload = _decode(body)
     err = payload.get("error") if isinstance(payload, dict) else None
-    request_id = request_id_from(headers, "request-id", "x-request-id")
+    request_id = request_id_from(headers, *REQUEST_ID_HEADERS)
     if request_id is None and isinstance(payload, dict) and isinstance(payload.get("request_id"), str):
         request_id = payload["request_id"]
     retry_after = parse_retry_after(headers)

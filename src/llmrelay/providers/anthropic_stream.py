@@ -41,6 +41,8 @@ class AnthropicStreamParser:
 
     ``provider_state`` holds the thinking and redacted_thinking blocks finished so far
     (see ``anthropic_state``), rebuilt from their deltas, or None when there are none.
+    ``details`` holds ``stop_sequence`` (the stop sequence that ended the reply, from
+    ``message_delta``) when there was one, as ``parse_chat`` keeps it for a unary reply.
     """
 
     def __init__(self, ep: Endpoint) -> None:
@@ -49,6 +51,7 @@ class AnthropicStreamParser:
         self.response_id: str | None = None
         self.model: str | None = None
         self.provider_state: dict[str, Any] | None = None
+        self.details: dict[str, Any] = {}
         self._kept: list[dict[str, Any]] = []
         self._blocks: dict[int, _Block] = {}
         self._tool_count = 0
@@ -181,6 +184,9 @@ class AnthropicStreamParser:
         out: list[StreamEvent] = []
         delta = data.get("delta")
         native = delta.get("stop_reason") if isinstance(delta, dict) else None
+        stop_sequence = delta.get("stop_sequence") if isinstance(delta, dict) else None
+        if isinstance(stop_sequence, str):
+            self.details["stop_sequence"] = stop_sequence
         if isinstance(native, str):
             json_only = self._json_answer and self._tool_count == 0
             out.append(FinishEvent(finish_reason(native, json_only=json_only), native))

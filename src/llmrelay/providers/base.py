@@ -2,7 +2,9 @@
 
 Adapters are pure: no I/O, no environment, no retries. They translate a
 ``ChatRequest`` + ``Endpoint`` into an ``HttpRequest``, and a provider's bytes back
-into ``ChatResponse``, stream events or a typed error.
+into ``ChatResponse``, stream events or a typed error. Everything protocol-specific
+lives behind this interface (and in the host rows of ``llmrelay.hosts``): the layers
+above never compare a provider's name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from llmrelay import errors
+from llmrelay.providers.counting import TokenRules
 from llmrelay.types import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, StreamEvent
 from llmrelay.wire import Endpoint, HttpRequest, SSEEvent
 
@@ -26,19 +29,30 @@ class StreamParser(Protocol):
     false was cut, and the caller raises ``StreamTruncatedError``.
     ``response_id`` and ``model`` are filled as soon as the provider reveals them;
     ``provider_state`` (None for protocols without any) is read once the stream ends and
-    becomes the final response's ``provider_state``.
+    becomes the final response's ``provider_state``; ``details`` likewise becomes its
+    ``details``: what the provider reported beyond the common model, under the same keys
+    ``parse_chat`` uses for a unary answer (Anthropic's ``stop_sequence``, OpenAI's
+    ``system_fingerprint``…).
     """
 
     done: bool
     response_id: str | None
     model: str | None
     provider_state: Mapping[str, Any] | None
+    details: Mapping[str, Any]
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]: ...
 
 
 class Adapter(Protocol):
+    """One wire protocol. ``name`` is the protocol's name in ``ADAPTERS``;
+    ``token_rules`` is how the protocol frames a prompt, for offline counting;
+    ``count_method`` names the provider's token-count endpoint as ``TokenCount.method``
+    reports it (None when the protocol has none)."""
+
     name: str
+    token_rules: TokenRules
+    count_method: str | None
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest: ...
 
@@ -60,6 +74,22 @@ class Adapter(Protocol):
         ...
 
     def parse_embed(self, body: bytes, ep: Endpoint) -> EmbeddingResponse: ...
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        """The provider's id for one HTTP exchange (quote it to their support), from the
+        response's headers (lower-cased names), whatever the status; None if absent."""
+        ...
+
+    def count_request(self, req: ChatRequest, ep: Endpoint) -> HttpRequest | None:
+        """The provider's own (exact) token count of ``req``'s prompt, or None when the
+        protocol has no count endpoint."""
+        ...
+
+    def parse_count(self, body: bytes, ep: Endpoint | None = None) -> int:
+        """The token count in a 2xx answer to ``count_request``; raise
+        ``MalformedResponseError`` if it has none, ``UnsupportedFeatureError`` for a
+        protocol without a count endpoint. ``ep`` only names the provider in errors."""
+        ...
 
 
 # --------------------------------------------------------------------------- shared helpers

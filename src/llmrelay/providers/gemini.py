@@ -6,7 +6,8 @@ where every SSE ``data:`` is a whole ``GenerateContentResponse`` chunk. Gemini s
 ``x-goog-api-key`` header, never in the URL.
 
 The translation itself lives in ``gemini_request`` (outgoing), ``gemini_response``
-(incoming) and ``gemini_errors``; this module binds them to the ``Adapter`` protocol.
+(incoming), ``gemini_errors`` and ``gemini_tokens`` (countTokens, estimate framing);
+this module binds them to the ``Adapter`` protocol.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmrelay import errors
-from llmrelay.providers.gemini_errors import gemini_error
+from llmrelay.providers import gemini_tokens
+from llmrelay.providers.base import request_id_from
+from llmrelay.providers.counting import TokenRules
+from llmrelay.providers.gemini_errors import REQUEST_ID_HEADERS, gemini_error
 from llmrelay.providers.gemini_request import chat_body, embed_body, encode, method_url, request_headers
 from llmrelay.providers.gemini_response import (
     block_reason,
@@ -63,6 +67,8 @@ class GeminiAdapter:
     """
 
     name = "gemini"
+    token_rules: TokenRules = gemini_tokens.RULES
+    count_method: str | None = gemini_tokens.COUNT_METHOD
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
         if stream:
@@ -85,6 +91,9 @@ class GeminiAdapter:
     ) -> errors.LLMRelayError:
         return gemini_error(status, headers, body, ep)
 
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return request_id_from(headers, *REQUEST_ID_HEADERS)
+
     def embed_request(self, req: EmbeddingRequest, ep: Endpoint) -> HttpRequest:
         url = method_url(ep, "batchEmbedContents")
         return HttpRequest("POST", url, request_headers(ep, req.extra_headers), encode(embed_body(req, ep)))
@@ -95,6 +104,12 @@ class GeminiAdapter:
             raise _embedded_error(data, ep)
         return embedding_response(data, ep)
 
+    def count_request(self, req: ChatRequest, ep: Endpoint) -> HttpRequest:
+        return gemini_tokens.count_request(req, ep)
+
+    def parse_count(self, body: bytes, ep: Endpoint | None = None) -> int:
+        return gemini_tokens.parse_count(body, ep)
+
 
 class GeminiStreamParser:
     """Turns ``streamGenerateContent?alt=sse`` chunks into stream events.
@@ -102,10 +117,21 @@ class GeminiStreamParser:
     Each function call arrives whole in one chunk, so it becomes a single complete
     ``ToolCallDelta``. Usage is repeated (cumulatively) on many chunks; only the last
     one is reported, just before the finish event. Thought signatures are gathered
-    across chunks into ``provider_state`` (see ``gemini_state``).
+    across chunks into ``provider_state`` (see ``gemini_state``). ``details`` holds the
+    candidate's ``finish_message`` when it gives one, as ``parse_chat`` keeps it.
     """
 
-    __slots__ = ("_calls", "_ep", "_signatures", "_usage", "done", "model", "provider_state", "response_id")
+    __slots__ = (
+        "_calls",
+        "_ep",
+        "_signatures",
+        "_usage",
+        "details",
+        "done",
+        "model",
+        "provider_state",
+        "response_id",
+    )
 
     def __init__(self, ep: Endpoint) -> None:
         self._ep = ep
@@ -116,6 +142,7 @@ class GeminiStreamParser:
         self.response_id: str | None = None
         self.model: str | None = None
         self.provider_state: dict[str, Any] | None = None
+        self.details: dict[str, Any] = {}
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if self.done or not event.data.strip():
@@ -153,6 +180,8 @@ class GeminiStreamParser:
                 self._calls += 1
             else:
                 out.append(ReasoningDelta(item) if kind == "reasoning" else TextDelta(item))
+        if pieces.finish_message:
+            self.details["finish_message"] = pieces.finish_message
         if pieces.finish is None:
             return out
         return self._finish(map_finish(pieces.finish, self._calls > 0), pieces.finish, out)

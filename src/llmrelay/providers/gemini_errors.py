@@ -55,7 +55,7 @@ _CONTEXT = re.compile(
     r"input token count.*exceeds|exceeds the maximum number of tokens|context (?:window|length)",
     re.IGNORECASE,
 )
-_REQUEST_ID_HEADERS = ("x-request-id", "x-goog-request-id", "request-id")
+REQUEST_ID_HEADERS = ("x-request-id", "x-goog-request-id", "request-id")
 _TYPE_PREFIX = "type.googleapis.com/google.rpc."
 
 
@@ -75,7 +75,7 @@ def gemini_error(
             provider=provider,
             model=ep.model,
             status=status,
-            request_id=request_id_from(headers, *_REQUEST_ID_HEADERS),
+            request_id=request_id_from(headers, *REQUEST_ID_HEADERS),
             retry_after=parse_retry_after(headers),
         )
     raw_code, raw_message = status_obj.get("status"), status_obj.get("message")
@@ -91,7 +91,7 @@ def gemini_error(
         provider=provider,
         model=ep.model,
         status=status,
-        request_id=request_id_from(headers, *_REQUEST_ID_HEADERS) or _detail_request_id(details),
+        request_id=request_id_from(headers, *REQUEST_ID_HEADERS) or _detail_request_id(details),
         retry_after=delay if delay is not None else parse_retry_after(headers),
         code=code,
         body=_scrub({**status_obj, "details": [d for d in details if _type(d) != "DebugInfo"]}, secrets),

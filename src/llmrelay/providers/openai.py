@@ -4,8 +4,10 @@ every OpenAI-compatible server (Groq, OpenRouter, vLLM, Ollama, llama.cpp, the s
 Pure translation: the adapter builds ``HttpRequest``s and decodes bodies; sending them is
 the transport's job. Hosts differ only through ``Endpoint`` configuration:
 
-* ``ep.host`` ``"openai"``/``"azure"`` send ``max_completion_tokens``, others ``max_tokens``;
-  ``ep.options["max_tokens_field"]`` overrides the choice.
+* ``ep.options["max_tokens_field"]`` names the output-limit field: the ``openai`` and
+  ``azure`` host rows set ``max_completion_tokens`` (reasoning models reject
+  ``max_tokens``); without the option, and without ``azure``, ``max_tokens`` is sent, the
+  one field every compatible server knows.
 * ``ep.options["azure"]``: ``api-key`` header auth (``options["auth"] == "bearer"`` for
   Entra ID tokens); with ``options["api_version"]`` the deployment URL style
   ``{base}/openai/deployments/{ep.model}/…?api-version=…``, else Azure's v1 API
@@ -20,7 +22,11 @@ from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 from llmrelay import errors
+from llmrelay.providers import openai_tokens
+from llmrelay.providers.base import request_id_from
+from llmrelay.providers.counting import TokenRules
 from llmrelay.providers.openai_common import PROTOCOL, dumps
+from llmrelay.providers.openai_errors import REQUEST_ID_HEADERS
 from llmrelay.providers.openai_errors import parse_error as _parse_error
 from llmrelay.providers.openai_request import chat_body
 from llmrelay.providers.openai_response import parse_chat as _parse_chat
@@ -36,6 +42,10 @@ class OpenAIAdapter:
     """``Adapter`` for the OpenAI protocol; stateless, one instance serves every call."""
 
     name = PROTOCOL
+    token_rules: TokenRules = openai_tokens.RULES
+    #: Chat Completions has no count endpoint: OpenAI's encodings are public, so
+    #: ``llmrelay.tokens`` counts exactly offline instead
+    count_method: str | None = None
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
         url = _url(ep, "chat/completions")
@@ -53,6 +63,9 @@ class OpenAIAdapter:
         self, status: int, headers: Mapping[str, str], body: bytes, ep: Endpoint
     ) -> errors.LLMRelayError:
         return _parse_error(status, headers, body, ep)
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        return request_id_from(headers, *REQUEST_ID_HEADERS)
 
     def embed_request(self, req: EmbeddingRequest, ep: Endpoint) -> HttpRequest:
         if isinstance(req.inputs, str):
@@ -75,6 +88,16 @@ class OpenAIAdapter:
 
     def parse_embed(self, body: bytes, ep: Endpoint) -> EmbeddingResponse:
         return _parse_embed(body, ep)
+
+    def count_request(self, req: ChatRequest, ep: Endpoint) -> None:
+        return None
+
+    def parse_count(self, body: bytes, ep: Endpoint | None = None) -> int:
+        raise errors.UnsupportedFeatureError(
+            "the OpenAI Chat Completions protocol has no token-count endpoint; count offline with "
+            "llmrelay.tokens.count_request (exact for OpenAI's models)",
+            provider=(ep.host if ep is not None else "") or PROTOCOL,
+        )
 
 
 def _url(ep: Endpoint, path: str) -> str:

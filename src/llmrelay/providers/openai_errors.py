@@ -21,7 +21,10 @@ from llmrelay.providers.openai_common import as_obj, as_str, provider_name
 from llmrelay.secrets import redact
 from llmrelay.wire import Endpoint
 
-REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id")
+# OpenAI and most compatible servers send x-request-id, Azure apim-request-id; the
+# OpenAI-compatible endpoints of other vendors keep their own header (Anthropic's
+# request-id, Google's x-goog-request-id).
+REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "request-id", "x-goog-request-id")
 
 _CONTENT_FILTER_CODES = frozenset(
     ("content_filter", "content_policy_violation", "responsibleaipolicyviolation")

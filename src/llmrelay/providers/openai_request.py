@@ -22,18 +22,25 @@ from llmrelay.types import (
 )
 from llmrelay.wire import Endpoint
 
-# OpenAI itself (and Azure) reject ``max_tokens`` for reasoning models; most compatible
-# servers (vLLM, Ollama, llama.cpp, older proxies) only know ``max_tokens``.
-_MAX_COMPLETION_TOKENS_HOSTS = frozenset(("openai", "azure"))
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 
 
 def max_tokens_field(ep: Endpoint) -> str:
+    """The body field for ``max_tokens``: ``options["max_tokens_field"]`` (the ``openai`` and
+    ``azure`` host rows set ``max_completion_tokens``, as OpenAI and Azure reject
+    ``max_tokens`` for reasoning models); else ``max_completion_tokens`` for any Azure
+    endpoint, and ``max_tokens`` elsewhere, the field every compatible server (vLLM,
+    Ollama, llama.cpp, older proxies) knows."""
     configured = ep.options.get("max_tokens_field")
     if configured:
+        if configured not in MAX_TOKENS_FIELDS:
+            raise errors.ConfigError(
+                f"endpoint option max_tokens_field must be one of {', '.join(MAX_TOKENS_FIELDS)}, "
+                f"got {configured!r}",
+                provider=ep.host or "openai",
+            )
         return str(configured)
-    if ep.host in _MAX_COMPLETION_TOKENS_HOSTS or ep.options.get("azure"):
-        return "max_completion_tokens"
-    return "max_tokens"
+    return "max_completion_tokens" if ep.options.get("azure") else "max_tokens"
 
 
 def chat_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any]:

@@ -32,11 +32,16 @@ from llmrelay.types import (
 )
 from llmrelay.wire import Endpoint, SSEEvent
 
+#: chunk fields kept in ``details``, as ``parse_chat`` keeps them from a completion
+_DETAIL_KEYS = ("system_fingerprint", "service_tier")
+
 
 class OpenAIStreamParser:
     """One parser per stream; it keeps the little state a stream needs (tool call indexes,
     whether the finish was seen). ``UsageEvent``s carry totals so far: the last one wins,
-    they must not be summed."""
+    they must not be summed. ``details`` gathers what ``parse_chat`` keeps for a unary
+    answer: ``system_fingerprint`` and ``service_tier`` (from the chunks that carry them)
+    and ``refusal`` (the refusal deltas joined)."""
 
     __slots__ = (
         "_announced",
@@ -45,8 +50,10 @@ class OpenAIStreamParser:
         "_ids",
         "_last_index",
         "_last_usage",
+        "_refusal",
         "_refused",
         "_saw_tool_call",
+        "details",
         "done",
         "model",
         "provider_state",
@@ -58,6 +65,8 @@ class OpenAIStreamParser:
         self.response_id: str | None = None
         self.model: str | None = None
         self.provider_state: dict[str, Any] | None = None  # Chat Completions has none to replay
+        self.details: dict[str, Any] = {}
+        self._refusal: list[str] = []
         self._ep = ep
         self._finished = False
         self._refused = False
@@ -97,6 +106,12 @@ class OpenAIStreamParser:
             self.response_id = as_str(chunk.get("id")) or None
         if self.model is None:
             self.model = as_str(chunk.get("model")) or None
+        # Plain text chunks repeat these too; the first and the last chunk (which always
+        # take this path) carry them, so the fast path can skip them.
+        for key in _DETAIL_KEYS:
+            value = chunk.get(key)
+            if isinstance(value, str):
+                self.details[key] = value
 
         out: list[StreamEvent] = []
         for raw in as_list(chunk.get("choices")):
@@ -145,6 +160,8 @@ class OpenAIStreamParser:
         refusal = as_str(delta.get("refusal"))
         if refusal:
             self._refused = True
+            self._refusal.append(refusal)
+            self.details["refusal"] = "".join(self._refusal)
             out.append(TextDelta(refusal))
         for position, raw in enumerate(as_list(delta.get("tool_calls"))):
             call = as_obj(raw)

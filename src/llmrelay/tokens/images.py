@@ -1,4 +1,5 @@
-"""Prompt tokens of an image, by each provider's published rule.
+"""Prompt tokens of an image: its size here, the price of a size by each provider's rule
+(``TokenRules.image_tokens`` in ``llmrelay.providers``).
 
 Inline images (base64 or ``data:`` URLs) are measured from their header; an image given
 by an http(s) URL is never fetched, so its size is assumed (``DEFAULT_SIZE``) and the
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import struct
 
+from llmrelay.providers import TokenRules, token_rules
 from llmrelay.types import ImagePart
 
 #: assumed size of an image llmrelay cannot measure (a URL)
@@ -79,48 +80,9 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def openai_image_tokens(width: int, height: int, detail: str | None) -> int:
-    """OpenAI's tile rule: ``low`` is a flat base; otherwise fit in 2048², scale the short
-    side to 768 and charge per 512-px tile. Base/tile are 85/170 for the GPT-4o family."""
-    base, per_tile = 85, 170
-    if detail == "low":
-        return base
-    w, h = float(width), float(height)
-    if max(w, h) > 2048:
-        scale = 2048 / max(w, h)
-        w, h = w * scale, h * scale
-    if min(w, h) > 768:
-        scale = 768 / min(w, h)
-        w, h = w * scale, h * scale
-    tiles = math.ceil(w / 512) * math.ceil(h / 512)
-    return base + per_tile * tiles
-
-
-def anthropic_image_tokens(width: int, height: int) -> int:
-    """Anthropic: about width × height / 750, after scaling to at most 1568 px on the long
-    side and ~1.15 megapixels."""
-    w, h = float(width), float(height)
-    if max(w, h) > 1568:
-        scale = 1568 / max(w, h)
-        w, h = w * scale, h * scale
-    if w * h > 1_150_000:
-        scale = math.sqrt(1_150_000 / (w * h))
-        w, h = w * scale, h * scale
-    return max(1, math.ceil(w * h / 750))
-
-
-def gemini_image_tokens(width: int, height: int) -> int:
-    """Gemini: 258 tokens for an image up to 384 px on both sides, else 258 per 768-px tile."""
-    if width <= 384 and height <= 384:
-        return 258
-    return 258 * math.ceil(width / 768) * math.ceil(height / 768)
-
-
-def image_tokens(part: ImagePart, protocol: str) -> int:
-    """Tokens ``part`` costs in a prompt for ``protocol`` (openai, anthropic, gemini)."""
+def image_tokens(part: ImagePart, protocol: str | TokenRules) -> int:
+    """Tokens ``part`` costs in a prompt on ``protocol`` (a name from
+    ``llmrelay.providers.ADAPTERS``, or its ``TokenRules``), by the provider's own rule."""
+    rules = token_rules(protocol) if isinstance(protocol, str) else protocol
     width, height = image_size(part) or DEFAULT_SIZE
-    if protocol == "anthropic":
-        return anthropic_image_tokens(width, height)
-    if protocol == "gemini":
-        return gemini_image_tokens(width, height)
-    return openai_image_tokens(width, height, part.detail)
+    return rules.image_tokens(width, height, part.detail)
