@@ -107,3 +107,44 @@ def test_prefix_filter_passes_only_what_is_new() -> None:
         PrefixFilter(delivered).feed(FinishEvent("stop"))
     with pytest.raises(Diverged, match="called a tool"):
         PrefixFilter(delivered).feed(ToolCallDelta(0, id="c", name="f"))
+
+
+def anthropic_dep(name: str) -> dict[str, object]:
+    return {
+        "provider": "simulator-anthropic",
+        "model": "claude-haiku-4-5",
+        "base_url": f"http://{name}.sim",
+        "name": name,
+    }
+
+
+async def test_anthropic_continues_from_the_delivered_text_instead_of_starting_again() -> None:
+    whole_sim = Simulator()
+    async with relay({"a": whole_sim}, deployments=[anthropic_dep("a")]) as client:
+        whole = await client.stream(PROMPT, temperature=0).final()
+    sims = {"a": cut(Simulator(), after=6)}
+    async with relay(sims, deployments=[anthropic_dep("a")]) as client:
+        stream = client.stream(PROMPT, temperature=0)
+        _, text = await read(stream)
+    assert text == FULL == whole.text
+    reply = stream.response
+    assert reply is not None and reply.meta.resumed == 1
+    # the second request generated only what followed the delivered text
+    assert reply.usage is not None and whole.usage is not None
+    assert 0 < reply.usage.output_tokens < whole.usage.output_tokens
+
+
+def test_a_continuation_carries_the_delivered_text_as_the_assistants_turn() -> None:
+    from llmrelay.middleware.resume import continuation
+    from llmrelay.types import ChatRequest, Message
+
+    req = ChatRequest(model="m", messages=(Message.user("hi"),))
+    cont = continuation(req, Delivered(text="Once upon a "))
+    assert cont is not None and cont.prefill == "Once upon a" and cont.tail == " "
+    assert cont.request.messages[-1] == Message.assistant("Once upon a")
+    own = ChatRequest(model="m", messages=(Message.user("hi"), Message.assistant("Answer:")))
+    cont = continuation(own, Delivered(text=" forty"))
+    assert cont is not None and cont.request.messages[-1] == Message.assistant("Answer: forty")
+    assert len(cont.request.messages) == 2
+    assert continuation(req, Delivered(text="x", reasoning="thinking")) is None  # no prefill with thoughts
+    assert continuation(req, Delivered(text="x", tool_calls=True)) is None

@@ -2,11 +2,18 @@
 the check that a re-requested stream repeats exactly what the caller already has.
 
 A stream that breaks after content reached the caller is asked for again (another
-attempt, through routing, so possibly another deployment). The new stream must start
-with exactly the text (and reasoning) already delivered; only what comes after it is
-passed on, so the caller reads one complete answer with nothing repeated or lost. If
-the new stream says anything else, the answer cannot be completed honestly and the
-caller gets ``StreamTruncatedError`` with the partial text. Requests are resumed when
+attempt, through routing, so possibly another deployment), in one of two ways:
+
+* **continuation**, where the deployment's protocol continues a final assistant turn
+  (Anthropic's prefill): the delivered text is sent as that turn and the model writes
+  only what follows — nothing is generated or paid for twice. Trailing whitespace
+  cannot end a prefill, so it is left out and the continuation must repeat it;
+* **re-request** otherwise: the new stream must start with exactly the text (and
+  reasoning) already delivered, and only what comes after it is passed on.
+
+Either way the caller reads one complete answer with nothing repeated or lost. If the
+new stream says anything else, the answer cannot be completed honestly and the caller
+gets ``StreamTruncatedError`` with the partial text. Requests are resumed when
 they are deterministic (temperature 0, or a seed) unless ``resume`` says ``always`` or
 ``off``; streams that delivered tool-call pieces are not resumed (a new stream names
 its calls with new ids).
@@ -14,11 +21,11 @@ its calls with new ids).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llmrelay import errors
 from llmrelay.pipeline import Call, Outcome, Resume
-from llmrelay.types import ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta
+from llmrelay.types import ChatRequest, Message, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta
 
 
 @dataclass(slots=True)
@@ -60,6 +67,40 @@ def may_resume(call: Call, mode: Resume, delivered: Delivered) -> bool:
         return True
     req = call.chat
     return req.seed is not None or req.temperature == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """How to continue a broken stream by prefill: the request to send, the text it
+    carries as the assistant's turn, and the whitespace the continuation must repeat."""
+
+    request: ChatRequest
+    prefill: str
+    tail: str
+
+
+def continuation(req: ChatRequest, delivered: Delivered) -> Continuation | None:
+    """A prefill continuation of ``req`` after ``delivered``, or None when only a
+    re-request can finish it (reasoning or tool calls were delivered: a prefill cannot
+    carry them; or nothing but whitespace was)."""
+    if delivered.reasoning or delivered.tool_calls:
+        return None
+    prefill = delivered.text.rstrip()
+    if not prefill:
+        return None
+    messages = list(req.messages)
+    last = messages[-1] if messages else None
+    if (
+        last is not None
+        and last.role == "assistant"
+        and not last.tool_calls
+        and isinstance(last.content, str)
+    ):
+        # the caller's own prefill: the reply so far continues it
+        messages[-1] = Message.assistant(last.content + prefill)
+    else:
+        messages.append(Message.assistant(prefill))
+    return Continuation(replace(req, messages=tuple(messages)), prefill, delivered.text[len(prefill) :])
 
 
 class Diverged(Exception):

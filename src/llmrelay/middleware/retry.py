@@ -28,9 +28,17 @@ from typing import TypeVar
 
 from llmrelay import errors
 from llmrelay.middleware.callstate import CallState, TooSmall
-from llmrelay.middleware.resume import Delivered, Diverged, PrefixFilter, may_resume, truncated
+from llmrelay.middleware.resume import (
+    Delivered,
+    Diverged,
+    PrefixFilter,
+    continuation,
+    may_resume,
+    truncated,
+)
 from llmrelay.pipeline import Attempt, Call, Controller, Resume, StreamHandler, UnaryHandler
 from llmrelay.pipeline.context import StackContext
+from llmrelay.providers import continues_prefill
 from llmrelay.resilience.backoff import Verdict
 from llmrelay.resilience.router import (
     CIRCUIT_OPEN,
@@ -99,10 +107,8 @@ class RetryMiddleware(Controller):
         try:
             while True:
                 lease = await run.lease()
-                resuming = delivered.committed
-                prefix = PrefixFilter(delivered) if resuming else None
-                if resuming:
-                    call.outcome.forget_content()  # the new stream is folded in from its start
+                original = call.request
+                prefix = self._resumption(call, lease, delivered) if delivered.committed else None
                 events = call_next(call)
                 started = self.router.clock()
                 held: StreamStart | None = None
@@ -153,8 +159,25 @@ class RetryMiddleware(Controller):
                     else:
                         self.router.release(lease, exc)
                     raise
+                finally:
+                    call.request = original  # a continuation's request was for that attempt only
         finally:
             run.close()
+
+    @staticmethod
+    def _resumption(call: Call, lease: Lease, delivered: Delivered) -> PrefixFilter:
+        """Set the call up to resume a broken stream on ``lease``'s deployment; returns
+        the filter that passes on only what the caller has not seen."""
+        out = call.outcome
+        out.forget_content()  # the new stream is folded in from its start
+        cont = None
+        if continues_prefill(lease.deployment.endpoint.provider):
+            cont = continuation(call.chat, delivered)
+        if cont is None:
+            return PrefixFilter(delivered)
+        call.request = cont.request
+        out.text_parts.append(cont.prefill)  # the model writes only what follows it
+        return PrefixFilter(Delivered(text=cont.tail))
 
     async def _broken(self, run: _Run, lease: Lease, exc: errors.LLMRelayError, delivered: Delivered) -> None:
         """A stream failed after delivering content: arrange its resumption, or raise."""

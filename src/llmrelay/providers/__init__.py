@@ -44,6 +44,11 @@ def token_rules(protocol: str) -> TokenRules:
     return load_adapter(protocol).token_rules
 
 
+def continues_prefill(protocol: str) -> bool:
+    """Whether ``protocol`` continues a final assistant turn (raises ``UnknownProviderError``)."""
+    return load_adapter(protocol).continues_prefill
+
+
 def protocol_for_model(model: str) -> str:
     """The protocol whose own models a bare model id looks like (``claude-…`` is
     Anthropic's), else ``DEFAULT_PROTOCOL``. Loads every adapter: for names without a host."""
@@ -58,6 +63,7 @@ __all__ = [
     "DEFAULT_PROTOCOL",
     "Adapter",
     "TokenRules",
+    "continues_prefill",
     "load_adapter",
     "protocol_for_model",
     "token_rules",

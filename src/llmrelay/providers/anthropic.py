@@ -31,6 +31,7 @@ class AnthropicAdapter:
     """
 
     name = "anthropic"
+    continues_prefill = True
     token_rules: TokenRules = anthropic_tokens.RULES
     count_method: str | None = anthropic_tokens.COUNT_METHOD
 

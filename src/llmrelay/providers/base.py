@@ -53,6 +53,9 @@ class Adapter(Protocol):
     name: str
     token_rules: TokenRules
     count_method: str | None
+    #: a final assistant turn is continued by the model (a prefill): how a stream that
+    #: broke after delivering text can be finished without generating that text again
+    continues_prefill: bool
 
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest: ...
 

@@ -67,6 +67,7 @@ class GeminiAdapter:
     """
 
     name = "gemini"
+    continues_prefill = False
     token_rules: TokenRules = gemini_tokens.RULES
     count_method: str | None = gemini_tokens.COUNT_METHOD
 

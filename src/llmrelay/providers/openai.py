@@ -42,6 +42,7 @@ class OpenAIAdapter:
     """``Adapter`` for the OpenAI protocol; stateless, one instance serves every call."""
 
     name = PROTOCOL
+    continues_prefill = False  # Chat Completions answers a final assistant turn anew
     token_rules: TokenRules = openai_tokens.RULES
     #: Chat Completions has no count endpoint: OpenAI's encodings are public, so
     #: ``llmrelay.tokens`` counts exactly offline instead
