@@ -21,12 +21,13 @@ _KEY_PATTERNS = re.compile(
 
 
 class Secret:
-    __slots__ = ("_value",)
+    __slots__ = ("_fingerprint", "_value")
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str):
             raise TypeError("Secret value must be a string")
         self._value = value
+        self._fingerprint: str | None = None  # computed once: key pools look it up per attempt
 
     def reveal(self) -> str:
         return self._value
@@ -34,7 +35,10 @@ class Secret:
     @property
     def fingerprint(self) -> str:
         """A stable, non-reversible identifier: the first 8 hex digits of SHA-256."""
-        return hashlib.sha256(self._value.encode()).hexdigest()[:8]
+        fp = self._fingerprint
+        if fp is None:
+            fp = self._fingerprint = hashlib.sha256(self._value.encode()).hexdigest()[:8]
+        return fp
 
     def __repr__(self) -> str:
         return f"Secret(fingerprint={self.fingerprint})"

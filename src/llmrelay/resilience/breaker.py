@@ -180,7 +180,10 @@ class MemoryBreakers:
             counts = b.buckets[bucket] = [0, 0]
             for old in [k for k in b.buckets if k <= bucket - cfg.buckets]:
                 del b.buckets[old]
-        counts[0 if outcome == "success" else 1] += 1
+        if outcome == "success":
+            counts[0] += 1
+            return None  # a success only lowers the failure rate: it never opens the breaker
+        counts[1] += 1
         failures = sum(c[1] for c in b.buckets.values())
         total = failures + sum(c[0] for c in b.buckets.values())
         if total >= cfg.min_volume and failures >= cfg.failure_rate * total:

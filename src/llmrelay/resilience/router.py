@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from llmrelay import errors
 from llmrelay.resilience.backoff import RetryPolicy
-from llmrelay.resilience.breaker import BreakerConfig, BreakerStore, MemoryBreakers
+from llmrelay.resilience.breaker import BreakerConfig, BreakerStore, BreakerView, MemoryBreakers
 from llmrelay.resilience.budget import RetryBudget
 from llmrelay.resilience.health import HealthBoard
 from llmrelay.resilience.keys import KeyPool, KeyPools, KeySlot
@@ -133,8 +133,9 @@ class Router:
         avoid: Collection[str] = (),
         exclude: Collection[str] = (),
     ) -> Lease | Unavailable:
-        names = [d.name for d in route.deployments]
-        views = await self.breakers.views(names) if self.breakers is not None else {}
+        views: Mapping[str, BreakerView] = {}
+        if self.breakers is not None:
+            views = await self.breakers.views([d.name for d in route.deployments])
         now = self.clock()
         ready: list[Deployment] = []
         reasons: list[tuple[str, str, float | None]] = []  # (deployment, why, seconds until ready)
