@@ -13,7 +13,8 @@ from llmrelay import errors
 from llmrelay.simulator import Fault, FaultSequence, NoFaults, Simulator, SimulatorConfig, expected_text
 from llmrelay.types.report import CircuitChange
 
-CIRCUIT = {"min_volume": 5, "failure_rate": 0.5, "window": 30, "cooldown": 0.5}
+# the outage phase must finish inside the cooldown, on a loaded machine too
+CIRCUIT = {"min_volume": 5, "failure_rate": 0.5, "window": 30, "cooldown": 2.0}
 RETRY = {"base_delay": 0.01, "max_delay": 0.02, "max_attempts": 3}
 
 
