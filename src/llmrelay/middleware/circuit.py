@@ -62,8 +62,12 @@ class CircuitMiddleware(Observer):
             )
         if outcome == "ignore" and not state.probe:
             return  # nothing to count, and no probe to hand back
-        # shielded: a cancelled call must still hand its probe back
-        _report(call, await asyncio.shield(self.store.record(state.name, outcome, state.probe)))
+        record = self.store.record(state.name, outcome, state.probe)
+        if isinstance(error, asyncio.CancelledError):
+            # a cancelled call must still hand its probe back (a shield costs a task: only here)
+            _report(call, await asyncio.shield(record))
+        else:
+            _report(call, await record)
 
 
 def _report(call: Call, t: Transition | None) -> None:
