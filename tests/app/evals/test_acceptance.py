@@ -85,6 +85,8 @@ async def test_two_prompt_versions_on_200_items(client: llmrelay.Client, tmp_pat
         "arith@v2 · simulator/gpt-4o",
     ]
     assert v2.quality and v1.quality and v2.quality.estimate > v1.quality.estimate + 0.15
+    assert v2_big.quality and v1_big.quality and v2_big.quality.estimate > v1_big.quality.estimate + 0.15
+    assert v2_big.quality.estimate > v2.quality.estimate  # the larger model is right more often
     assert v1.scorers["exact"] == 0.0 and v2.scorers["exact"] == v2.scorers["numeric"]  # v1 writes prose
     assert v1_big.cost_per_item and v1.cost_per_item and v1_big.cost_per_item > 5 * v1.cost_per_item
 

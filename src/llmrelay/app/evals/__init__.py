@@ -4,7 +4,8 @@ compared on quality, cost and latency, with a confidence interval on the differe
     from llmrelay.app.evals import ExactMatch, LLMJudge, make_variants, run_eval
     from llmrelay.app.prompts import PromptLibrary
 
-    variants = make_variants(["qa@v1", "qa@v2"], ["openai/gpt-4o-mini"], library=PromptLibrary.load("prompts"))
+    library = PromptLibrary.load("prompts")
+    variants = make_variants(["qa@v1", "qa@v2"], ["openai/gpt-4o-mini"], library=library)
     report = await run_eval(client, "dataset.jsonl", variants, [ExactMatch(), LLMJudge("Correct?")],
                             output_dir="qa-eval")
 

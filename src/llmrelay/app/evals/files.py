@@ -185,8 +185,8 @@ def _disagreements(report: EvalReport) -> list[str]:
     heads = "".join(f'<th class="l">{e(label)}</th>' for label in labels)
     out = [
         "<h2>Where the variants disagree</h2>",
-        f'<p class="note">The {min(_DISAGREEMENTS, len(spread))} of {len(spread)} items whose quality differs '
-        "most between variants (quality, then the answer).</p>",
+        f'<p class="note">The {min(_DISAGREEMENTS, len(spread))} of {len(spread)} items whose quality '
+        "differs most between variants (quality, then the answer).</p>",
         f'<table id="disagreements"><thead><tr><th class="l">item</th>{heads}</tr></thead><tbody>',
     ]
     for _, item in spread[:_DISAGREEMENTS]:

@@ -179,10 +179,13 @@ class JsonSchemaValid:
             return Score.of(True, "repaired" if repaired else "")
         import jsonschema
 
-        try:
-            validator = jsonschema.validators.validator_for(schema)(schema)
-        except jsonschema.SchemaError as exc:  # an item's own schema; the scorer's is checked up front
-            return Score.failed(f"item {case.item.id!r} has an invalid schema: {exc.message}")
+        cls = jsonschema.validators.validator_for(schema)
+        if schema is not self.schema:  # an item's own schema; the scorer's was checked up front
+            try:
+                cls.check_schema(dict(schema))
+            except jsonschema.SchemaError as exc:
+                return Score.failed(f"item {case.item.id!r} has an invalid schema: {exc.message}")
+        validator = cls(schema)
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
