@@ -14,7 +14,8 @@ def test_a_jsonl_file_becomes_items(tmp_path: Path) -> None:
     path.write_text(
         '{"id": "a", "vars": {"q": "hi"}, "expected": ["x", "y"], "meta": {"tag": 1}}\n'
         "\n"
-        '{"input": [{"role": "user", "content": "hello"}], "pattern": "h.llo", "schema": {"type": "object"}}\n'
+        '{"input": [{"role": "user", "content": "hello"}], "pattern": "h.llo", '
+        '"schema": {"type": "object"}}\n'
         '{"id": 7, "input": "plain"}\n',
         encoding="utf-8",
     )

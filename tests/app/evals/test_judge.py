@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.app.script import Script
 
 import llmrelay
 from llmrelay.app.evals import Case, EvalItem, LLMJudge, ScorerSpecError
 from llmrelay.simulator import Fault, FaultSequence, Reply
 from llmrelay.types import Message
-
-from ..script import Script
 
 JUDGE = "simulator/gpt-4o-mini"
 
@@ -37,7 +36,7 @@ async def test_the_judge_sees_rubric_task_reference_and_answer(client: llmrelay.
     assert "Be brief." not in sent  # the variant's system prompt is not the task
 
 
-async def test_a_verdict_in_prose_is_read_and_an_off_scale_one_is_asked_again(
+async def test_prose_is_read_and_an_off_scale_verdict_is_asked_again(
     client: llmrelay.Client,
 ) -> None:
     script = Script(

@@ -179,13 +179,14 @@ class JsonSchemaValid:
             return Score.of(True, "repaired" if repaired else "")
         import jsonschema
 
-        cls = jsonschema.validators.validator_for(schema)
-        if schema is not self.schema:  # an item's own schema; the scorer's was checked up front
+        target = dict(schema)
+        cls = jsonschema.validators.validator_for(target)
+        if self.schema is None:  # an item's own schema; the scorer's was checked up front
             try:
-                cls.check_schema(dict(schema))
+                cls.check_schema(target)
             except jsonschema.SchemaError as exc:
                 return Score.failed(f"item {case.item.id!r} has an invalid schema: {exc.message}")
-        validator = cls(schema)
+        validator = cls(target)
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
