@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,19 @@ def test_everything_from_data_is_escaped() -> None:
     assert "<b>base</b>" not in html and "&lt;b&gt;base&lt;/b&gt;" in html and "new &amp; better" in html
     assert "Eval: &lt;t&gt;" in html
     assert "<svg" in html and 'id="scatter"' in html and html.count("<tr>") >= 6
+
+
+def test_a_variant_with_nothing_scored_is_left_off_the_plot_keeping_the_colours() -> None:
+    a = cases("a", [1, 0], 0.001)
+    unscored = [
+        CaseResult("b", f"i{i}", "x", None, {"exact": Score.failed("no")}, None, 0.001, 0.1) for i in (0, 1)
+    ]
+    c = cases("c", [1, 1], 0.002)
+    r = report(a, unscored)
+    r = dataclasses.replace(r, variants=(*r.variants, summarize_variant("c", "m", None, c, ["exact"])))
+    svg = render_html(r).split("<svg", 1)[1]
+    assert "<title>a:" in svg and "<title>c:" in svg and "<title>b:" not in svg
+    assert 'fill="#2ca02c"' in svg and 'fill="#ff7f0e"' not in svg  # c keeps the third colour
 
 
 def test_latency_and_cost_figures() -> None:

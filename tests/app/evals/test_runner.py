@@ -9,6 +9,7 @@ import pytest
 
 import llmrelay
 from llmrelay.app.evals import (
+    Case,
     DatasetError,
     EvalError,
     EvalItem,
@@ -17,6 +18,7 @@ from llmrelay.app.evals import (
     NumericMatch,
     PythonScorer,
     RegexMatch,
+    Score,
     estimate_eval,
     make_variants,
     run_eval,
@@ -67,6 +69,18 @@ async def test_a_scorer_error_leaves_the_other_scores(
         make_variants(["arith@v2"], [MINI], library=library),
         [NumericMatch(), PythonScorer(fails_on_q001)],
     )
+
+    class Broken:
+        name = "broken"
+
+        async def score(self, case: Case, client: llmrelay.Client) -> Score:
+            raise KeyError("bug")
+
+    report2 = await run_eval(
+        client, dataset_rows(2), make_variants(["arith@v2"], [MINI], library=library), [Broken()]
+    )
+    assert [c.scores["broken"].error for c in report2.cases] == ["broken raised KeyError: 'bug'"] * 2
+    assert report2.variants[0].quality is None  # nothing could be scored
     case = next(c for c in report.cases if c.item_id == "q001")
     assert case.scores["fails_on_q001"].error == "fails_on_q001 raised ValueError: no"
     assert case.quality == case.scores["numeric"].value

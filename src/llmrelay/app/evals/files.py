@@ -76,15 +76,11 @@ def render_html(report: EvalReport) -> str:
         head.append(f'<p class="meta"><b>Stopped early:</b> {e(report.stopped)}</p>')
     body = [*head, "<h2>Variants</h2>", _variants_table(report, conf)]
     body += ["<h2>Quality difference from the baseline</h2>", _comparisons_table(report, conf)]
+    # a variant with nothing scored has no place on a quality axis; it is in the table
     points = [
-        Point(
-            v.label,
-            v.cost_per_item,
-            v.quality.estimate if v.quality is not None else 0.0,
-            v.quality.low if v.quality is not None else 0.0,
-            v.quality.high if v.quality is not None else 0.0,
-        )
-        for v in report.variants
+        Point(v.label, v.cost_per_item, v.quality.estimate, v.quality.low, v.quality.high, colour(i))
+        for i, v in enumerate(report.variants)
+        if v.quality is not None
     ]
     body += [
         "<h2>Cost against quality</h2>",

@@ -14,6 +14,7 @@ also go through the client), then the figures, the results file and the HTML rep
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from llmrelay.types import Message
 
 if TYPE_CHECKING:
     from llmrelay.client import Client
+
+log = logging.getLogger("llmrelay.evals")
 
 DatasetLike = str | Path | Iterable[EvalItem | Mapping[str, Any]]
 ANSWERS = "answers.jsonl"
@@ -373,7 +376,7 @@ async def _score_one(
         kind = result.error.type if result.error is not None else "Error"
         return CaseResult(variant.label, item.id, None, f"{kind}: {error}", {}, 0.0, None, None)
     case = Case(item, variant.label, messages, response.text)
-    scored = await asyncio.gather(*(s.score(case, client) for s in scorers))
+    scored = await asyncio.gather(*(_safe_score(s, case, client) for s in scorers))
     scores: dict[str, Score] = {s.name: value for s, value in zip(scorers, scored, strict=True)}
     usage = response.usage
     return CaseResult(
@@ -388,6 +391,16 @@ async def _score_one(
         input_tokens=usage.input_tokens if usage is not None else None,
         output_tokens=usage.output_tokens if usage is not None else None,
     )
+
+
+async def _safe_score(scorer: Scorer, case: Case, client: Client) -> Score:
+    """A scorer's verdict; a scorer of your own that raises gives that answer a scorer error
+    instead of ending the eval (the answers are paid for already)."""
+    try:
+        return await scorer.score(case, client)
+    except Exception as exc:
+        log.warning("scorer %s failed on item %r", scorer.name, case.item.id, exc_info=True)
+        return Score.failed(f"{scorer.name} raised {type(exc).__name__}: {exc}")
 
 
 def _sum(values: Iterable[float | None]) -> float | None:

@@ -33,6 +33,8 @@ class Point:
     y: float
     low: float
     high: float
+    #: its colour (default: the palette's, by position), to match a table's swatch
+    colour: str | None = None
 
 
 def colour(index: int) -> str:
@@ -110,7 +112,7 @@ def scatter(points: Sequence[Point], *, width: int = 820, height: int = 420) -> 
         'font-weight="600">quality (0–1)</text>'
     )
     for i, p in enumerate(points):
-        c = colour(i)
+        c = p.colour or colour(i)
         x = px(p.x) if p.x is not None else left
         parts.append(
             f'<line x1="{x:.1f}" y1="{py(p.low):.1f}" x2="{x:.1f}" y2="{py(p.high):.1f}" '
