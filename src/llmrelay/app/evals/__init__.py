@@ -16,7 +16,8 @@ from llmrelay.app.evals.dataset import EvalItem, load_dataset
 from llmrelay.app.evals.errors import DatasetError, EvalError, ScorerSpecError
 from llmrelay.app.evals.estimate import EvalEstimate
 from llmrelay.app.evals.judge import LLMJudge
-from llmrelay.app.evals.runner import EvalReport, estimate_eval, run_eval
+from llmrelay.app.evals.report import EvalReport
+from llmrelay.app.evals.runner import estimate_eval, run_eval
 from llmrelay.app.evals.scorers import (
     Case,
     ExactMatch,

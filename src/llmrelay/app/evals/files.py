@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from llmrelay.app.evals.svg import Point, colour, scatter
 
 if TYPE_CHECKING:
-    from llmrelay.app.evals.runner import EvalReport
+    from llmrelay.app.evals.report import EvalReport
 
 #: rows of the "where the variants disagree" table
 _DISAGREEMENTS = 40
