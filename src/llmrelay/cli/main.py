@@ -14,6 +14,7 @@ import typer
 from llmrelay import lifecycle
 from llmrelay.cli import session as session_cli
 from llmrelay.cli.batch import batch
+from llmrelay.cli.eval import eval_command
 from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(batch)
+app.command(name="eval")(eval_command)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $LLMRELAY_CONFIG).")
