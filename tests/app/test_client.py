@@ -26,3 +26,10 @@ async def test_the_public_client_is_the_pipeline_client_with_the_toolkit() -> No
         assert isinstance(result.value, City) and result.usage is not None
         run = await client.run_tools("What is 2 + 3?", tools=[add])
         assert run.text is not None
+
+
+async def test_batch_is_a_method_too(tmp_path) -> None:
+    async with llmrelay.Client() as client:
+        report = await client.batch(["one", "two", "three"], output=tmp_path / "out.jsonl")
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and report is not None

@@ -15,6 +15,7 @@ from llmrelay.client import Client as PipelineClient
 from llmrelay.messages import MessagesLike
 
 if TYPE_CHECKING:  # the toolkit loads on first use: ``import llmrelay`` and Client() stay light
+    from llmrelay.app.batch import BatchReport
     from llmrelay.app.structured import Extraction, ExtractStream
     from llmrelay.app.tools import ToolRun
 
@@ -53,3 +54,9 @@ class Client(PipelineClient):
         from llmrelay.app.tools import run_tools
 
         return await run_tools(self, messages, tools=tools, **kw)
+
+    async def batch(self, requests: Any, **kw: Any) -> BatchReport:
+        """Run many requests, resumably, in input order (see ``llmrelay.app.batch.run_batch``)."""
+        from llmrelay.app.batch import run_batch
+
+        return await run_batch(self, requests, **kw)
