@@ -27,7 +27,10 @@ from llmrelay.types import (
 )
 from llmrelay.wire import Endpoint
 
-ROUTE = Route("fast", (Deployment("fast", Endpoint("openai", "gpt-4o-mini", "https://api.openai.com/v1", host="openai")),))
+ROUTE = Route(
+    "fast",
+    (Deployment("fast", Endpoint("openai", "gpt-4o-mini", "https://api.openai.com/v1", host="openai")),),
+)
 WEATHER = Tool("weather", "the weather", {"type": "object", "properties": {"city": {"type": "string"}}})
 BASE = ChatRequest(
     model="fast",
@@ -163,7 +166,9 @@ def test_one_character_of_one_message_is_a_miss(data: st.DataObject) -> None:
     meta=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
     tags=st.lists(st.text(max_size=5), max_size=3),
 )
-def test_any_one_change_misses_while_metadata_never_does(name: str, meta: dict[str, str], tags: list[str]) -> None:
+def test_any_one_change_misses_while_metadata_never_does(
+    name: str, meta: dict[str, str], tags: list[str]
+) -> None:
     noise = {"metadata": meta or None, "tags": tuple(tags)}
     assert key(replace(BASE, **noise)) == key()
     assert key(replace(BASE, **CHANGES[name], **noise)) != key()

@@ -53,7 +53,9 @@ class Raw(MemoryBackend):
         return self.raw
 
 
-async def test_a_failing_backend_is_a_miss_with_a_warning_then_a_cool_down(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_backend_is_a_miss_with_a_warning_then_a_cool_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     backend = Broken()
     store = Store(backend, cooldown=60)
     with caplog.at_level(logging.WARNING, logger="llmrelay.cache"):

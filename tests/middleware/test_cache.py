@@ -89,7 +89,9 @@ async def test_per_call_modes() -> None:
     async with make() as client:
         r = await client.chat("modes", temperature=0, cache="read")
         assert r.meta.cache == "miss"
-        assert (await client.chat("modes", temperature=0, cache="read")).meta.cache == "miss"  # nothing stored
+        assert (
+            await client.chat("modes", temperature=0, cache="read")
+        ).meta.cache == "miss"  # nothing stored
         await client.chat("modes", temperature=0)
         assert (await client.chat("modes", temperature=0, cache="read")).meta.cache == "hit"
         assert (await client.chat("modes", temperature=0, cache="off")).meta.cache is None
@@ -115,7 +117,9 @@ async def test_tenants_never_share_answers_unless_the_alias_says_so() -> None:
         await client.chat("secret plans", temperature=0, subject=ann)
         assert (await client.chat("secret plans", temperature=0, subject=bob)).meta.cache == "miss"
         assert (await client.chat("secret plans", temperature=0, subject=ann)).meta.cache == "hit"
-        assert (await client.chat("secret plans", temperature=0, subject=Subject(key_id="vk_a"))).meta.cache == "miss"
+        assert (
+            await client.chat("secret plans", temperature=0, subject=Subject(key_id="vk_a"))
+        ).meta.cache == "miss"
         assert upstream(client) == 3
     async with make(models={"local": {"shared": True}}) as client:
         await client.chat("public facts", temperature=0, subject=ann)
@@ -124,8 +128,12 @@ async def test_tenants_never_share_answers_unless_the_alias_says_so() -> None:
 
 async def test_metadata_and_tags_do_not_change_the_key() -> None:
     async with make() as client:
-        await client.chat("tagged", temperature=0, metadata={"request_id": "1"}, extra_headers={"traceparent": "a"})
-        hit = await client.chat("tagged", temperature=0, metadata={"request_id": "2"}, extra_headers={"traceparent": "b"})
+        await client.chat(
+            "tagged", temperature=0, metadata={"request_id": "1"}, extra_headers={"traceparent": "a"}
+        )
+        hit = await client.chat(
+            "tagged", temperature=0, metadata={"request_id": "2"}, extra_headers={"traceparent": "b"}
+        )
         assert hit.meta.cache == "hit" and upstream(client) == 1
 
 
@@ -261,7 +269,9 @@ async def test_waiters_go_upstream_when_the_leader_fails_or_takes_too_long() -> 
     async with make() as client:
         client.simulator.config = client.simulator.config.__class__(latency=0.05)
         client.simulator.faults = FaultSequence([Fault.error(400)])
-        got = await asyncio.gather(*(client.chat("bad leader", temperature=0) for _ in range(3)), return_exceptions=True)
+        got = await asyncio.gather(
+            *(client.chat("bad leader", temperature=0) for _ in range(3)), return_exceptions=True
+        )
         assert sum(isinstance(g, InvalidRequestError) for g in got) == 1
         assert upstream(client) == 3
 
@@ -305,7 +315,9 @@ async def test_without_stale_if_error_an_outage_fails() -> None:
 # --------------------------------------------------------------------------- backends and stack
 
 
-async def test_a_backend_that_is_down_is_a_miss_and_the_call_succeeds(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_backend_that_is_down_is_a_miss_and_the_call_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async with make(backend="redis", redis_url="redis://127.0.0.1:1/0") as client:
         with caplog.at_level(logging.WARNING, logger="llmrelay.cache"):
             r = await client.chat("no cache today", temperature=0)
@@ -327,12 +339,12 @@ async def test_sqlite_backend_reuses_answers_across_clients(tmp_path: Path) -> N
 def test_the_layer_is_in_the_stack_only_when_enabled() -> None:
     on = Client(Settings(cache={"enabled": True}, ledger={"enabled": False}))
     off = Client(Settings(ledger={"enabled": False}))
-    assert [type(m) for m in on._middleware][0] is CacheMiddleware
+    assert next(type(m) for m in on._middleware) is CacheMiddleware
     assert not any(isinstance(m, CacheMiddleware) for m in off._middleware)
 
 
 def test_a_redis_cache_needs_a_server() -> None:
     from llmrelay.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="cache.redis_url or state.redis_url"):
+    with pytest.raises(ConfigError, match=r"cache\.redis_url or state\.redis_url"):
         Client(Settings(cache={"enabled": True, "backend": "redis"}, ledger={"enabled": False}))
