@@ -103,6 +103,14 @@ async def test_per_call_modes() -> None:
             await client.chat("modes", temperature=0, cache=CacheOptions("write", ttl=-1))
 
 
+async def test_a_call_that_wants_the_raw_payload_goes_upstream() -> None:
+    async with make() as client:
+        await client.chat("raw", temperature=0)
+        raw = await client.chat("raw", temperature=0, include_raw=True)
+        assert raw.meta.cache == "miss" and raw.raw is not None and upstream(client) == 2
+        assert (await client.chat("raw", temperature=0)).meta.cache == "hit"
+
+
 async def test_a_short_ttl_expires() -> None:
     async with make() as client:
         await client.chat("ttl", temperature=0, cache=CacheOptions(ttl=0.05))
@@ -199,6 +207,19 @@ async def test_a_cached_stream_replays_the_same_chunks_tool_calls_and_finish() -
         s = client.stream("a unary first", temperature=0)
         events = await drain(s)
         assert s.call.report.cache == "hit" and isinstance(events[-1], StreamEnd) and upstream(client) == 2
+
+
+async def test_a_cached_stream_replays_tool_call_pieces() -> None:
+    async with make() as client:
+        kwargs: dict[str, Any] = {"temperature": 0, "tools": [WEATHER], "tool_choice": "required"}
+        original = client.stream("weather in Rome", **kwargs)
+        a = await drain(original)
+        replay = client.stream("weather in Rome", **kwargs)
+        b = await drain(replay)
+        assert original.response is not None and replay.response is not None
+        assert original.response.tool_calls and replay.response.tool_calls == original.response.tool_calls
+        assert replay.response.finish_reason == "tool_calls" == original.response.finish_reason
+        assert content(b) == content(a) and replay.call.report.cache == "hit" and upstream(client) == 1
 
 
 async def test_a_stream_replay_can_be_paced() -> None:

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from llmrelay import errors
@@ -257,6 +257,9 @@ class CacheMiddleware(Controller):
         p = plan(self.settings, route.alias, call.chat, options)
         if p is None:
             return None
+        if call.include_raw and p.read:
+            # the provider's raw payload is not stored: a caller who asked for it goes upstream
+            p = replace(p, read=False)
         return p, cache_key(call.chat, route, namespace(call.subject, p.shared))
 
     def _follow(self, key: str) -> asyncio.Future[Entry | None] | None:
