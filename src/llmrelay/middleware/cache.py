@@ -221,6 +221,7 @@ class CacheMiddleware(Controller):
     ) -> AsyncIterator[StreamEvent]:
         self._mark(call, entry, verdict)
         out = call.outcome
+        out.forget_content()  # a stale replay follows failed attempts: only the replay counts
         out.answering = True
         out.response_id = entry.id
         out.model = entry.model
