@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from llmrelay.cache.policy import CacheOptions
 from llmrelay.catalog import Catalog, overrides_from_settings
 from llmrelay.client.terminal import Terminal
 from llmrelay.errors import InvalidRequestError
@@ -138,6 +139,7 @@ class Client:
         include_raw: bool = False,
         subject: Subject | None = None,
         deadline: float | None = None,
+        cache: str | CacheOptions | None = None,
         **params: Any,
     ) -> ChatResponse:
         """Send a chat request and wait for the whole reply.
@@ -147,10 +149,13 @@ class Client:
         max_tokens, stop, seed, presence_penalty, frequency_penalty, tools,
         tool_choice, parallel_tool_calls, response_format, user, metadata, tags,
         extra, extra_headers. ``subject`` says who the call is for (default: the
-        request's ``user`` and ``tags``); ``deadline`` bounds the whole call in seconds.
+        request's ``user`` and ``tags``); ``deadline`` bounds the whole call in seconds;
+        ``cache`` is ``off``, ``read``, ``write``, ``refresh`` or ``CacheOptions`` (docs/caching.md).
         """
         req = self._request(messages, model, params)
         call = Call(req, False, subject or _subject_of(req), deadline, include_raw)
+        if cache is not None:
+            call.ext[CacheOptions] = CacheOptions.of(cache)
         result: ChatResponse = await self.send(call)
         return result
 
@@ -162,16 +167,20 @@ class Client:
         subject: Subject | None = None,
         deadline: float | None = None,
         resume: Resume | None = None,
+        cache: str | CacheOptions | None = None,
         **params: Any,
     ) -> ChatStream:
         """Start a streamed chat; iterate the result (see ``ChatStream``).
 
         The request is validated and its model resolved now (errors raise here); the
         pipeline runs on first iteration, where every other error surfaces. ``resume``
-        overrides ``retry.resume`` for this call.
+        overrides ``retry.resume`` for this call; ``cache`` as for ``chat``.
         """
         req = self._request(messages, model, params)
-        return self.send_stream(Call(req, True, subject or _subject_of(req), deadline, resume=resume))
+        call = Call(req, True, subject or _subject_of(req), deadline, resume=resume)
+        if cache is not None:
+            call.ext[CacheOptions] = CacheOptions.of(cache)
+        return self.send_stream(call)
 
     async def embed(
         self,

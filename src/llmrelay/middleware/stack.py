@@ -2,11 +2,12 @@
 
 Outermost first::
 
-    ledger → preflight → budget → ratelimit → route → retry → hedge
+    ledger → cache → preflight → budget → ratelimit → route → retry → hedge
       → deployment_limit → circuit → (send)
 
 The ledger is outermost so that it records every call as the caller saw it, refusals
-included. Preflight refuses a prompt that fits no deployment before budget and rate
+included. Cache (opt-in) answers from stored answers before anything is spent or
+limited. Preflight refuses a prompt that fits no deployment before budget and rate
 limits reserve anything. Route walks an alias's fallbacks; retry runs the attempts on
 one alias, asking the router for a deployment each time, and resumes streams that
 break after delivering content; hedge (opt-in) races a slow attempt against another
@@ -27,6 +28,7 @@ from typing import Literal, Protocol
 
 from llmrelay.errors import ConfigError
 from llmrelay.middleware.budget import BudgetMiddleware
+from llmrelay.middleware.cache import CacheMiddleware
 from llmrelay.middleware.circuit import CircuitMiddleware
 from llmrelay.middleware.deployment_limit import DeploymentLimit
 from llmrelay.middleware.hedge import HedgeMiddleware
@@ -52,6 +54,7 @@ class Slot:
 #: the default pipeline, outermost first
 STACK: tuple[Slot, ...] = (
     Slot("ledger", LedgerMiddleware),
+    Slot("cache", CacheMiddleware),
     Slot("preflight", Preflight),
     Slot("budget", BudgetMiddleware),
     Slot("ratelimit", RateLimitMiddleware),

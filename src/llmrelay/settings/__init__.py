@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from llmrelay.catalog import validate_overrides
 from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
+from llmrelay.settings.cache import CacheSettings
 from llmrelay.settings.limits import BudgetSettings, RateLimitSettings
 from llmrelay.settings.resilience import (
     CircuitSettings,
@@ -211,6 +212,7 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     key_file: Path | None = Field(
         default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
     )
