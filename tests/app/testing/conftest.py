@@ -48,7 +48,9 @@ class Served:
             ledger={"enabled": False},
             retry={"max_attempts": 1},
             models={
-                "gpt": {"deployments": [{"provider": "openai", "model": "gpt-4o", "base_url": f"{self.url}/v1"}]},
+                "gpt": {
+                    "deployments": [{"provider": "openai", "model": "gpt-4o", "base_url": f"{self.url}/v1"}]
+                },
                 "claude": {
                     "deployments": [
                         {"provider": "anthropic", "model": "claude-haiku-4-5", "base_url": self.url}
@@ -66,7 +68,9 @@ def served() -> Iterator[Served]:
     """A simulator that accepts only the three keys above, over a real localhost socket; it
     streams at a (fast) pace, so a stream arrives in several chunks as a real one does."""
     port = free_port()
-    server, sim = build_server("127.0.0.1", port, SimulatorConfig(api_keys=frozenset(KEYS.values()), tokens_per_second=1000))
+    server, sim = build_server(
+        "127.0.0.1", port, SimulatorConfig(api_keys=frozenset(KEYS.values()), tokens_per_second=1000)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.app.testing.conftest import GEMINI_KEY, KEYS, Served
 
 from llmrelay import Client
 from llmrelay.app.testing import Recorder, RecordingTransport, UnmatchedRequestError
 from llmrelay.types import ChatResponse, StreamEnd, StreamStart, Tool
 from llmrelay.wire import HttpRequest
-from tests.app.testing.conftest import GEMINI_KEY, KEYS, Served
 
 ALIASES = ("gpt", "claude", "gemini")
 WEATHER = Tool(
@@ -55,7 +55,7 @@ def searched_for_keys(text: str) -> list[str]:
     found = [name for name, key in KEYS.items() if key in text]
     # Not even a long piece of one (a key cut in half by a chunk boundary is still a leak).
     for key in KEYS.values():
-        found += [key[i : i + 12] for i in range(0, len(key) - 12) if key[i : i + 12] in text]
+        found += [key[i : i + 12] for i in range(len(key) - 11) if key[i : i + 12] in text]
     found += re.findall(r"sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}", text)
     return found
 
@@ -97,7 +97,9 @@ async def test_record_then_replay_with_the_network_blocked(
     replayer.calls.assert_call_count(9)
 
 
-async def test_an_unmatched_request_fails_naming_it(served: Served, tmp_path: Path, no_network: list[str]) -> None:
+async def test_an_unmatched_request_fails_naming_it(
+    served: Served, tmp_path: Path, no_network: list[str]
+) -> None:
     cassette = tmp_path / "c.json"
     served.stop()
     recorder = Recorder(cassette, mode="replay", environ={})
@@ -127,7 +129,9 @@ async def test_the_error_names_what_differs_from_the_recording(served: Served, t
             await client.chat("What is 3+3?", model="gpt")
 
 
-async def test_record_new_keeps_old_recordings_and_re_record_replaces_them(served: Served, tmp_path: Path) -> None:
+async def test_record_new_keeps_old_recordings_and_re_record_replaces_them(
+    served: Served, tmp_path: Path
+) -> None:
     cassette = tmp_path / "c.json"
     settings = served.settings()
     async with Recorder(cassette, mode="record-new", environ=KEYS).client(settings) as client:
