@@ -70,3 +70,10 @@ async def test_no_real_key_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     async with SimulatedLLM().client() as client:
         with pytest.raises(MissingKeyError):
             await client.chat("hi", model="openai/gpt-4o")
+
+
+async def test_the_client_is_the_public_one_with_the_toolkit() -> None:
+    import llmrelay
+
+    async with SimulatedLLM().client() as client:
+        assert type(client) is llmrelay.Client

@@ -25,7 +25,7 @@ from llmrelay.app.testing.recorder import RecordingTransport
 from llmrelay.app.testing.scrub import Scrubber
 
 if TYPE_CHECKING:
-    from llmrelay.client import Client
+    from llmrelay.app.client import Client
     from llmrelay.settings import Settings
 
 #: the key a replayed client is given for every key variable that is not set
@@ -93,7 +93,7 @@ class Recorder:
     ) -> AsyncIterator[Client]:
         """``async with rec.client(...) as client:`` — ``settings`` or ``config`` as for
         ``Client``; on leaving, the client is closed and the cassette saved."""
-        from llmrelay.client import Client
+        from llmrelay.app.client import Client
         from llmrelay.settings import Settings
 
         if settings is None:
@@ -102,7 +102,8 @@ class Recorder:
         async with transport:
             environ = kwargs.pop("environ", None)
             env = self.environ_for(settings) if environ is None else dict(environ)
-            async with Client(settings, environ=env, transport=transport, **kwargs) as client:
+            client = Client(settings, environ=env, transport=transport, **kwargs)
+            async with client:
                 self.calls.attach_to(client)
                 yield client
 

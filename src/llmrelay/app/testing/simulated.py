@@ -26,7 +26,7 @@ from llmrelay.simulator import Fault, Reply, RequestInfo
 from llmrelay.simulator.engine import GenerationInput
 
 if TYPE_CHECKING:
-    from llmrelay.client import Client
+    from llmrelay.app.client import Client
     from llmrelay.settings import Settings
 
 
@@ -103,7 +103,7 @@ class SimulatedLLM:
 
     def make_client(self, **kwargs: Any) -> Client:
         """A Client over the simulator (``kwargs`` go to ``Client``); the caller closes it."""
-        from llmrelay.client import Client
+        from llmrelay.app.client import Client
 
         client = Client(self.settings, environ=self._environ, **kwargs)
         sim = client.simulator
@@ -116,5 +116,6 @@ class SimulatedLLM:
     @contextlib.asynccontextmanager
     async def client(self, **kwargs: Any) -> AsyncIterator[Client]:
         """``async with sim.client() as client:`` — a Client over the simulator, closed after."""
-        async with self.make_client(**kwargs) as client:
+        client = self.make_client(**kwargs)
+        async with client:
             yield client
