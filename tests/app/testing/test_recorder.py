@@ -209,3 +209,37 @@ async def test_the_network_block_is_real(served: Served, tmp_path: Path, no_netw
         with pytest.raises((LLMRelayError, AssertionError)):
             await client.chat("hello", model="gpt")
     assert no_network
+
+
+async def test_a_key_split_across_stream_chunks_is_scrubbed_and_mounts_are_recorded(tmp_path: Path) -> None:
+    """A mounted (in-process) upstream whose SSE stream cuts a key in two: no chunk shows it
+    whole, yet it must not reach the file; replay gives the same bytes back."""
+    from llmrelay.transport import StreamingASGITransport, Transport
+
+    key = "sk-proj-SplitAcrossTwoChunks0123456789abcdef"
+    parts = [b'data: {"echo": "' + key[:15].encode(), key[15:].encode() + b'"}\n\n', b"data: [DONE]\n\n"]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        for p in parts:
+            await send({"type": "http.response.body", "body": p, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    inner = Transport(mounts={"http://fake.local": StreamingASGITransport(app)})
+    req = HttpRequest("POST", "http://fake.local/v1/stream", {}, b'{"stream": true}')
+    cassette = tmp_path / "c.json"
+    async with RecordingTransport(cassette, mode="record-new", inner=inner) as t, t.stream(req) as resp:
+        live = [c async for c in resp.aiter_bytes()]
+    await inner.aclose()
+    assert b"".join(live) == b"".join(parts)  # the caller saw the stream as sent
+    text = cassette.read_text()
+    assert key not in text and key[:15] not in text and key[15:] not in text
+    async with RecordingTransport(cassette, mode="replay") as t, t.stream(req) as resp:
+        events = [e.data async for e in resp.aiter_sse()]
+    assert events == ['{"echo": "REDACTED"}', "[DONE]"]
