@@ -76,9 +76,9 @@ def run_user_suite() -> None:
     """examples/testing/ as its owner's CI runs it: replay only, no key."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["CI"] = "true"
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__import__("llmrelay").__file__).parents[1]), str(HERE / "testing")]
-    )
+    src = str(Path(__import__("llmrelay").__file__).parents[1])
+    paths = [src, str(HERE / "testing"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "testing")]
     if not any(ep.name == "llmrelay" for ep in importlib.metadata.entry_points(group="pytest11")):
         # A source checkout: the plugin's entry point is not installed, so load it by name.
