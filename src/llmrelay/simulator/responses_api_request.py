@@ -242,37 +242,40 @@ def _input(body: Mapping[str, Any], seed: int, history: History | None) -> _Inpu
     if raw is None:
         if body.get("previous_response_id") is None and not instructions:
             raise missing("input")
-        return inp
-    if isinstance(raw, str):
+    elif isinstance(raw, str):
         inp.texts.append(raw)
         inp.items += 1
-        return inp
-    if not isinstance(raw, list):
+    elif isinstance(raw, list):
+        for i, item in enumerate(raw):
+            _item(item, i, inp, seed)
+    else:
         raise wrong_type("input", "one of a string or array of objects", raw)
-    for i, item in enumerate(raw):
-        where = f"input[{i}]"
-        if not isinstance(item, dict):
-            raise wrong_type(where, "an object", item)
-        kind = item.get("type", "message")
-        inp.last_is_tool_result = kind == "function_call_output"
-        if kind == "message":
-            _message(item, where, inp)
-        elif kind == "function_call":
-            _function_call(item, where, i, inp)
-        elif kind == "function_call_output":
-            _function_output(item, where, inp)
-        elif kind == "reasoning":
-            _reasoning_item(item, where, seed)
-            continue  # reasoning is not prompt text, and costs no framing of its own here
-        elif kind != "item_reference":
-            raise invalid_value(
-                f"{where}.type", kind, ("message", "function_call", "function_call_output", "reasoning")
-            )
-        inp.items += 1
     for call_id in inp.calls:
         if call_id not in inp.answered:
             raise OpenAIError(f"No tool output found for function call {call_id}.", param="input")
     return inp
+
+
+def _item(item: Any, i: int, inp: _Input, seed: int) -> None:
+    where = f"input[{i}]"
+    if not isinstance(item, dict):
+        raise wrong_type(where, "an object", item)
+    kind = item.get("type", "message")
+    inp.last_is_tool_result = kind == "function_call_output"
+    if kind == "message":
+        _message(item, where, inp)
+    elif kind == "function_call":
+        _function_call(item, where, i, inp)
+    elif kind == "function_call_output":
+        _function_output(item, where, inp)
+    elif kind == "reasoning":
+        _reasoning_item(item, where, seed)
+        return  # reasoning is not prompt text, and costs no framing of its own here
+    elif kind != "item_reference":
+        raise invalid_value(
+            f"{where}.type", kind, ("message", "function_call", "function_call_output", "reasoning")
+        )
+    inp.items += 1
 
 
 # --------------------------------------------------------------------------- tools and formats
