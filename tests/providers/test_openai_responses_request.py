@@ -131,6 +131,15 @@ def test_calls_the_state_does_not_know_follow_the_stored_ones() -> None:
     assert "id" not in items[3]
 
 
+def test_an_empty_assistant_turn_sends_nothing_not_even_its_reasoning() -> None:
+    state = {"responses": {"items": [{"id": "rs_1", "type": "reasoning", "summary": []}]}}
+    turn = Message(role="assistant", content=None, provider_state=state)
+    assert body(Message.user("q"), turn, Message.user("again"))["input"] == [
+        {"type": "message", "role": "user", "content": "q"},
+        {"type": "message", "role": "user", "content": "again"},
+    ]
+
+
 def test_other_protocols_state_is_ignored_and_bad_state_refused() -> None:
     other = Message(role="assistant", content="x", provider_state={"anthropic": {"content": []}})
     assert body(Message.user("q"), other)["input"][1] == {

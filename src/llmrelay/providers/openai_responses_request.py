@@ -175,6 +175,10 @@ def _assistant(m: Message, position: int) -> list[dict[str, Any]]:
     text = _text_only(m, position)
     calls = list(m.tool_calls)
     stored = replay_items(m.provider_state, position)
+    if not text and not calls:
+        # an empty turn (say, one cut off while reasoning) adds nothing, and a reasoning
+        # item sent without the item that followed it is refused
+        return []
     out: list[dict[str, Any]] = []
     text_sent = False
     sent: set[str] = set()
