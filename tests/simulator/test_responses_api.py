@@ -141,12 +141,19 @@ async def test_tool_pairing_is_checked(api: Harness) -> None:
 
 
 async def test_function_tools_are_strict_unless_told_otherwise(api: Harness) -> None:
-    loose = {"type": "object", "properties": {"city": {"type": "string"}}}
+    loose = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}
     tool = {"type": "function", "name": "f", "parameters": loose}
-    error = await error_of(api, {"model": "gpt-4o", "input": "q", "tools": [tool]})
+    # strict omitted: the schema is normalised into strict mode, optional fields become required
+    body = (await api.post({"model": "gpt-4o", "input": "q", "tools": [tool]})).json()
+    assert body["tools"][0]["strict"] is True
+    assert body["tools"][0]["parameters"]["additionalProperties"] is False
+    assert body["tools"][0]["parameters"]["required"] == ["city", "days"]
+    assert set(json.loads(body["output"][0]["arguments"])) == {"city", "days"}
+    # strict: true demands a strict schema as sent
+    error = await error_of(api, {"model": "gpt-4o", "input": "q", "tools": [{**tool, "strict": True}]})
     assert error["code"] == "invalid_function_parameters" and "additionalProperties" in error["message"]
     r = await api.post({"model": "gpt-4o", "input": "q", "tools": [{**tool, "strict": False}]})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["tools"][0]["parameters"] == loose
 
 
 async def test_tool_choice(api: Harness) -> None:

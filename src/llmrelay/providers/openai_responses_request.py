@@ -274,9 +274,10 @@ def _tool(t: Tool) -> dict[str, Any]:
     if t.description is not None:
         tool["description"] = t.description
     tool["parameters"] = t.parameters
-    # The Responses API makes function tools strict unless told otherwise, which rejects
-    # any schema not written for strict mode; Tool.strict=None keeps Chat Completions'
-    # meaning (not strict), so one Tool behaves alike on both protocols.
+    # With ``strict`` omitted the Responses API normalises the schema into strict mode
+    # (closed objects, every field required: optional fields become mandatory), where
+    # Chat Completions stays non-strict. Tool.strict=None keeps Chat Completions'
+    # meaning, so one Tool behaves alike on both protocols.
     tool["strict"] = bool(t.strict)
     return tool
 

@@ -309,6 +309,19 @@ def strict_problem(schema: Any, path: tuple[str, ...] = ()) -> str | None:
     return None
 
 
+def strict_schema(schema: Any) -> Any:
+    """``schema`` normalised into strict mode: every object closed, every property required."""
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict_schema(v) for k, v in schema.items()}
+    if schema.get("type") == "object" or "properties" in schema:
+        out.setdefault("additionalProperties", False)
+        out["required"] = list(out.get("properties") or {})
+    return out
+
+
 def _tools(body: Mapping[str, Any]) -> tuple[tuple[ToolSpec, ...], list[dict[str, Any]]]:
     tools = body.get("tools")
     if tools is None:
@@ -338,8 +351,11 @@ def _tools(body: Mapping[str, Any]) -> tuple[tuple[ToolSpec, ...], list[dict[str
         elif not isinstance(parameters, dict):
             raise wrong_type(f"{at}.parameters", "an object", parameters)
         strict = tool.get("strict")
-        strict = True if strict is None else strict  # strict unless told otherwise
-        if strict and (problem := strict_problem(parameters)):
+        if strict is None:
+            # strict unless told otherwise: an omitted ``strict`` normalises the schema into
+            # strict mode (closed objects, every field required), ``true`` demands it as is
+            strict, parameters = True, strict_schema(parameters)
+        elif strict and (problem := strict_problem(parameters)):
             raise OpenAIError(
                 f"Invalid schema for function '{name}': {problem}",
                 param=f"{at}.parameters",
