@@ -77,6 +77,25 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 options={"azure": True, "api_version": "2024-10-21", **_MAX_COMPLETION_TOKENS},
                 description="Azure OpenAI (model = deployment name)",
             ),
+            # OpenAI's Responses API (POST /v1/responses): the same service, keys and models
+            # as the rows above, chosen per deployment by naming these rows instead
+            _h(
+                "openai-responses",
+                "responses",
+                "https://api.openai.com/v1",
+                "OPENAI_API_KEY",
+                base_url_env="OPENAI_BASE_URL",
+                description="OpenAI, Responses API",
+            ),
+            _h(
+                "azure-responses",
+                "responses",
+                None,
+                "AZURE_OPENAI_API_KEY",
+                base_url_env="AZURE_OPENAI_ENDPOINT",
+                options={"azure": True},
+                description="Azure OpenAI, Responses API (v1 path; model = deployment name)",
+            ),
             _h("groq", "openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY", description="Groq"),
             _h(
                 "together",
@@ -157,6 +176,13 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 key_required=False,
                 options=_ANTHROPIC,
                 description="built-in simulator, Anthropic protocol",
+            ),
+            _h(
+                "simulator-responses",
+                "responses",
+                f"{SIMULATOR_URL}/v1",
+                key_required=False,
+                description="built-in simulator, OpenAI Responses protocol",
             ),
             _h(
                 "simulator-gemini",

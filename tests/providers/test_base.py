@@ -12,6 +12,7 @@ OWN_HEADER = {
     "openai": ("x-request-id", "x-amzn-requestid"),
     "anthropic": ("request-id", "x-goog-request-id"),
     "gemini": ("x-goog-request-id", "apim-request-id"),
+    "responses": ("x-request-id", "x-amzn-requestid"),
 }
 
 

@@ -63,9 +63,15 @@ def test_parse_count():
 def test_methods_are_the_adapters_own():
     expected = {p: load_adapter(p).count_method for p in ADAPTERS if load_adapter(p).count_method}
     assert (
-        dict(METHODS) == expected == {"anthropic": "anthropic:count_tokens", "gemini": "gemini:countTokens"}
+        dict(METHODS)
+        == expected
+        == {
+            "anthropic": "anthropic:count_tokens",
+            "gemini": "gemini:countTokens",
+            "responses": "responses:input_tokens",
+        }
     )
-    assert len(METHODS) == 2 and "openai" not in METHODS and "cohere" not in METHODS
+    assert len(METHODS) == 3 and "openai" not in METHODS and "cohere" not in METHODS
     with pytest.raises(KeyError):
         METHODS["openai"]
 
@@ -75,6 +81,7 @@ def test_methods_are_the_adapters_own():
     [
         ("simulator-anthropic/claude-haiku-4-5", "anthropic:count_tokens"),
         ("simulator-gemini/gemini-2.5-flash", "gemini:countTokens"),
+        ("simulator-responses/gpt-4o", "responses:input_tokens"),
     ],
 )
 async def test_client_asks_the_provider_and_matches_billed_usage(model, method):

@@ -19,6 +19,7 @@ ADAPTERS = MappingProxyType(
         "openai": "llmrelay.providers.openai:OpenAIAdapter",
         "anthropic": "llmrelay.providers.anthropic:AnthropicAdapter",
         "gemini": "llmrelay.providers.gemini:GeminiAdapter",
+        "responses": "llmrelay.providers.openai_responses:ResponsesAdapter",
     }
 )
 

@@ -33,7 +33,7 @@ from llmrelay.simulator.faults import Fault, FaultPlan, NoFaults, RequestInfo
 from llmrelay.simulator.script import NoReplies, ReplyPlan
 
 # "batches" goes before "gemini", whose catch-all route would otherwise answer Gemini's batch paths
-PROTOCOL_MODULES = ("openai", "anthropic", "batches", "gemini")
+PROTOCOL_MODULES = ("openai", "responses_api", "anthropic", "batches", "gemini")
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o",
