@@ -32,6 +32,7 @@ from llmrelay.catalog import validate_overrides
 from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
 from llmrelay.settings.limits import BudgetSettings, RateLimitSettings
+from llmrelay.settings.observe import ObserveSettings
 from llmrelay.settings.resilience import (
     CircuitSettings,
     PriceSettings,
@@ -211,6 +212,7 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    observe: ObserveSettings = Field(default_factory=ObserveSettings)
     key_file: Path | None = Field(
         default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
     )
