@@ -151,7 +151,11 @@ async def test_log_events(run: Any) -> None:
     assert [c["outcome"] for c in calls] == ["ok", "ok", "ok", "error"]
     assert all(rec.levelno == logging.DEBUG for rec in attempts) and len(attempts) == 6
     first, fallback, stream, refused = calls
-    assert first["attempts"] == 2 and first["deployment"] == "a" and first["errors"] == ["a: OverloadedError (503)"]
+    assert (
+        first["attempts"] == 2
+        and first["deployment"] == "a"
+        and first["errors"] == ["a: OverloadedError (503)"]
+    )
     assert fallback["alias"] == "backup" and fallback["fallbacks"] == ["chat->backup"]
     assert stream["user"] == "carol" and stream["stream"] is True and stream["ttft_ms"] > 0
     assert {"input_tokens", "output_tokens", "cost", "latency_ms", "request_id"} <= set(first)
@@ -160,4 +164,6 @@ async def test_log_events(run: Any) -> None:
     assert warning[0].levelno == logging.WARNING
     assert "prompt" not in first and "completion" not in first  # content capture is off
     for rec in records:
-        assert KEY not in rec.getMessage() and KEY not in json.dumps(getattr(rec, "llmrelay", {}), default=str)
+        assert KEY not in rec.getMessage() and KEY not in json.dumps(
+            getattr(rec, "llmrelay", {}), default=str
+        )

@@ -62,16 +62,22 @@ class Rig:
 
 
 def sim_deployment(name: str, model: str = "gpt-4o-mini", **extra: Any) -> dict[str, Any]:
-    return {"provider": "simulator", "model": model, "base_url": f"http://{name}.sim/v1", "name": name, **extra}
+    return {
+        "provider": "simulator",
+        "model": model,
+        "base_url": f"http://{name}.sim/v1",
+        "name": name,
+        **extra,
+    }
 
 
 @asynccontextmanager
-async def rig(
+async def rig(  # ``telemetry``: the instrumented telemetry's settings; ``settings``: the client's
     sims: Mapping[str, Simulator],
     models: Mapping[str, Any],
     *,
     environ: Mapping[str, str] | None = None,
-    observe: Mapping[str, Any] | None = None,
+    telemetry: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Rig]:
     recorders = {name: Recorder(sim.app) for name, sim in sims.items()}
@@ -89,13 +95,13 @@ async def rig(
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     registry = CollectorRegistry()
-    telemetry = Telemetry.from_settings(
-        s.observe.model_copy(update={"logs": True, **(observe or {})}),
+    tele = Telemetry.from_settings(
+        s.observe.model_copy(update={"logs": True, "metrics": False, "traces": False, **(telemetry or {})}),
         bounds_from_settings(s),
         registry=registry,
         tracer_provider=provider,
     )
-    client = llmrelay.Client(s, environ=dict(environ or {}), transport=transport, layers=instrument(telemetry))
+    client = llmrelay.Client(s, environ=dict(environ or {}), transport=transport, layers=instrument(tele))
     try:
         yield Rig(client, registry, exporter, recorders)
     finally:

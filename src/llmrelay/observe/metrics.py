@@ -77,7 +77,7 @@ class Metrics:
             ("from_alias", "to_alias", "reason"), registry=r,
         )  # fmt: skip
         self.circuit = Gauge(
-            "llmrelay_circuit_state", "Circuit state last seen per deployment (0 closed, 1 half-open, 2 open)",
+            "llmrelay_circuit_state", "Circuit state last seen (0 closed, 1 half-open, 2 open)",
             ("deployment",), registry=r,
         )  # fmt: skip
         self.circuit_changes = Counter(

@@ -56,7 +56,9 @@ class Telemetry:
         log emitter (a callable taking a level and the event's fields)."""
         emit = log
         if emit is None and settings.logs:
-            emit = (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(settings.logger)
+            emit = (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(
+                settings.logger
+            )
         metrics = None
         if settings.metrics or registry is not None:
             metrics = _metrics(registry, settings.registry == "global", bounds)
@@ -116,7 +118,9 @@ def _otlp_provider(endpoint: str, service_name: str) -> Any:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        raise ConfigError("observe.otlp_endpoint needs the OTLP exporter: pip install 'llmrelay[otel]'") from None
+        raise ConfigError(
+            "observe.otlp_endpoint needs the OTLP exporter: pip install 'llmrelay[otel]'"
+        ) from None
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return provider
@@ -128,5 +132,7 @@ def render(registry: CollectorRegistry) -> tuple[bytes, str]:
     try:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
     except ImportError:
-        raise ConfigError("rendering metrics needs prometheus_client: pip install 'llmrelay[metrics]'") from None
+        raise ConfigError(
+            "rendering metrics needs prometheus_client: pip install 'llmrelay[metrics]'"
+        ) from None
     return generate_latest(registry), CONTENT_TYPE_LATEST

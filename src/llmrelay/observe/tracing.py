@@ -36,7 +36,9 @@ class Tracing:
 
     def start_call(self, r: CallRecord) -> Span:
         return self.tracer.start_span(
-            genai.span_name(r.op, r.requested_model), kind=SpanKind.INTERNAL, attributes=genai.request_attributes(r)
+            genai.span_name(r.op, r.requested_model),
+            kind=SpanKind.INTERNAL,
+            attributes=genai.request_attributes(r),
         )
 
     def end_call(self, span: Span, r: CallRecord) -> None:

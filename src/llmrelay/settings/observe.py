@@ -56,7 +56,9 @@ class ObserveSettings(BaseModel):
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("otlp_endpoint must be an http:// or https:// URL, e.g. http://127.0.0.1:4318/v1/traces")
+            raise ValueError(
+                "otlp_endpoint must be an http:// or https:// URL, e.g. http://127.0.0.1:4318/v1/traces"
+            )
         return v
 
     @property
