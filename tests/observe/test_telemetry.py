@@ -54,3 +54,22 @@ def test_an_otlp_endpoint_gets_a_provider_of_its_own_that_close_shuts_down() -> 
     assert isinstance(provider, TracerProvider)
     assert provider.resource.attributes["service.name"] == "svc"
     t.close()  # nothing was recorded, so nothing is sent
+
+
+def test_a_log_sink_of_your_own_is_asked_whether_it_listens() -> None:
+    from llmrelay.observe.logs import LogSink
+
+    class OnlyWarnings:
+        def __init__(self) -> None:
+            self.seen: list[dict[str, Any]] = []
+
+        def enabled(self, level: int) -> bool:
+            return level >= logging.WARNING
+
+        def __call__(self, level: int, event: dict[str, Any]) -> None:
+            self.seen.append(event)
+
+    sink = OnlyWarnings()
+    t = Telemetry.from_settings(ObserveSettings(), BOUNDS, log=sink)
+    assert t.log is sink and isinstance(sink, LogSink)
+    assert not t.log.enabled(logging.DEBUG)

@@ -109,7 +109,9 @@ class ObserveMiddleware(Observer):
         if t.tracing is not None and state.span is not None:
             t.tracing.end_call(state.span, r)
         if t.log is not None:
-            t.log(logging.INFO if r.outcome != "error" else logging.WARNING, call_event(r))
+            level = logging.INFO if r.outcome != "error" else logging.WARNING
+            if t.log.enabled(level):
+                t.log(level, call_event(r))
 
     async def aclose(self) -> None:
         self.telemetry.close()
@@ -167,7 +169,7 @@ class AttemptObserver(Observer):
             t.tracing.end_attempt(state.span, rec, call.outcome.model if error is None else None)
             if rec.outcome == "error":
                 t.tracing.retried(obs.span, rec)
-        if t.log is not None:
+        if t.log is not None and t.log.enabled(logging.DEBUG):
             t.log(logging.DEBUG, attempt_event(call.model, rec))
 
 

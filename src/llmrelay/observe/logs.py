@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, Protocol, runtime_checkable
 
 from llmrelay.observe.record import AttemptRecord, CallRecord
 
@@ -86,20 +87,61 @@ def summary(event: Mapping[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-Emit = Callable[[int, dict[str, Any]], None]
+class _Summary:
+    """The message, formatted only if a handler writes the record out."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.event = event
+
+    def __str__(self) -> str:
+        return summary(self.event)
 
 
-def stdlib_emitter(name: str) -> Emit:
-    logger = logging.getLogger(name)
+@runtime_checkable
+class LogSink(Protocol):
+    """Where log events go: ``enabled(level)`` is asked first, so an event nobody
+    would see (an attempt at DEBUG) is never built."""
 
-    def emit(level: int, event: dict[str, Any]) -> None:
-        if logger.isEnabledFor(level):
-            logger.log(level, summary(event), extra={EXTRA_KEY: event})
+    def enabled(self, level: int) -> bool: ...
 
-    return emit
+    def __call__(self, level: int, event: dict[str, Any]) -> None: ...
 
 
-def structlog_emitter(name: str) -> Emit:
+class StdlibLog:
+    """Events as standard ``logging`` records: a short message, the fields in the
+    record's ``llmrelay`` attribute."""
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def enabled(self, level: int) -> bool:
+        return self.logger.isEnabledFor(level)
+
+    def __call__(self, level: int, event: dict[str, Any]) -> None:
+        if self.logger.isEnabledFor(level):
+            self.logger.log(level, "%s", _Summary(event), extra={EXTRA_KEY: event})
+
+
+class FunctionLog:
+    """Events handed to a function of yours, ``fn(level, fields)``, at every level."""
+
+    def __init__(self, fn: Callable[[int, dict[str, Any]], None]) -> None:
+        self.fn = fn
+
+    def enabled(self, level: int) -> bool:
+        return True
+
+    def __call__(self, level: int, event: dict[str, Any]) -> None:
+        self.fn(level, event)
+
+
+def stdlib_emitter(name: str) -> StdlibLog:
+    return StdlibLog(name)
+
+
+def structlog_emitter(name: str) -> LogSink:
     """Events through structlog: ``event`` is the event name, the rest key-value pairs."""
     try:
         import structlog
@@ -110,11 +152,11 @@ def structlog_emitter(name: str) -> Emit:
             "observe.log_format is 'structlog' but structlog is not installed: pip install structlog, "
             + "or use log_format: stdlib"
         ) from None
-    logger = structlog.get_logger(name)
+    # structlog filters by level in its own processors, so every level is handed over
+    return FunctionLog(partial(_structlog_emit, structlog.get_logger(name)))
 
-    def emit(level: int, event: dict[str, Any]) -> None:
-        fields = dict(event)
-        name = fields.pop("event")
-        logger.log(level, name, **fields)
 
-    return emit
+def _structlog_emit(logger: Any, level: int, event: dict[str, Any]) -> None:
+    fields = dict(event)
+    name = fields.pop("event")
+    logger.log(level, name, **fields)

@@ -8,7 +8,7 @@ never carry a user or key id. Import this module only when metrics are on: it im
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -95,16 +95,26 @@ class Metrics:
             registry=r,
         )  # fmt: skip
         self.resumed = Counter("llmrelay_stream_resumes", "Broken streams resumed", ("alias",), registry=r)
+        # labelled children, looked up once: prometheus_client's labels() validates and
+        # locks on every call. Bounded, since every label value is (see LabelBounds).
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         # children of the gauge are made up front so a scrape shows 0, not nothing
         self._unary = self.in_flight.labels("unary")
         self._stream = self.in_flight.labels("stream")
+
+    def _c(self, family: Any, *labels: str) -> Any:
+        key = (id(family), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child
 
     def started(self, stream: bool) -> None:
         (self._stream if stream else self._unary).inc()
 
     def attempt(self, a: AttemptRecord) -> None:
         b = self.bounds
-        self.attempts.labels(b.deployment(a.deployment), b.provider(a.provider), a.outcome).inc()
+        self._c(self.attempts, b.deployment(a.deployment), b.provider(a.provider), a.outcome).inc()
 
     def finished(self, r: CallRecord) -> None:
         b = self.bounds
@@ -112,14 +122,14 @@ class Metrics:
         alias = b.alias(r.alias)
         provider = b.provider(r.provider)
         model = b.model(r.model)
-        self.requests.labels(r.op, alias, provider, model, r.outcome).inc()
-        self.latency.labels(r.op, alias, "true" if r.stream else "false").observe(r.latency)
+        self._c(self.requests, r.op, alias, provider, model, r.outcome).inc()
+        self._c(self.latency, r.op, alias, "true" if r.stream else "false").observe(r.latency)
         if r.error_type:
-            self.errors.labels(alias, r.error_type).inc()
+            self._c(self.errors, alias, r.error_type).inc()
             if r.attempts == 0 and r.outcome == "error":
-                self.refusals.labels(alias, _REFUSALS.get(r.error_type, OTHER)).inc()
+                self._c(self.refusals, alias, _REFUSALS.get(r.error_type, OTHER)).inc()
         if r.ttft is not None:
-            self.ttft.labels(alias).observe(r.ttft)
+            self._c(self.ttft, alias).observe(r.ttft)
         for kind, n in (
             ("input", r.input_tokens),
             ("output", r.output_tokens),
@@ -127,20 +137,20 @@ class Metrics:
             ("reasoning", r.reasoning_tokens),
         ):
             if n:
-                self.tokens.labels(alias, provider, model, kind).inc(n)
+                self._c(self.tokens, alias, provider, model, kind).inc(n)
         if r.cost:
-            self.cost.labels(alias, provider, model).inc(r.cost)
+            self._c(self.cost, alias, provider, model).inc(r.cost)
         if r.cache:
-            self.cache.labels(alias, r.cache if r.cache in ("hit", "miss", "stale") else OTHER).inc()
+            self._c(self.cache, alias, r.cache if r.cache in ("hit", "miss", "stale") else OTHER).inc()
         if r.attempts > 1:
-            self.retries.labels(alias).inc(r.attempts - 1)
+            self._c(self.retries, alias).inc(r.attempts - 1)
         for src, dst, reason in r.fallbacks:
-            self.fallbacks.labels(b.alias(src), b.alias(dst), reason).inc()
+            self._c(self.fallbacks, b.alias(src), b.alias(dst), reason).inc()
         for dep, _old, new in r.circuit:
             d = b.deployment(dep)
-            self.circuit.labels(d).set(CIRCUIT_VALUES.get(new, -1.0))
-            self.circuit_changes.labels(d, new if new in CIRCUIT_VALUES else OTHER).inc()
+            self._c(self.circuit, d).set(CIRCUIT_VALUES.get(new, -1.0))
+            self._c(self.circuit_changes, d, new if new in CIRCUIT_VALUES else OTHER).inc()
         if r.rate_limit_wait:
-            self.rate_limit_wait.labels(alias).observe(r.rate_limit_wait)
+            self._c(self.rate_limit_wait, alias).observe(r.rate_limit_wait)
         if r.resumed:
-            self.resumed.labels(alias).inc(r.resumed)
+            self._c(self.resumed, alias).inc(r.resumed)

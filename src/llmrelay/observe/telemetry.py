@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmrelay.errors import ConfigError
 from llmrelay.observe.labels import LabelBounds
-from llmrelay.observe.logs import Emit, stdlib_emitter, structlog_emitter
+from llmrelay.observe.logs import FunctionLog, LogSink, stdlib_emitter, structlog_emitter
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -33,7 +33,7 @@ class Telemetry:
     characters per body) into log events and spans."""
 
     bounds: LabelBounds
-    log: Emit | None = None
+    log: LogSink | None = None
     metrics: Metrics | None = None
     tracing: Tracing | None = None
     content: bool = False
@@ -49,13 +49,15 @@ class Telemetry:
         *,
         registry: CollectorRegistry | None = None,
         tracer_provider: Any = None,
-        log: Emit | None = None,
+        log: LogSink | Callable[[int, dict[str, Any]], None] | None = None,
     ) -> Telemetry:
         """The parts that ``settings`` turn on. ``registry`` (metrics) and
         ``tracer_provider`` (traces) override where they report; ``log`` replaces the
-        log emitter (a callable taking a level and the event's fields)."""
-        emit = log
-        if emit is None and settings.logs:
+        log sink (a ``LogSink``, or a function taking a level and the event's fields)."""
+        emit: LogSink | None = None
+        if log is not None:
+            emit = log if isinstance(log, LogSink) else FunctionLog(log)
+        elif settings.logs:
             emit = (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(
                 settings.logger
             )
