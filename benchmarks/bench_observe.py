@@ -7,11 +7,13 @@ outcome as the real terminal does), so the figures are the layers' own cost, not
 simulator's or the network's, which would drown them:
 
 * off:     no observe layers;
-* logs:    one INFO event per call and a DEBUG one per attempt, through stdlib logging
-           to a handler that drops them (the records are built: the logger is enabled);
+* logs:    one INFO event per call through stdlib logging to a handler that drops it
+           (the record is built: the logger is enabled at INFO; with DEBUG on, each
+           attempt adds a second record);
 * metrics: prometheus_client on a registry of its own;
 * traces:  OpenTelemetry SDK spans (a call span and an attempt span per call, with the
-           traceparent header), handed to a SimpleSpanProcessor whose exporter drops them;
+           traceparent header), handed to a BatchSpanProcessor (the production choice:
+           it queues spans for a background thread) whose exporter drops them;
 * all:     the three together.
 
 Modes alternate in blocks of ``--block`` calls, ``--rounds`` times, so drift affects all
@@ -36,7 +38,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from prometheus_client import CollectorRegistry
 
 import llmrelay
@@ -105,7 +107,7 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
     provider = None
     if mode in ("traces", "all"):
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(Drop()))
+        provider.add_span_processor(BatchSpanProcessor(Drop()))
     t = Telemetry.from_settings(
         settings.observe.model_copy(update={"logs": mode in ("logs", "all")}),
         bounds_from_settings(settings),
@@ -152,7 +154,7 @@ def main(argv: Any = None) -> None:
     ap.add_argument("--tokens", type=int, default=20)
     args = ap.parse_args(argv)
     sink = logging.getLogger("llmrelay.calls")
-    sink.setLevel(logging.DEBUG)
+    sink.setLevel(logging.INFO)
     sink.addHandler(logging.NullHandler())
     sink.propagate = False
     results = asyncio.run(measure(args.rounds, args.block, args.tokens))

@@ -120,8 +120,14 @@ class StdlibLog:
         return self.logger.isEnabledFor(level)
 
     def __call__(self, level: int, event: dict[str, Any]) -> None:
-        if self.logger.isEnabledFor(level):
-            self.logger.log(level, "%s", _Summary(event), extra={EXTRA_KEY: event})
+        logger = self.logger
+        if logger.isEnabledFor(level):
+            # the record is made directly: Logger.log would walk the (deep, async) stack
+            # to find the caller, which is always this line and costs more than the rest
+            record = logger.makeRecord(
+                logger.name, level, __file__, 0, "%s", (_Summary(event),), None, extra={EXTRA_KEY: event}
+            )
+            logger.handle(record)
 
 
 class FunctionLog:
