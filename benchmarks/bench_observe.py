@@ -17,8 +17,10 @@ simulator's or the network's, which would drown them:
 * all:     the three together.
 
 Modes alternate in blocks of ``--block`` calls, ``--rounds`` times, so drift affects all
-alike; a mode's figure is the median over rounds of the wall time per call (all CPU:
-nothing waits), and the overhead is its difference from ``off``. Unary chat
+alike; a mode's figure is the median over rounds of the process's CPU time per call
+(``time.process_time``: every thread, so the span exporter's thread counts too; nothing
+waits, and CPU time is less disturbed than wall time on a shared machine), and the
+overhead is its difference from ``off``. Unary chat
 calls and streamed ones (``--tokens`` tokens each) are measured separately.
 
 Run:  .venv/bin/python benchmarks/bench_observe.py [--rounds 21] [--block 500] [--tokens 20]
@@ -118,14 +120,14 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
 
 
 async def block(client: llmrelay.Client, n: int, stream: bool, tokens: int) -> float:
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in range(n):
         if stream:
             async for _ev in client.stream("benchmark prompt", max_tokens=tokens):
                 pass
         else:
             await client.chat("benchmark prompt", max_tokens=tokens)
-    return (time.perf_counter() - t0) / n
+    return (time.process_time() - t0) / n
 
 
 async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, float]]:
@@ -159,6 +161,7 @@ def main(argv: Any = None) -> None:
     sink.propagate = False
     results = asyncio.run(measure(args.rounds, args.block, args.tokens))
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"# {args.rounds} rounds x {args.block} calls per mode, {args.tokens} tokens per reply")
     print(f"{'kind':<7} {'mode':<8} {'µs/call':>12} {'overhead µs':>12}")
     for kind, per in results.items():
