@@ -95,7 +95,9 @@ def stub(client: llmrelay.Client, tokens: int) -> llmrelay.Client:
     async def unused(call: Call) -> Any:
         raise NotImplementedError
 
-    client._pipeline = Pipeline.build(client._middleware, chat=chat, stream=stream, embed=unused, count=unused)
+    client._pipeline = Pipeline.build(
+        client._middleware, chat=chat, stream=stream, embed=unused, count=unused
+    )
     return client
 
 
@@ -160,7 +162,8 @@ def main(argv: Any = None) -> None:
     sink.addHandler(logging.NullHandler())
     sink.propagate = False
     results = asyncio.run(measure(args.rounds, args.block, args.tokens))
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    machine = platform.processor() or platform.machine()
+    print(f"# {machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"# {args.rounds} rounds x {args.block} calls per mode, {args.tokens} tokens per reply")
     print(f"{'kind':<7} {'mode':<8} {'µs/call':>12} {'overhead µs':>12}")

@@ -1,5 +1,5 @@
 """Test helpers: telemetry on a fresh Prometheus registry and an in-memory span exporter,
-and a Client over in-process simulators whose request headers are recorded."""
+and a Client over in-process simulators whose request headers and bodies are recorded."""
 
 from __future__ import annotations
 
@@ -29,11 +29,25 @@ class Recorder:
 
     app: Any
     headers: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.headers.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
+        body = b""
+
+        async def recorded() -> Any:
+            nonlocal body
+            message = await receive()
+            if message["type"] == "http.request":
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    self.bodies.append(body)
+            return message
+
+        await self.app(scope, recorded, send)
 
 
 @dataclass

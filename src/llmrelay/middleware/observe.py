@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from llmrelay.hosts import HOSTS
+from llmrelay.middleware.guard import GuardDecisions
 from llmrelay.observe import AttemptRecord, CallRecord, LabelBounds, Telemetry
 from llmrelay.observe.content import clip, messages_json
 from llmrelay.observe.labels import error_label
@@ -244,6 +245,9 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
     r.waited = rep.waited
     r.rate_limit_wait = rep.rate_limit_wait
     r.finish_reason = out.finish_reason
+    guarded = call.get(GuardDecisions)
+    if guarded is not None:
+        r.guards = [(d.kind, d.action, d.where) for d in guarded.decisions]
     if error is not None:
         r.outcome = "cancelled" if isinstance(error, _CANCELLED) else "error"
         r.error_type = error_label(type(error))

@@ -2,7 +2,7 @@
 
 Outermost first::
 
-    ledger → observe → preflight → budget → ratelimit → route → retry → hedge
+    ledger → observe → guard → preflight → budget → ratelimit → route → retry → hedge
       → deployment_limit → circuit → observe_attempt → (send)
 
 The ledger is outermost so that it records every call as the caller saw it, refusals
@@ -11,7 +11,8 @@ limits reserve anything. Route walks an alias's fallbacks; retry runs the attemp
 one alias, asking the router for a deployment each time, and resumes streams that
 break after delivering content; hedge (opt-in) races a slow attempt against another
 deployment; deployment_limit charges the provider's rate limits to the deployment each
-attempt really uses; circuit sees exactly one upstream request per attempt. Observe
+attempt really uses; circuit sees exactly one upstream request per attempt. Guard (opt-in)
+masks or refuses what its policies find in the prompt and the reply. Observe
 reports each call as the caller sees it and, innermost, each upstream request (its span,
 and the ``traceparent`` header it carries).
 
@@ -31,6 +32,7 @@ from llmrelay.errors import ConfigError
 from llmrelay.middleware.budget import BudgetMiddleware
 from llmrelay.middleware.circuit import CircuitMiddleware
 from llmrelay.middleware.deployment_limit import DeploymentLimit
+from llmrelay.middleware.guard import GuardMiddleware
 from llmrelay.middleware.hedge import HedgeMiddleware
 from llmrelay.middleware.ledger import LedgerMiddleware
 from llmrelay.middleware.observe import AttemptObserver, ObserveMiddleware
@@ -56,6 +58,7 @@ class Slot:
 STACK: tuple[Slot, ...] = (
     Slot("ledger", LedgerMiddleware),
     Slot("observe", ObserveMiddleware),
+    Slot("guard", GuardMiddleware),
     Slot("preflight", Preflight),
     Slot("budget", BudgetMiddleware),
     Slot("ratelimit", RateLimitMiddleware),

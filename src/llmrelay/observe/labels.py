@@ -17,6 +17,7 @@ OTHER = "other"
 
 # error types that may appear as a label: llmrelay's own taxonomy plus the two ways a
 # caller ends a call early; anything else (a user layer's exception) is "other"
+_OWN_ERROR_MODULES = frozenset(("llmrelay.errors", "llmrelay.observe.guard"))
 _FOREIGN_ERRORS = frozenset(("CancelledError", "GeneratorExit", "TimeoutError", "KeyboardInterrupt"))
 
 
@@ -58,6 +59,6 @@ def error_label(exc_type: type[BaseException] | None) -> str:
     if exc_type is None:
         return ""
     name = exc_type.__name__
-    if issubclass(exc_type, LLMRelayError) and exc_type.__module__ == "llmrelay.errors":
+    if issubclass(exc_type, LLMRelayError) and exc_type.__module__ in _OWN_ERROR_MODULES:
         return name
     return name if name in _FOREIGN_ERRORS else OTHER

@@ -57,6 +57,7 @@ def call_event(r: CallRecord) -> dict[str, Any]:
         "finish_reason": r.finish_reason,
         "error_type": r.error_type,
         "error": r.error_message,
+        "guards": [f"{where}.{kind}:{action}" for kind, action, where in r.guards] or None,
         "prompt": r.prompt,
         "completion": r.completion,
     }

@@ -94,6 +94,10 @@ class Metrics:
             "llmrelay_refusals", "Calls refused before anything was sent, by reason", ("alias", "reason"),
             registry=r,
         )  # fmt: skip
+        self.guards = Counter(
+            "llmrelay_guard_decisions", "Guard decisions by detector, action and direction",
+            ("alias", "kind", "action", "where"), registry=r,
+        )  # fmt: skip
         self.resumed = Counter("llmrelay_stream_resumes", "Broken streams resumed", ("alias",), registry=r)
         # labelled children, looked up once: prometheus_client's labels() validates and
         # locks on every call. Bounded, since every label value is (see LabelBounds).
@@ -154,3 +158,5 @@ class Metrics:
             self._c(self.rate_limit_wait, alias).observe(r.rate_limit_wait)
         if r.resumed:
             self._c(self.resumed, alias).inc(r.resumed)
+        for kind, action, where in r.guards:  # kinds and actions are the guard's fixed names
+            self._c(self.guards, alias, kind, action, where).inc()

@@ -58,6 +58,8 @@ class CallRecord:
     top_p: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
+    #: guard decisions as (kind, action, where): never the value found
+    guards: list[tuple[str, str, str]] = field(default_factory=list)
     #: captured (and redacted) bodies, only when content capture is on
     prompt: str | None = None
     completion: str | None = None

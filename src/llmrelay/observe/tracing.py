@@ -49,6 +49,8 @@ class Tracing:
             span.add_event("llmrelay.fallback", {"from": src, "to": dst, "reason": reason})
         for dep, old, new in r.circuit:
             span.add_event("llmrelay.circuit", {"deployment": dep, "from": old, "to": new})
+        for kind, action, where in r.guards:
+            span.add_event("llmrelay.guard", {"kind": kind, "action": action, "where": where})
         if r.outcome == "error":
             span.set_status(Status(StatusCode.ERROR, r.error_type))
         span.end()

@@ -6,9 +6,53 @@ nothing. See ``docs/observability.md``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Action: TypeAlias = Literal["off", "flag", "mask", "block"]
+Detector: TypeAlias = Literal["email", "phone", "card", "iban", "api_key", "jwt"]
+
+
+class GuardPolicySettings(BaseModel):
+    """What the guard does; every field left unset keeps the value of the level above
+    (``guards`` itself, then the alias, then the subject)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detectors: dict[Detector, Action] = Field(
+        default_factory=dict, description="per detector: off, flag (record only), mask, block"
+    )
+    injection: Literal["off", "flag", "block"] | None = Field(
+        default=None, description="the prompt-injection heuristic on user and tool turns"
+    )
+    output: Action | None = Field(
+        default=None, description="the same detectors on the reply (streams: on a rolling window)"
+    )
+    restore: bool | None = Field(
+        default=None, description="put masked values back where the reply repeats their placeholders"
+    )
+
+
+class GuardSettings(GuardPolicySettings):
+    """PII, secret and prompt-injection guards (see docs/guards.md); off unless enabled."""
+
+    enabled: bool = False
+    window: int = Field(
+        default=256, ge=32, le=65_536, description="characters of a stream held back for the output guard"
+    )
+    aliases: dict[str, GuardPolicySettings] = Field(default_factory=dict)
+    #: keyed by the subject's key id, else its user
+    subjects: dict[str, GuardPolicySettings] = Field(default_factory=dict)
+    classifier: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="'package.module:function', an async function(text) -> 'allow' | 'flag' | 'block'",
+    )
+    classifier_timeout: float = Field(default=2.0, gt=0, le=60)
+    fail: Literal["open", "closed"] = Field(
+        default="open", description="when the classifier fails or times out: allow (open) or block (closed)"
+    )
 
 
 class ObserveSettings(BaseModel):
@@ -51,6 +95,8 @@ class ObserveSettings(BaseModel):
         description="extra model names allowed as metric labels besides the configured aliases and "
         "deployments (anything else is counted as `other`)",
     )
+
+    guards: GuardSettings = Field(default_factory=GuardSettings)
 
     @field_validator("otlp_endpoint")
     @classmethod
