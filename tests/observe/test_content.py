@@ -22,3 +22,8 @@ def test_messages_keep_their_shape_and_lose_their_secrets() -> None:
     assert data[0] == {"role": "system", "parts": [{"type": "text", "content": "be brief"}]}
     assert data[1]["parts"][1] == {"type": "image"}
     assert KEY not in json.dumps(data) and "example.com" not in json.dumps(data)
+
+
+def test_personal_data_is_redacted_too() -> None:
+    text = clip("mail ann@example.com, card 4111 1111 1111 1111, call +44 20 7946 0958", 1000)
+    assert text == "mail [EMAIL], card [CARD], call [PHONE]"

@@ -1,4 +1,4 @@
-"""Captured prompts and completions: redacted of key-shaped strings and cut to a limit,
+"""Captured prompts and completions: redacted of keys and personal data, cut to a limit,
 in the GenAI conventions' message shape (``[{"role", "parts": [{"type", "content"}]}]``).
 
 Only used when content capture is on (``observe.content``)."""
@@ -8,13 +8,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from llmrelay.observe.detect import find
+from llmrelay.observe.scrub import redact_findings
 from llmrelay.secrets import redact
 from llmrelay.types import Message, TextPart
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` redacted, then cut to ``limit`` characters (marked with ``…``)."""
+    """``text`` redacted — key shapes, then everything the guard's detectors find
+    (emails, phone numbers, cards, IBANs, keys, JWTs become ``[KIND]``) — and cut to
+    ``limit`` characters (marked with ``…``)."""
     text = redact(text)
+    text = redact_findings(text, find(text))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
