@@ -134,12 +134,15 @@ class AttemptObserver(Observer):
             obs.claimed = self
         elif obs.claimed is not self:
             return None
+        t = obs.telemetry
+        if t.tracing is None and t.metrics is None and (t.log is None or not t.log.enabled(logging.DEBUG)):
+            return None  # nobody would hear of this attempt
         dep = attempt.deployment
         ep = dep.endpoint
         rec = AttemptRecord(
             attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, _server(ep.base_url), 0.0
         )
-        tracing = obs.telemetry.tracing
+        tracing = t.tracing
         span = None
         restore = None
         if tracing is not None:
