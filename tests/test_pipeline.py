@@ -143,6 +143,7 @@ def full_settings(folder: str) -> Settings:
         },
         routing={"hedge": {"enabled": True}},
         retry={"max_attempts": 1},
+        observe={"logs": True, "guards": {"enabled": True}},
     )
 
 
