@@ -139,10 +139,11 @@ class AttemptObserver(Observer):
             return None  # nobody would hear of this attempt
         dep = attempt.deployment
         ep = dep.endpoint
-        rec = AttemptRecord(
-            attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, _server(ep.base_url), 0.0
-        )
         tracing = t.tracing
+        server = _server(ep.base_url) if tracing is not None else None  # only spans name the server
+        rec = AttemptRecord(
+            attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, server, 0.0
+        )
         span = None
         restore = None
         if tracing is not None:
@@ -223,7 +224,6 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
         r.protocol = ep.provider
         r.provider = ep.host or ep.provider
         r.model = ep.model
-        r.server = _server(ep.base_url)
         r.deployment = r.deployment or attempt.deployment.name
     r.response_model = out.model
     r.request_id = out.request_id
