@@ -20,16 +20,21 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llmrelay.errors import ConfigError
-from llmrelay.observe.detect import Finding, find
-from llmrelay.observe.guard import Decision, GuardBlockedError, Policy, guard_input, guard_output
-from llmrelay.observe.scrub import Masker, StreamScrubber
 from llmrelay.pipeline import Call, Controller, Op, StreamHandler, UnaryHandler
-from llmrelay.pipeline.context import StackContext
-from llmrelay.settings.observe import GuardSettings
-from llmrelay.types import ChatRequest, ChatResponse, FinishEvent, StreamEnd, StreamEvent, TextDelta
+from llmrelay.types import ChatResponse, FinishEvent, StreamEnd, StreamEvent, TextDelta
+
+if TYPE_CHECKING:
+    # the engine is imported when a guard layer is built (its detectors compile a dozen
+    # regular expressions): a client without guards does not pay for it
+    from llmrelay.observe.detect import Finding
+    from llmrelay.observe.guard import Decision, Policy
+    from llmrelay.observe.scrub import Masker
+    from llmrelay.pipeline.context import StackContext
+    from llmrelay.settings.observe import GuardSettings
+    from llmrelay.types import ChatRequest
 
 log = logging.getLogger("llmrelay.guard")
 
@@ -48,6 +53,8 @@ class GuardMiddleware(Controller):
     ops: ClassVar[frozenset[Op]] = frozenset(("chat",))
 
     def __init__(self, settings: GuardSettings, classifier: Classifier | None = None) -> None:
+        from llmrelay.observe.guard import Policy
+
         self.settings = settings
         self.base = Policy().over(settings)
         self.classifier = classifier
@@ -71,6 +78,9 @@ class GuardMiddleware(Controller):
         return p
 
     async def _enter(self, call: Call) -> tuple[Policy, Masker, list[Decision], ChatRequest]:
+        from llmrelay.observe.guard import Decision, GuardBlockedError, guard_input
+        from llmrelay.observe.scrub import Masker
+
         policy = self.policy(call)
         masker = Masker()
         decisions = call.setdefault(GuardDecisions).decisions
@@ -88,6 +98,8 @@ class GuardMiddleware(Controller):
         return policy, masker, decisions, req
 
     async def _classify(self, req: ChatRequest, decisions: list[Decision]) -> None:
+        from llmrelay.observe.guard import Decision, GuardBlockedError
+
         assert self.classifier is not None
         text = "\n".join(m.text() for m in req.messages if m.role in ("user", "tool"))
         try:
@@ -111,6 +123,8 @@ class GuardMiddleware(Controller):
             call.request = original
         if not isinstance(resp, ChatResponse) or (policy.output == "off" and not policy.restore):
             return resp
+        from llmrelay.observe.detect import find
+
         kinds = policy.active() if policy.output != "off" else ()
         findings = find(resp.text, kinds) if kinds else []
         text = _guarded(resp.text, findings, policy, masker, decisions)
@@ -126,6 +140,8 @@ class GuardMiddleware(Controller):
                 async for ev in call_next(call):
                     yield ev
                 return
+            from llmrelay.observe.scrub import StreamScrubber
+
             kinds = policy.active() if policy.output != "off" else ()
 
             def process(text: str, findings: list[Finding]) -> str:
@@ -160,6 +176,8 @@ class GuardMiddleware(Controller):
 def _guarded(
     text: str, findings: list[Finding], policy: Policy, masker: Masker, decisions: list[Decision]
 ) -> str:
+    from llmrelay.observe.guard import guard_output
+
     return guard_output(text, findings, policy, masker, decisions)
 
 

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 from llmrelay.hosts import HOSTS
 from llmrelay.middleware.guard import GuardDecisions
 from llmrelay.observe import AttemptRecord, CallRecord, LabelBounds, Telemetry
-from llmrelay.observe.content import clip, messages_json
 from llmrelay.observe.labels import error_label
 from llmrelay.observe.logs import attempt_event, call_event
 from llmrelay.pipeline import Call, Observer
@@ -254,13 +253,20 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
     if error is not None:
         r.outcome = "cancelled" if isinstance(error, _CANCELLED) else "error"
         r.error_type = error_label(type(error))
-        r.error_message = clip(str(error), 500) if r.outcome == "error" else None
+        if r.outcome == "error":
+            from llmrelay.observe.content import clip  # a provider's message may quote the prompt
+
+            r.error_message = clip(str(error), 500)
     if t.content:
+        from llmrelay.observe.content import messages_json  # only with content capture on
+
         chat = _chat_of(call)
         if chat is not None:
             r.prompt = messages_json(chat.messages, t.content_limit)
         text = out.text or getattr(out.response, "text", "") or ""
         if text:
+            from llmrelay.observe.content import clip
+
             r.completion = clip(text, t.content_limit)
     return r
 
