@@ -144,6 +144,7 @@ def full_settings(folder: str) -> Settings:
         routing={"hedge": {"enabled": True}},
         retry={"max_attempts": 1},
         cache={"enabled": True},
+        observe={"logs": True, "guards": {"enabled": True}},
     )
 
 

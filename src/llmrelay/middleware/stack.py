@@ -2,8 +2,8 @@
 
 Outermost first::
 
-    ledger → cache → preflight → budget → ratelimit → route → retry → hedge
-      → deployment_limit → circuit → (send)
+    ledger → observe → guard → cache → preflight → budget → ratelimit → route → retry → hedge
+      → deployment_limit → circuit → observe_attempt → (send)
 
 The ledger is outermost so that it records every call as the caller saw it, refusals
 included. Cache (opt-in) answers from stored answers before anything is spent or
@@ -12,7 +12,10 @@ limits reserve anything. Route walks an alias's fallbacks; retry runs the attemp
 one alias, asking the router for a deployment each time, and resumes streams that
 break after delivering content; hedge (opt-in) races a slow attempt against another
 deployment; deployment_limit charges the provider's rate limits to the deployment each
-attempt really uses; circuit, innermost, sees exactly one upstream request per attempt.
+attempt really uses; circuit sees exactly one upstream request per attempt. Guard (opt-in)
+masks or refuses what its policies find in the prompt and the reply. Observe
+reports each call as the caller sees it and, innermost, each upstream request (its span,
+and the ``traceparent`` header it carries).
 
 Each slot names a layer class with ``from_context(ctx) -> layer | None`` (None when its
 settings turn it off). ``docs/architecture.md`` shows this order, and a test checks
@@ -31,8 +34,10 @@ from llmrelay.middleware.budget import BudgetMiddleware
 from llmrelay.middleware.cache import CacheMiddleware
 from llmrelay.middleware.circuit import CircuitMiddleware
 from llmrelay.middleware.deployment_limit import DeploymentLimit
+from llmrelay.middleware.guard import GuardMiddleware
 from llmrelay.middleware.hedge import HedgeMiddleware
 from llmrelay.middleware.ledger import LedgerMiddleware
+from llmrelay.middleware.observe import AttemptObserver, ObserveMiddleware
 from llmrelay.middleware.preflight import Preflight
 from llmrelay.middleware.ratelimit import RateLimitMiddleware
 from llmrelay.middleware.retry import RetryMiddleware
@@ -54,6 +59,8 @@ class Slot:
 #: the default pipeline, outermost first
 STACK: tuple[Slot, ...] = (
     Slot("ledger", LedgerMiddleware),
+    Slot("observe", ObserveMiddleware),
+    Slot("guard", GuardMiddleware),
     Slot("cache", CacheMiddleware),
     Slot("preflight", Preflight),
     Slot("budget", BudgetMiddleware),
@@ -63,6 +70,7 @@ STACK: tuple[Slot, ...] = (
     Slot("hedge", HedgeMiddleware),
     Slot("deployment_limit", DeploymentLimit),
     Slot("circuit", CircuitMiddleware),
+    Slot("observe_attempt", AttemptObserver),
 )
 
 

@@ -33,6 +33,7 @@ from llmrelay.errors import ConfigError
 from llmrelay.hosts import HOSTS
 from llmrelay.settings.cache import CacheSettings
 from llmrelay.settings.limits import BudgetSettings, RateLimitSettings
+from llmrelay.settings.observe import ObserveSettings
 from llmrelay.settings.resilience import (
     CircuitSettings,
     PriceSettings,
@@ -213,6 +214,7 @@ class Settings(BaseSettings):
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    observe: ObserveSettings = Field(default_factory=ObserveSettings)
     key_file: Path | None = Field(
         default=None, description="a dotenv-style file of KEY=value lines consulted after the environment"
     )

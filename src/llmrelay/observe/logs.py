@@ -1,0 +1,169 @@
+"""Per-call log events: one dict per call (and per attempt), emitted through the standard
+``logging`` module or, when configured, structlog.
+
+Library users keep their own logging setup: with ``stdlib`` the event goes to the
+``llmrelay.calls`` logger as a short message, with every field in the record's
+``llmrelay`` attribute (a JSON formatter can write it out as one line). Nothing here
+carries a key: the subject is ids and names, and captured bodies are redacted before
+they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, Protocol, runtime_checkable
+
+from llmrelay.observe.record import AttemptRecord, CallRecord
+
+#: the attribute of a ``logging.LogRecord`` that holds the event's fields
+EXTRA_KEY = "llmrelay"
+
+
+def call_event(r: CallRecord) -> dict[str, Any]:
+    """The fields of a call's log event; ``None`` and empty values are left out."""
+    event: dict[str, Any] = {
+        "event": "llm.call",
+        "op": r.op,
+        "stream": r.stream,
+        "outcome": r.outcome,
+        "model": r.requested_model,
+        "alias": r.alias,
+        "deployment": r.deployment,
+        "provider": r.provider,
+        "response_model": r.response_model,
+        "request_id": r.request_id,
+        "response_id": r.response_id,
+        "ledger_id": r.ledger_id,
+        "key_id": r.key_id,
+        "user": r.user,
+        "team": r.team,
+        "tags": list(r.tags) or None,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "cached_tokens": r.cached_tokens or None,
+        "reasoning_tokens": r.reasoning_tokens or None,
+        "cost": r.cost,
+        "latency_ms": round(r.latency * 1000, 3),
+        "ttft_ms": None if r.ttft is None else round(r.ttft * 1000, 3),
+        "cache": r.cache,
+        "attempts": r.attempts,
+        "fallbacks": [f"{a}->{b}" for a, b, _ in r.fallbacks] or None,
+        "errors": list(r.errors) or None,
+        "resumed": r.resumed or None,
+        "waited_ms": round(r.waited * 1000, 3) if r.waited else None,
+        "rate_limit_wait_ms": round(r.rate_limit_wait * 1000, 3) if r.rate_limit_wait else None,
+        "finish_reason": r.finish_reason,
+        "error_type": r.error_type,
+        "error": r.error_message,
+        "guards": [f"{where}.{kind}:{action}" for kind, action, where in r.guards] or None,
+        "prompt": r.prompt,
+        "completion": r.completion,
+    }
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def attempt_event(call_model: str, a: AttemptRecord) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event": "llm.attempt",
+        "model": call_model,
+        "attempt": a.number,
+        "deployment": a.deployment,
+        "provider": a.provider,
+        "outcome": a.outcome,
+        "latency_ms": round(a.latency * 1000, 3),
+        "error_type": a.error_type,
+        "status": a.status,
+    }
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def summary(event: Mapping[str, Any]) -> str:
+    """A one-line human message for the stdlib record (the fields travel beside it)."""
+    parts = [str(event["event"]), f"{event.get('op', '')}".strip(), f"model={event.get('model')}"]
+    for key in ("deployment", "outcome", "error_type", "attempts", "attempt", "latency_ms", "cost"):
+        if key in event:
+            parts.append(f"{key}={event[key]}")
+    return " ".join(p for p in parts if p)
+
+
+class _Summary:
+    """The message, formatted only if a handler writes the record out."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.event = event
+
+    def __str__(self) -> str:
+        return summary(self.event)
+
+
+@runtime_checkable
+class LogSink(Protocol):
+    """Where log events go: ``enabled(level)`` is asked first, so an event nobody
+    would see (an attempt at DEBUG) is never built."""
+
+    def enabled(self, level: int) -> bool: ...
+
+    def __call__(self, level: int, event: dict[str, Any]) -> None: ...
+
+
+class StdlibLog:
+    """Events as standard ``logging`` records: a short message, the fields in the
+    record's ``llmrelay`` attribute."""
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def enabled(self, level: int) -> bool:
+        return self.logger.isEnabledFor(level)
+
+    def __call__(self, level: int, event: dict[str, Any]) -> None:
+        logger = self.logger
+        if logger.isEnabledFor(level):
+            # the record is made directly: Logger.log would walk the (deep, async) stack
+            # to find the caller, which is always this line and costs more than the rest
+            record = logger.makeRecord(
+                logger.name, level, __file__, 0, "%s", (_Summary(event),), None, extra={EXTRA_KEY: event}
+            )
+            logger.handle(record)
+
+
+class FunctionLog:
+    """Events handed to a function of yours, ``fn(level, fields)``, at every level."""
+
+    def __init__(self, fn: Callable[[int, dict[str, Any]], None]) -> None:
+        self.fn = fn
+
+    def enabled(self, level: int) -> bool:
+        return True
+
+    def __call__(self, level: int, event: dict[str, Any]) -> None:
+        self.fn(level, event)
+
+
+def stdlib_emitter(name: str) -> StdlibLog:
+    return StdlibLog(name)
+
+
+def structlog_emitter(name: str) -> LogSink:
+    """Events through structlog: ``event`` is the event name, the rest key-value pairs."""
+    try:
+        import structlog
+    except ImportError:
+        from llmrelay.errors import ConfigError
+
+        raise ConfigError(
+            "observe.log_format is 'structlog' but structlog is not installed: pip install structlog, "
+            + "or use log_format: stdlib"
+        ) from None
+    # structlog filters by level in its own processors, so every level is handed over
+    return FunctionLog(partial(_structlog_emit, structlog.get_logger(name)))
+
+
+def _structlog_emit(logger: Any, level: int, event: dict[str, Any]) -> None:
+    fields = dict(event)
+    name = fields.pop("event")
+    logger.log(level, name, **fields)

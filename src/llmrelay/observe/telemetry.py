@@ -1,0 +1,140 @@
+"""``Telemetry``: the logs, metrics and traces engines a client reports to, built once.
+
+Build it from the ``observe`` settings, passing what your application owns — a
+Prometheus registry, an OpenTelemetry tracer provider — and connect it to a client
+with ``llmrelay.middleware.observe.instrument`` (or turn the settings on and the
+client builds its own). Metrics never go to prometheus_client's global registry unless
+you pass it or set ``observe.registry: global``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llmrelay.errors import ConfigError
+from llmrelay.observe.labels import LabelBounds
+from llmrelay.observe.logs import FunctionLog, LogSink, stdlib_emitter, structlog_emitter
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from llmrelay.observe.metrics import Metrics
+    from llmrelay.observe.tracing import Tracing
+    from llmrelay.settings.observe import ObserveSettings
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """Where a client's calls are reported. Each part is None when it is off.
+
+    ``content``: prompts and completions are captured (redacted, ``content_limit``
+    characters per body) into log events and spans."""
+
+    bounds: LabelBounds
+    log: LogSink | None = None
+    metrics: Metrics | None = None
+    tracing: Tracing | None = None
+    content: bool = False
+    content_limit: int = 4000
+    #: called by ``aclose``: flushes and stops an exporter the telemetry owns
+    shutdown: Callable[[], None] | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ObserveSettings,
+        bounds: LabelBounds,
+        *,
+        registry: CollectorRegistry | None = None,
+        tracer_provider: Any = None,
+        log: LogSink | Callable[[int, dict[str, Any]], None] | None = None,
+    ) -> Telemetry:
+        """The parts that ``settings`` turn on. ``registry`` (metrics) and
+        ``tracer_provider`` (traces) override where they report; ``log`` replaces the
+        log sink (a ``LogSink``, or a function taking a level and the event's fields)."""
+        emit: LogSink | None = None
+        if log is not None:
+            emit = log if isinstance(log, LogSink) else FunctionLog(log)
+        elif settings.logs:
+            emit = (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(
+                settings.logger
+            )
+        metrics = None
+        if settings.metrics or registry is not None:
+            metrics = _metrics(registry, settings.registry == "global", bounds)
+        tracing = None
+        shutdown = None
+        if settings.traces or settings.otlp_endpoint or tracer_provider is not None:
+            if tracer_provider is None and settings.otlp_endpoint:
+                tracer_provider = _otlp_provider(settings.otlp_endpoint, settings.service_name)
+                shutdown = tracer_provider.shutdown
+            tracing = _tracing(tracer_provider, settings.content)
+        return cls(
+            bounds,
+            emit,
+            metrics,
+            tracing,
+            content=settings.content,
+            content_limit=settings.content_limit,
+            shutdown=shutdown,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.log is not None or self.metrics is not None or self.tracing is not None
+
+    def close(self) -> None:
+        if self.shutdown is not None:
+            self.shutdown()
+
+
+def _metrics(registry: CollectorRegistry | None, use_global: bool, bounds: LabelBounds) -> Metrics:
+    try:
+        from prometheus_client import REGISTRY, CollectorRegistry
+
+        from llmrelay.observe.metrics import Metrics
+    except ImportError:
+        raise ConfigError(
+            "observe.metrics needs prometheus_client: pip install 'llmrelay[metrics]'"
+        ) from None
+    if registry is None:
+        registry = REGISTRY if use_global else CollectorRegistry(auto_describe=True)
+    return Metrics(registry, bounds)
+
+
+def _tracing(provider: Any, content: bool) -> Tracing:
+    try:
+        from llmrelay.observe.tracing import Tracing
+    except ImportError:
+        raise ConfigError("observe.traces needs OpenTelemetry: pip install 'llmrelay[otel]'") from None
+    return Tracing.from_provider(provider, content=content)
+
+
+def _otlp_provider(endpoint: str, service_name: str) -> Any:
+    """A tracer provider of the telemetry's own that batches spans to ``endpoint``."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        raise ConfigError(
+            "observe.otlp_endpoint needs the OTLP exporter: pip install 'llmrelay[otel]'"
+        ) from None
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    return provider
+
+
+def render(registry: CollectorRegistry) -> tuple[bytes, str]:
+    """The registry in the Prometheus text format, with its content type: the body and
+    header of a ``/metrics`` endpoint."""
+    try:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    except ImportError:
+        raise ConfigError(
+            "rendering metrics needs prometheus_client: pip install 'llmrelay[metrics]'"
+        ) from None
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,91 @@
+"""OpenTelemetry spans for calls and attempts (GenAI conventions, see ``genai``).
+
+One span per call (kind INTERNAL, a child of whatever span is current when the call
+starts) and one child per upstream request (kind CLIENT), whose context is propagated
+to the provider as a W3C ``traceparent`` header. Retries, fallbacks and circuit changes
+are events on the call's span. Spans are passed explicitly, never attached to the
+current context: a stream's steps run in whichever task iterates it, and a context
+token attached in one step could not be detached in another.
+
+Import this module only when traces are on: it imports ``opentelemetry`` (the ``otel``
+extra).
+"""
+
+from __future__ import annotations
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from llmrelay.observe import genai
+from llmrelay.observe.record import AttemptRecord, CallRecord
+
+INSTRUMENTATION = "llmrelay"
+
+
+class Tracing:
+    def __init__(self, tracer: Tracer, *, content: bool = False) -> None:
+        self.tracer = tracer
+        self.content = content
+
+    @classmethod
+    def from_provider(cls, provider: trace.TracerProvider | None, *, content: bool = False) -> Tracing:
+        """Spans from ``provider``, else from the global tracer provider (the usual
+        place an application configures OpenTelemetry)."""
+        tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=provider)
+        return cls(tracer, content=content)
+
+    def start_call(self, r: CallRecord) -> Span:
+        return self.tracer.start_span(
+            genai.span_name(r.op, r.requested_model),
+            kind=SpanKind.INTERNAL,
+            attributes=genai.request_attributes(r),
+        )
+
+    def end_call(self, span: Span, r: CallRecord) -> None:
+        span.set_attributes(genai.response_attributes(r))
+        if self.content:
+            span.set_attributes(genai.content_attributes(r))
+        for src, dst, reason in r.fallbacks:
+            span.add_event("llmrelay.fallback", {"from": src, "to": dst, "reason": reason})
+        for dep, old, new in r.circuit:
+            span.add_event("llmrelay.circuit", {"deployment": dep, "from": old, "to": new})
+        for kind, action, where in r.guards:
+            span.add_event("llmrelay.guard", {"kind": kind, "action": action, "where": where})
+        if r.outcome == "error":
+            span.set_status(Status(StatusCode.ERROR, r.error_type))
+        span.end()
+
+    def start_attempt(self, call_span: Span | None, op: str, a: AttemptRecord) -> Span:
+        parent = trace.set_span_in_context(call_span) if call_span is not None else None
+        return self.tracer.start_span(
+            genai.span_name(op, a.model),
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes=genai.attempt_attributes(op, a),
+        )
+
+    def retried(self, call_span: Span | None, a: AttemptRecord) -> None:
+        """A failed attempt that the call goes on from: an event on the call's span."""
+        if call_span is not None:
+            call_span.add_event(
+                "llmrelay.retry",
+                {"attempt": a.number, "deployment": a.deployment, "error.type": a.error_type or ""},
+            )
+
+    def end_attempt(self, span: Span, a: AttemptRecord, response_model: str | None) -> None:
+        if response_model:
+            span.set_attribute("gen_ai.response.model", response_model)
+        if a.status is not None:
+            span.set_attribute("http.response.status_code", a.status)
+        if a.outcome != "ok":
+            span.set_attribute("error.type", a.error_type or "other")
+            span.set_status(Status(StatusCode.ERROR, a.error_type))
+        span.end()
+
+    @staticmethod
+    def headers(span: Span) -> dict[str, str]:
+        """The propagation headers (``traceparent``, and ``tracestate`` when there is
+        one) naming ``span`` as the parent, by the globally configured propagator."""
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        return carrier

@@ -1,0 +1,112 @@
+"""The observe layers in the cases the main scenario does not cover: content capture,
+settings-built telemetry, two telemetries on one client, streams stopped early, other
+operations."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from prometheus_client import REGISTRY
+from tests.observe.kit import rig, sim_deployment
+
+import llmrelay
+from llmrelay.middleware.observe import AttemptObserver, ObserveMiddleware
+from llmrelay.settings import Settings
+from llmrelay.simulator import Simulator
+
+KEY = "sk-proj-secretsecretsecret0123456789"
+MODELS = {"chat": {"deployments": [sim_deployment("a")]}}
+
+
+async def test_content_is_captured_only_when_asked_and_then_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="llmrelay.calls")
+    async with rig({"a": Simulator()}, MODELS, telemetry={"content": True, "content_limit": 200}) as r:
+        reply = await r.client.chat(f"please remember {KEY} for me")
+    event = next(rec.llmrelay for rec in caplog.records if hasattr(rec, "llmrelay"))
+    prompt = json.loads(event["prompt"])
+    assert (
+        prompt[0]["role"] == "user"
+        and "please remember [REDACTED] for me" in prompt[0]["parts"][0]["content"]
+    )
+    assert event["completion"] == reply.text[:199] + ("…" if len(reply.text) > 200 else reply.text[199:])
+    (call,) = [s for s in r.spans() if s.parent is None]
+    attrs = dict(call.attributes or {})
+    assert "[REDACTED]" in str(attrs["gen_ai.input.messages"])
+    assert json.loads(str(attrs["gen_ai.output.messages"]))[0]["parts"][0]["content"] == event["completion"]
+    everything = json.dumps(event) + json.dumps({k: str(v) for k, v in attrs.items()}) + r.scrape()
+    assert KEY not in everything
+
+
+async def test_a_stream_stopped_early_is_cancelled_and_leaves_nothing_in_flight() -> None:
+    async with rig({"a": Simulator()}, MODELS) as r:
+        stream = r.client.stream("tell me a long story " * 5, max_tokens=400)
+        async for _ in stream:
+            assert r.samples("llmrelay_in_flight", kind="stream") == 1
+            break
+        await stream.aclose()
+        assert r.samples("llmrelay_in_flight", kind="stream") == 0
+        assert r.samples("llmrelay_requests_total", outcome="cancelled") == 1
+        (call,) = [s for s in r.spans() if s.parent is None]
+        assert dict(call.attributes or {})["llmrelay.outcome"] == "cancelled"
+        assert call.status.status_code.name != "ERROR"
+
+
+async def test_embeddings_and_token_counts() -> None:
+    models = {
+        "chat": {"deployments": [sim_deployment("a")]},
+        "emb": {"deployments": [sim_deployment("a", model="text-embedding-3-small")]},
+    }
+    async with rig({"a": Simulator()}, models) as r:
+        await r.client.embed(["one", "two"], model="emb")
+        await r.client.count_tokens("how many?", model="chat")
+    names = sorted(s.name for s in r.spans() if s.parent is None)
+    assert names == ["count_tokens chat", "embeddings emb"]
+    emb = next(s for s in r.spans() if s.name == "embeddings emb")
+    assert dict(emb.attributes or {})["gen_ai.operation.name"] == "embeddings"
+    assert r.samples("llmrelay_requests_total", op="embed", alias="emb", outcome="ok") == 1
+    assert r.samples("llmrelay_requests_total", op="count", outcome="ok") == 1
+
+
+async def test_the_settings_build_the_layers_with_a_registry_of_their_own(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = {f.name for f in REGISTRY.collect()}
+    s = Settings.load(ledger={"enabled": False}, observe={"logs": True, "metrics": True})
+    async with llmrelay.Client(s, environ={}) as client:
+        layers = client._middleware
+        outer = next(m for m in layers if isinstance(m, ObserveMiddleware))
+        assert any(isinstance(m, AttemptObserver) for m in layers)
+        with caplog.at_level(logging.INFO, logger="llmrelay.calls"):
+            await client.chat("hi")
+    assert outer.telemetry.metrics is not None
+    reg = outer.telemetry.metrics.registry
+    assert reg is not REGISTRY and {f.name for f in REGISTRY.collect()} == before
+    labels = {"op": "chat", "alias": "local", "provider": "simulator", "model": "sim-1", "outcome": "ok"}
+    assert reg.get_sample_value("llmrelay_requests_total", labels) == 1
+    assert [r.llmrelay["outcome"] for r in caplog.records if hasattr(r, "llmrelay")] == ["ok"]
+
+
+async def test_off_by_default() -> None:
+    async with llmrelay.Client(Settings.load(ledger={"enabled": False}), environ={}) as client:
+        assert not any(isinstance(m, ObserveMiddleware | AttemptObserver) for m in client._middleware)
+
+
+async def test_two_telemetries_do_not_report_an_attempt_twice() -> None:
+    # the settings turn observe on, and instrument() adds a second telemetry
+    async with rig({"a": Simulator()}, MODELS, observe={"traces": True, "metrics": True}) as r:
+        assert len([m for m in r.client._middleware if isinstance(m, AttemptObserver)]) == 2
+        await r.client.chat("hi")
+    spans = r.spans()
+    assert len([s for s in spans if s.parent is not None]) == 1
+    assert len(r.recorders["a"].headers) == 1 and "traceparent" in r.recorders["a"].headers[0]
+
+
+async def test_a_callers_own_traceparent_is_kept() -> None:
+    mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with rig({"a": Simulator()}, MODELS) as r:
+        await r.client.chat("hi", extra_headers={"TraceParent": mine})
+    assert r.recorders["a"].headers[0]["traceparent"] == mine
