@@ -272,10 +272,14 @@ def _read_data() -> Mapping[str, Any]:
     return data
 
 
+#: distinct (host, model) lookups a catalog remembers
+_LOOKUP_CACHE = 4096
+
+
 class Catalog:
     """Model facts by host and model name; immutable once built."""
 
-    __slots__ = ("_batch_discounts", "_inherit", "_models", "_vendors")
+    __slots__ = ("_batch_discounts", "_found", "_inherit", "_models", "_vendors")
 
     def __init__(
         self,
@@ -297,6 +301,9 @@ class Catalog:
         self._inherit: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(inherit or {}))
         self._vendors: Mapping[str, str] = MappingProxyType(dict(vendors or {}))
         self._batch_discounts: Mapping[str, float] = MappingProxyType(dict(batch_discounts or {}))
+        # lookups asked again and again on the hot path (preflight, budgets, pricing); bounded,
+        # since model names can come from callers. The catalog is immutable, so they never go stale.
+        self._found: dict[tuple[str, str], ModelInfo | None] = {}
 
     @classmethod
     def load(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:
@@ -375,6 +382,16 @@ class Catalog:
         without the model looks in the sections it inherits from, and a ``vendor/model``
         name in the vendor's section.
         """
+        key = (host_or_provider, model)
+        found = self._found
+        if key in found:
+            return found[key]
+        info = self._search(host_or_provider, model)
+        if len(found) < _LOOKUP_CACHE:
+            found[key] = info
+        return info
+
+    def _search(self, host_or_provider: str, model: str) -> ModelInfo | None:
         info = self._own(host_or_provider, model)
         if info is not None:
             return info
