@@ -42,8 +42,8 @@ async def chat():
 
 asyncio.run(chat())
 import httpx2
-t0 = time.perf_counter(); import httpcore2
-t["import httpcore2 (on the first network request)"] = time.perf_counter() - t0
+t0 = time.perf_counter(); import aiohttp
+t["import aiohttp (on the first network request)"] = time.perf_counter() - t0
 t0 = time.perf_counter(); httpx2.AsyncHTTPTransport()
 t["network transport: its SSL context"] = time.perf_counter() - t0
 print(json.dumps(t))
