@@ -25,7 +25,7 @@ from llmrelay import errors
 from llmrelay.providers import openai_tokens
 from llmrelay.providers.base import request_id_from
 from llmrelay.providers.counting import TokenRules
-from llmrelay.providers.openai_common import PROTOCOL, dumps
+from llmrelay.providers.openai_common import PROTOCOL, dumps, request_headers
 from llmrelay.providers.openai_errors import REQUEST_ID_HEADERS
 from llmrelay.providers.openai_errors import parse_error as _parse_error
 from llmrelay.providers.openai_request import chat_body
@@ -52,7 +52,7 @@ class OpenAIAdapter:
         url = _url(ep, "chat/completions")
         body = chat_body(req, ep, stream=stream)
         accept = "text/event-stream" if stream else "application/json"
-        return HttpRequest("POST", url, _headers(ep, req.extra_headers, accept), dumps(body))
+        return HttpRequest("POST", url, request_headers(ep, req.extra_headers, accept), dumps(body))
 
     def parse_chat(self, body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatResponse:
         return _parse_chat(body, ep, include_raw=include_raw)
@@ -85,7 +85,9 @@ class OpenAIAdapter:
         if req.extra:
             body.update(req.extra)
         url = _url(ep, "embeddings")
-        return HttpRequest("POST", url, _headers(ep, req.extra_headers, "application/json"), dumps(body))
+        return HttpRequest(
+            "POST", url, request_headers(ep, req.extra_headers, "application/json"), dumps(body)
+        )
 
     def parse_embed(self, body: bytes, ep: Endpoint) -> EmbeddingResponse:
         return _parse_embed(body, ep)
@@ -133,26 +135,3 @@ def _url(ep: Endpoint, path: str) -> str:
     if query:
         url += ("&" if "?" in url else "?") + urlencode(query)
     return url
-
-
-def _headers(ep: Endpoint, extra: Mapping[str, str] | None, accept: str) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "Accept": accept}
-    if ep.api_key is not None and ep.api_key.reveal():
-        if ep.options.get("azure") and ep.options.get("auth") != "bearer":
-            headers["api-key"] = ep.api_key.reveal()
-        else:
-            headers["Authorization"] = f"Bearer {ep.api_key.reveal()}"
-    _merge(headers, ep.headers)
-    if extra:
-        _merge(headers, extra)
-    return headers
-
-
-def _merge(headers: dict[str, str], more: Mapping[str, str]) -> None:
-    """Add ``more``, replacing any header of the same name whatever its case (HTTP names are
-    case-insensitive, and two spellings would both be sent)."""
-    for name, value in more.items():
-        lower = name.lower()
-        for existing in [k for k in headers if k.lower() == lower]:
-            del headers[existing]
-        headers[name] = value

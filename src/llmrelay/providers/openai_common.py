@@ -81,3 +81,28 @@ def dumps(body: Any) -> bytes:
             f"the request cannot be encoded as JSON ({exc}); tool schemas, response schemas, "
             "extra and numeric options must hold plain JSON values (no NaN or infinity)"
         ) from None
+
+
+def request_headers(ep: Endpoint, extra: Mapping[str, str] | None, accept: str) -> dict[str, str]:
+    """Headers of a request to an OpenAI-protocol endpoint (Chat Completions and Responses):
+    the key as Azure's ``api-key`` or a bearer token, then the endpoint's and the call's own."""
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    if ep.api_key is not None and ep.api_key.reveal():
+        if ep.options.get("azure") and ep.options.get("auth") != "bearer":
+            headers["api-key"] = ep.api_key.reveal()
+        else:
+            headers["Authorization"] = f"Bearer {ep.api_key.reveal()}"
+    _merge(headers, ep.headers)
+    if extra:
+        _merge(headers, extra)
+    return headers
+
+
+def _merge(headers: dict[str, str], more: Mapping[str, str]) -> None:
+    """Add ``more``, replacing any header of the same name whatever its case (HTTP names are
+    case-insensitive, and two spellings would both be sent)."""
+    for name, value in more.items():
+        lower = name.lower()
+        for existing in [k for k in headers if k.lower() == lower]:
+            del headers[existing]
+        headers[name] = value

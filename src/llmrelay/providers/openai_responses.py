@@ -25,7 +25,7 @@ from llmrelay import errors
 from llmrelay.providers import openai_tokens
 from llmrelay.providers.base import request_id_from
 from llmrelay.providers.counting import TokenRules, parse_count_field
-from llmrelay.providers.openai_common import dumps
+from llmrelay.providers.openai_common import dumps, request_headers
 from llmrelay.providers.openai_errors import REQUEST_ID_HEADERS
 from llmrelay.providers.openai_responses_errors import parse_error as _parse_error
 from llmrelay.providers.openai_responses_request import PROTOCOL, build_body, count_body, provider_name
@@ -51,7 +51,9 @@ class ResponsesAdapter:
     def chat_request(self, req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
         body = build_body(req, ep, stream=stream)
         accept = "text/event-stream" if stream else "application/json"
-        return HttpRequest("POST", url(ep, "responses"), headers(ep, req.extra_headers, accept), dumps(body))
+        return HttpRequest(
+            "POST", url(ep, "responses"), request_headers(ep, req.extra_headers, accept), dumps(body)
+        )
 
     def parse_chat(self, body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatResponse:
         return _parse_chat(body, ep, include_raw=include_raw)
@@ -78,7 +80,7 @@ class ResponsesAdapter:
         return HttpRequest(
             "POST",
             url(ep, "responses/input_tokens"),
-            headers(ep, req.extra_headers, "application/json"),
+            request_headers(ep, req.extra_headers, "application/json"),
             dumps(count_body(req, ep)),
         )
 
@@ -122,28 +124,6 @@ def url(ep: Endpoint, path: str) -> str:
     if query:
         out += ("&" if "?" in out else "?") + urlencode(query)
     return out
-
-
-def headers(ep: Endpoint, extra: Mapping[str, str] | None, accept: str) -> dict[str, str]:
-    out = {"Content-Type": "application/json", "Accept": accept}
-    if ep.api_key is not None and ep.api_key.reveal():
-        if ep.options.get("azure") and ep.options.get("auth") != "bearer":
-            out["api-key"] = ep.api_key.reveal()
-        else:
-            out["Authorization"] = f"Bearer {ep.api_key.reveal()}"
-    _merge(out, ep.headers)
-    if extra:
-        _merge(out, extra)
-    return out
-
-
-def _merge(out: dict[str, str], more: Mapping[str, str]) -> None:
-    """Add ``more``, replacing a header of the same name whatever its case."""
-    for name, value in more.items():
-        lower = name.lower()
-        for existing in [k for k in out if k.lower() == lower]:
-            del out[existing]
-        out[name] = value
 
 
 __all__ = ["COUNT_METHOD", "ResponsesAdapter", "ResponsesStreamParser"]
