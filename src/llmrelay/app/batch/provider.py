@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from llmrelay.app.batch.anthropic_batches import AnthropicBatches
@@ -48,6 +49,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("llmrelay.batch")
 
 #: seconds between polls of a real provider (batches take minutes to hours) and of the simulator
+#: the batch API of each wire protocol that has one (Azure's is not supported yet)
+BATCH_APIS: Mapping[str, Callable[[BatchHTTP], BatchAPI]] = MappingProxyType(
+    {"openai": OpenAIBatches, "anthropic": AnthropicBatches, "gemini": GeminiBatches}
+)
+
 POLL_PROVIDER = 30.0
 POLL_SIMULATOR = 0.05
 #: polls in a row that may fail (network, 5xx) before the run stops; the batch stays journaled
@@ -114,11 +120,9 @@ class _ProviderRun:
         self.by_index: dict[int, BatchItem] = {}
 
     def api_for(self, ep: Endpoint) -> BatchAPI:
-        if ep.provider == "openai" and not ep.options.get("azure"):
-            kind = "openai"
-        elif ep.provider in ("anthropic", "gemini"):
-            kind = ep.provider
-        else:
+        kind = ep.provider
+        make = BATCH_APIS.get(kind)
+        if make is None or ep.options.get("azure"):
             where = "Azure OpenAI" if ep.options.get("azure") else f"the {ep.provider} protocol"
             raise UnsupportedFeatureError(
                 f"provider batch mode does not support {where} yet ({ep.host}/{ep.model}); "
@@ -128,15 +132,7 @@ class _ProviderRun:
             )
         api = self.apis.get(kind)
         if api is None:
-            http = BatchHTTP(self.transport, load_adapter(ep.provider))
-            made: BatchAPI
-            if kind == "openai":
-                made = OpenAIBatches(http)
-            elif kind == "anthropic":
-                made = AnthropicBatches(http)
-            else:
-                made = GeminiBatches(http)
-            api = self.apis[kind] = made
+            api = self.apis[kind] = make(BatchHTTP(self.transport, load_adapter(ep.provider)))
         return api
 
     def endpoint(self, model: str) -> Endpoint:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from llmrelay.app.documents.split import Counter
 from llmrelay.catalog import ModelInfo
-from llmrelay.tokens import count_text, encodings, estimate_text, guess_encoding
+from llmrelay.providers import token_rules
+from llmrelay.tokens import count_text, encodings, estimate_text
 
 if TYPE_CHECKING:
     from llmrelay.client import Client
@@ -46,8 +47,7 @@ def token_counter(client: Client, model: str | None = None) -> ModelCounter:
     as routed by ``client``: its first deployment's encoding."""
     ep = client.route(model).deployments[0].endpoint
     info = client.catalog.lookup(ep.host or ep.provider, ep.model)
-    encoding = (
-        info.encoding if info is not None else (guess_encoding(ep.model) if ep.provider == "openai" else None)
-    )
+    # the deployment's protocol names the public encoding of its model ids, where one exists
+    encoding = info.encoding if info is not None else token_rules(ep.provider).encoding_for(ep.model)
     count, exact = encoding_counter(encoding)
     return ModelCounter(count, exact, info)
