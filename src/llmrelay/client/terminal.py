@@ -208,9 +208,8 @@ class Terminal:
         host = HOSTS.get(ep.host)
         http = adapter.count_request(req, ep)
         call.report.deployment = dep.name
-        if http is None or adapter.count_method is None:
-            return count_for(req, self.model_info(ep, None), ep.provider, ep.model)
-        if ep.api_key is None and (host is None or host.key_required):
+        keyless = ep.api_key is None and (host is None or host.key_required)
+        if http is None or adapter.count_method is None or keyless:
             return count_for(req, self.model_info(ep, None), ep.provider, ep.model)
         self._sending(call)
         resp = await self._transport.send(http)
