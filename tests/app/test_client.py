@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import BaseModel
 
 import llmrelay
@@ -33,3 +34,15 @@ async def test_batch_is_a_method_too(tmp_path) -> None:
         report = await client.batch(["one", "two", "three"], output=tmp_path / "out.jsonl")
     lines = (tmp_path / "out.jsonl").read_text().splitlines()
     assert len(lines) == 3 and report is not None
+
+
+async def test_chat_with_a_response_model_returns_the_validated_object() -> None:
+    async with llmrelay.Client() as client:
+        reply = await client.chat("Paris is the capital of France.", response_model=City)
+        plain = await client.chat("Paris is the capital of France.")
+        request = llmrelay.ChatRequest(model="local", messages=(llmrelay.Message.user("hi"),))
+        with pytest.raises(llmrelay.InvalidRequestError, match="not a prepared ChatRequest"):
+            await client.chat(request, response_model=City)
+    assert isinstance(reply.parsed, City) and reply.text
+    assert City.model_validate_json(reply.text) == reply.parsed  # the reply it was validated from
+    assert plain.parsed is None

@@ -9,10 +9,13 @@ on the public API and inherits retries, limits, budgets, cost and the ledger.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmrelay.client import Client as PipelineClient
+from llmrelay.errors import InvalidRequestError
 from llmrelay.messages import MessagesLike
+from llmrelay.types import ChatRequest, ChatResponse
 
 if TYPE_CHECKING:  # the toolkit loads on first use: ``import llmrelay`` and Client() stay light
     from llmrelay.app.batch import BatchReport
@@ -25,6 +28,28 @@ T = TypeVar("T")
 class Client(PipelineClient):
     """``llmrelay.client.Client`` plus the toolkit (see ``docs/structured-output.md`` and
     ``docs/tools.md``)."""
+
+    async def chat(
+        self,
+        messages: MessagesLike | ChatRequest,
+        *,
+        model: str | None = None,
+        response_model: Any = None,
+        **params: Any,
+    ) -> ChatResponse:
+        """``llmrelay.client.Client.chat``; with ``response_model``, the reply is validated
+        into it (re-asked on a validation failure, as ``extract`` does) and the accepted
+        response comes back with the object as ``parsed``. Its usage and cost are the
+        accepted call's; ``extract_result`` sums every attempt's."""
+        if response_model is None:
+            return await super().chat(messages, model=model, **params)
+        if isinstance(messages, ChatRequest):
+            raise InvalidRequestError(
+                "chat(response_model=...) takes messages, not a prepared ChatRequest; "
+                + "give the request's messages and parameters instead"
+            )
+        result = await self.extract_result(response_model, messages, model=model, **params)
+        return replace(result.response, parsed=result.value)
 
     async def extract(self, response_model: type[T], messages: MessagesLike, **kw: Any) -> T:
         """A validated ``response_model`` from the model's reply (see ``llmrelay.app.structured.extract``)."""

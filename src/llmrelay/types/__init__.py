@@ -319,6 +319,8 @@ class ChatResponse:
     provider_state: Mapping[str, Any] | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     meta: Report = field(default_factory=Report)
+    #: the validated object when the call asked for one (``chat(..., response_model=...)``)
+    parsed: Any = None
 
     @property
     def message(self) -> Message:
