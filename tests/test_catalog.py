@@ -95,11 +95,22 @@ def test_unknown_price_is_none_never_zero(catalog):
 
 
 def test_max_cost_is_an_upper_bound(catalog):
-    claude = catalog.lookup("anthropic", "claude-haiku-4-5")  # 1 in, 1.25 write, 5 out
+    claude = catalog.lookup("anthropic", "claude-haiku-4-5")  # 1 in, 1.25 5m write, 2 1h write, 5 out
     bound = catalog.max_cost(claude, 1000, 200)
-    assert bound == pytest.approx((1000 * 1.25 + 200 * 5.0) / 1e6)
-    for usage in (Usage(1000, 200), Usage(1000, 200, cached_input_tokens=1000), Usage(1000, 200, 0, 1000)):
+    assert bound == pytest.approx((1000 * 2.0 + 200 * 5.0) / 1e6)
+    for usage in (
+        Usage(1000, 200),
+        Usage(1000, 200, cached_input_tokens=1000),
+        Usage(1000, 200, 0, 1000),
+        Usage(1000, 200, 0, 1000, cache_write_1h_tokens=1000),
+    ):
         assert catalog.cost(claude, usage) <= bound + 1e-12
+
+
+def test_max_cost_covers_the_dearest_service_tier(catalog):
+    gpt5 = catalog.lookup("openai", "gpt-5")  # standard 1.25/10, priority 2.50/20
+    assert catalog.max_cost(gpt5, 1000, 100) == pytest.approx((1000 * 2.5 + 100 * 20.0) / 1e6)
+    assert catalog.cost(gpt5, Usage(1000, 100), "priority") <= catalog.max_cost(gpt5, 1000, 100)
 
 
 def test_overrides_change_fields_and_add_models():

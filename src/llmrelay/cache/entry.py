@@ -163,13 +163,21 @@ def decode(raw: bytes | str) -> Entry | None:
 def _usage_out(u: Usage | None) -> list[int] | None:
     if u is None:
         return None
-    return [u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_write_tokens, u.reasoning_tokens]
+    return [
+        u.input_tokens,
+        u.output_tokens,
+        u.cached_input_tokens,
+        u.cache_write_tokens,
+        u.reasoning_tokens,
+        u.cache_write_1h_tokens,
+    ]
 
 
 def _usage_in(v: Any) -> Usage | None:
     if v is None:
         return None
-    if not isinstance(v, list) or len(v) != 5 or not all(type(x) is int for x in v):
+    # five counts: an entry written before one-hour cache writes were counted apart
+    if not isinstance(v, list) or len(v) not in (5, 6) or not all(type(x) is int for x in v):
         raise ValueError("usage")
     return Usage(*v)
 

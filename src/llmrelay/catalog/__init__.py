@@ -7,8 +7,13 @@ never a silent $0.
 
     catalog = Catalog.load({"openai/gpt-4o": {"input_price": 2.0}})
     info = catalog.lookup("openai", "gpt-4o-2024-08-06")   # dated names resolve
-    catalog.cost(info, response.usage)                       # USD or None
+    catalog.cost(info, response.usage, tier="flex")          # USD or None, under the tier served
     catalog.batch_cost(info, response.usage)                 # the same call through a batch API
+
+How a cost is computed is documented in docs/tokens-and-costs.md: every kind of token
+the provider billed (uncached input, cache reads, five-minute and one-hour cache writes,
+output with reasoning) at its own price, under the long-context prices when the prompt
+is past the model's threshold and under the service tier the provider says it used.
 """
 
 from __future__ import annotations
@@ -25,11 +30,22 @@ from llmrelay.catalog.entries import (
     SOFT,
     LongContextPrice,
     ModelInfo,
+    TierPrice,
     base_key,
     build_info,
+    parse_cache_factors,
     parse_discount,
     split_key,
     validate_overrides,
+)
+from llmrelay.catalog.prices import (
+    BATCH_TIER,
+    STANDARD_TIERS,
+    Charge,
+    Rates,
+    apply_pricing,
+    charge_at,
+    rates_for,
 )
 from llmrelay.errors import ConfigError
 from llmrelay.types import Usage
@@ -38,7 +54,6 @@ if TYPE_CHECKING:
     from llmrelay.settings import Settings
 
 _PER_TOKEN = 1e-6  # prices are per million tokens
-
 
 # --------------------------------------------------------------------------- name matching
 
@@ -96,7 +111,7 @@ _LOOKUP_CACHE = 4096
 class Catalog:
     """Model facts by host and model name; immutable once built."""
 
-    __slots__ = ("_batch_discounts", "_found", "_inherit", "_models", "_vendors")
+    __slots__ = ("_batch_discounts", "_cache_factors", "_found", "_inherit", "_models", "_vendors")
 
     def __init__(
         self,
@@ -104,6 +119,7 @@ class Catalog:
         inherit: Mapping[str, tuple[str, ...]] | None = None,
         vendors: Mapping[str, str] | None = None,
         batch_discounts: Mapping[str, float] | None = None,
+        cache_factors: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         index: dict[str, dict[str, ModelInfo]] = {}
         for section, entries in models.items():
@@ -118,6 +134,9 @@ class Catalog:
         self._inherit: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(inherit or {}))
         self._vendors: Mapping[str, str] = MappingProxyType(dict(vendors or {}))
         self._batch_discounts: Mapping[str, float] = MappingProxyType(dict(batch_discounts or {}))
+        self._cache_factors: Mapping[str, Mapping[str, float]] = MappingProxyType(
+            {k: MappingProxyType(dict(v)) for k, v in (cache_factors or {}).items()}
+        )
         # lookups asked again and again on the hot path (preflight, budgets, pricing); bounded,
         # since model names can come from callers. The catalog is immutable, so they never go stale.
         self._found: dict[tuple[str, str], ModelInfo | None] = {}
@@ -144,7 +163,12 @@ class Catalog:
             value = parse_discount(f"batch_discounts.{section}", raw)
             if value is not None:
                 discounts[section] = value
-        catalog = cls(models, inherit, vendors, discounts)
+        apply_pricing(models, data.get("pricing") or {})
+        factors = {
+            section: parse_cache_factors(section, raw)
+            for section, raw in (data.get("cache_price_factors") or {}).items()
+        }
+        catalog = cls(models, inherit, vendors, discounts, factors)
         if overrides:
             catalog = catalog.with_overrides(overrides)
         return catalog
@@ -177,7 +201,7 @@ class Catalog:
             section[model.lower()] = info
             for alias in info.aliases:
                 section[alias.lower()] = info
-        return Catalog(models, self._inherit, self._vendors, self._batch_discounts)
+        return Catalog(models, self._inherit, self._vendors, self._batch_discounts, self._cache_factors)
 
     # ------------------------------------------------------------------ queries
 
@@ -232,40 +256,40 @@ class Catalog:
                     out.setdefault(id(info), info)
         return list(out.values())
 
-    @staticmethod
-    def _prices(info: ModelInfo, prompt_tokens: int) -> tuple[float | None, float | None, float | None]:
-        tier = info.long_context
-        if tier is not None and prompt_tokens > tier.above:
-            return tier.input_price, tier.output_price, tier.cached_input_price
-        return info.input_price, info.output_price, info.cached_input_price
+    def rates(self, info: ModelInfo, prompt_tokens: int, tier: str | None = None) -> Rates | None:
+        """The prices a call with ``prompt_tokens`` of input (cached and written ones
+        included) is billed at on the model, under service ``tier`` as the provider
+        reported it (None or a standard name: the standard prices, long-context ones past
+        the threshold). None when the catalog has no prices for that tier.
+        """
+        return rates_for(info, prompt_tokens, tier, self._cache_factors.get(info.provider))
 
-    def cost(self, info: ModelInfo | None, usage: Usage | None) -> float | None:
-        """US dollars for ``usage`` on the model, or None when any price it needs is unknown.
+    def charge(self, info: ModelInfo | None, usage: Usage | None, tier: str | None = None) -> Charge | None:
+        """What ``usage`` cost on the model under service ``tier``, or None when any price
+        it needs is unknown (a tier the catalog has no prices for included).
 
-        Cached prompt tokens are charged at the cached price and cache writes at the
-        cache-write price (``Usage.input_tokens`` includes both); hidden reasoning is part
-        of ``output_tokens`` and charged as output.
+        Uncached input, cache reads, five-minute and one-hour cache writes and output
+        (hidden reasoning included: it is billed as output) each at their own price. A
+        ``batch`` tier (Anthropic's Message Batches) is the standard charge at the batch
+        discount.
         """
         if info is None or usage is None:
             return None
-        input_price, output_price, cached_price = self._prices(info, usage.input_tokens)
-        cached = max(0, usage.cached_input_tokens)
-        written = max(0, usage.cache_write_tokens)
-        plain = max(0, usage.input_tokens - cached - written)
-        total = 0.0
-        for tokens, price in (
-            (plain, input_price),
-            (cached, cached_price),
-            (written, info.cache_write_price),
-            (usage.output_tokens, output_price),
-        ):
-            if tokens:
-                if price is None:
-                    return None
-                total += tokens * price
-        if total == 0.0 and (input_price is None or output_price is None):
-            return None  # nothing billed, but only a known price can say it is free
-        return total * _PER_TOKEN
+        if tier is not None and tier.lower() == BATCH_TIER:
+            discount = self.batch_discount(info)
+            full = self.charge(info, usage)
+            if discount is None or full is None:
+                return None
+            keep = 1.0 - discount
+            return Charge(full.cost * keep, full.cache_savings * keep)
+        rates = self.rates(info, usage.input_tokens, tier)
+        return None if rates is None else charge_at(rates, usage)
+
+    def cost(self, info: ModelInfo | None, usage: Usage | None, tier: str | None = None) -> float | None:
+        """US dollars for ``usage`` on the model under service ``tier`` (see ``charge``),
+        or None when any price it needs is unknown."""
+        charged = self.charge(info, usage, tier)
+        return None if charged is None else charged.cost
 
     def batch_discount(self, info: ModelInfo | None) -> float | None:
         """The share of the price saved through the model's batch API: the entry's own
@@ -279,22 +303,26 @@ class Catalog:
     def batch_cost(self, info: ModelInfo | None, usage: Usage | None) -> float | None:
         """US dollars for ``usage`` through the provider's batch API (``cost`` at the batch
         discount), or None when the price or the discount is unknown."""
-        discount = self.batch_discount(info)
-        cost = self.cost(info, usage)
-        if discount is None or cost is None:
-            return None
-        return cost * (1.0 - discount)
+        return self.cost(info, usage, BATCH_TIER)
 
     def max_cost(self, info: ModelInfo | None, prompt_tokens: int, max_tokens: int) -> float | None:
-        """The most a call can cost: every prompt token at the dearer of the input and
-        cache-write prices, and ``max_tokens`` of output. None when a price is unknown."""
+        """The most a call can cost: every prompt token at the dearest of the input and
+        cache-write prices, and ``max_tokens`` of output, under the dearest of the standard
+        and the model's other service tiers (the tier is known only from the reply). None
+        when a standard price is unknown."""
         if info is None:
             return None
-        input_price, output_price, _ = self._prices(info, prompt_tokens)
-        if input_price is None or output_price is None:
+        standard = self.rates(info, prompt_tokens)
+        if standard is None or standard.input is None or standard.output is None:
             return None
-        prompt_price = max(input_price, info.cache_write_price or 0.0)
-        return (max(0, prompt_tokens) * prompt_price + max(0, max_tokens) * output_price) * _PER_TOKEN
+        worst = 0.0
+        for name in (None, *(t for t, _ in info.service_tiers)):
+            r = self.rates(info, prompt_tokens, name)
+            if r is None or r.input is None or r.output is None:
+                continue
+            prompt_price = max(r.input, r.cache_write or 0.0, r.cache_write_1h or 0.0)
+            worst = max(worst, max(0, prompt_tokens) * prompt_price + max(0, max_tokens) * r.output)
+        return worst * _PER_TOKEN
 
 
 def overrides_from_settings(settings: Settings) -> dict[str, Mapping[str, Any]]:
@@ -321,11 +349,16 @@ def overrides_from_settings(settings: Settings) -> dict[str, Mapping[str, Any]]:
 
 
 __all__ = [
+    "BATCH_TIER",
     "CAPABILITIES",
     "ENCODINGS",
+    "STANDARD_TIERS",
     "Catalog",
+    "Charge",
     "LongContextPrice",
     "ModelInfo",
+    "Rates",
+    "TierPrice",
     "build_info",
     "overrides_from_settings",
     "validate_overrides",

@@ -17,12 +17,29 @@ ENCODINGS: frozenset[str] = frozenset(("cl100k_base", "o200k_base"))
 
 @dataclass(frozen=True, slots=True)
 class LongContextPrice:
-    """Prices that apply instead when a call's prompt has more than ``above`` tokens."""
+    """Prices that apply instead when a call's prompt (every input token, cached and
+    written ones included) has more than ``above`` tokens. A cache price left out is its
+    section's multiple of this ``input_price`` (``cache_price_factors``), if any."""
 
     above: int
     input_price: float | None
     output_price: float | None
     cached_input_price: float | None = None
+    cache_write_price: float | None = None
+    cache_write_1h_price: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TierPrice:
+    """Prices under a service tier other than the standard one (OpenAI ``flex`` and
+    ``priority``): they replace the standard prices, long-context ones included, for a
+    call the provider reports it served in that tier."""
+
+    input_price: float | None
+    output_price: float | None
+    cached_input_price: float | None = None
+    cache_write_price: float | None = None
+    cache_write_1h_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +53,10 @@ class ModelInfo:
     input_price: float | None = None
     output_price: float | None = None
     cached_input_price: float | None = None
+    #: five-minute cache writes (Anthropic's default lifetime; the only one elsewhere)
     cache_write_price: float | None = None
+    #: one-hour cache writes (Anthropic ``ttl: "1h"``); None: the section's factor, if any
+    cache_write_1h_price: float | None = None
     capabilities: frozenset[str] = frozenset()
     encoding: str | None = None
     long_context: LongContextPrice | None = None
@@ -44,14 +64,30 @@ class ModelInfo:
     #: share of every price saved through the provider's batch API (0.5: half price); None:
     #: the section's default (``batch_discounts`` in the data file), if any
     batch_discount: float | None = None
+    #: (tier name, prices) for each service tier priced apart from the standard one
+    service_tiers: tuple[tuple[str, TierPrice], ...] = ()
 
     def supports(self, capability: str) -> bool:
         return capability in self.capabilities
 
+    def tier(self, name: str) -> TierPrice | None:
+        """The prices of service tier ``name``, or None when the catalog has none."""
+        for tier, price in self.service_tiers:
+            if tier == name:
+                return price
+        return None
+
 
 # --------------------------------------------------------------------------- validation
 
-_PRICE_FIELDS = ("input_price", "output_price", "cached_input_price", "cache_write_price")
+_PRICE_FIELDS = (
+    "input_price",
+    "output_price",
+    "cached_input_price",
+    "cache_write_price",
+    "cache_write_1h_price",
+)
+_CACHE_FIELDS = ("cached_input_price", "cache_write_price", "cache_write_1h_price")
 _ENTRY_FIELDS = frozenset(f.name for f in fields(ModelInfo)) - {"provider", "model"}
 _OVERRIDE_FIELDS = _ENTRY_FIELDS | {"base", SOFT}
 
@@ -81,17 +117,66 @@ def _long_context(where: str, raw: Any) -> LongContextPrice | None:
         return None
     if not isinstance(raw, Mapping):
         raise ConfigError(f"catalog entry {where}: long_context must be a mapping, got {raw!r}")
-    unknown = set(raw) - {"above", "input_price", "output_price", "cached_input_price"}
+    unknown = set(raw) - {"above", *_PRICE_FIELDS}
     if unknown:
         raise ConfigError(f"catalog entry {where}: long_context has unknown fields {sorted(unknown)}")
     above = _count(where, "long_context.above", raw.get("above"), optional=False)
     assert above is not None
     return LongContextPrice(
-        above=above,
-        input_price=_price(where, "long_context.input_price", raw.get("input_price")),
-        output_price=_price(where, "long_context.output_price", raw.get("output_price")),
-        cached_input_price=_price(where, "long_context.cached_input_price", raw.get("cached_input_price")),
+        above, **{f: _price(where, f"long_context.{f}", raw.get(f)) for f in _PRICE_FIELDS}
     )
+
+
+def _service_tiers(where: str, raw: Any) -> tuple[tuple[str, TierPrice], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            f"catalog entry {where}: service_tiers must map a tier name (flex, priority…) to its "
+            f"prices, got {raw!r}"
+        )
+    out: list[tuple[str, TierPrice]] = []
+    for name, prices in raw.items():
+        if not isinstance(name, str) or not name or not isinstance(prices, Mapping):
+            raise ConfigError(
+                f"catalog entry {where}: service_tiers.{name} must be a mapping of prices "
+                f"({', '.join(_PRICE_FIELDS)}), got {prices!r}"
+            )
+        unknown = set(prices) - set(_PRICE_FIELDS)
+        if unknown:
+            raise ConfigError(
+                f"catalog entry {where}: service_tiers.{name} has unknown fields {sorted(unknown)}; "
+                f"known: {', '.join(_PRICE_FIELDS)}"
+            )
+        fields_ = {f: _price(where, f"service_tiers.{name}.{f}", prices.get(f)) for f in _PRICE_FIELDS}
+        out.append((name.lower(), TierPrice(**fields_)))
+    return tuple(out)
+
+
+def parse_cache_factors(section: str, raw: Any) -> dict[str, float]:
+    """A section's cache prices as multiples of the input price (``cache_price_factors``)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"catalog cache_price_factors.{section} must be a mapping, got {raw!r}")
+    unknown = set(raw) - set(_CACHE_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"catalog cache_price_factors.{section} has unknown fields {sorted(unknown)}; "
+            f"known: {', '.join(_CACHE_FIELDS)}"
+        )
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ConfigError(
+                f"catalog cache_price_factors.{section}.{name} must be a non-negative multiple of the "
+                f"input price (0.1 for a tenth), got {value!r}"
+            )
+        out[name] = float(value)
+    return out
 
 
 def parse_discount(where: str, value: Any) -> float | None:
@@ -158,6 +243,8 @@ def build_info(provider: str, model: str, raw: Mapping[str, Any], base: ModelInf
         changes["long_context"] = _long_context(where, raw["long_context"])
     if "batch_discount" in raw:
         changes["batch_discount"] = parse_discount(where, raw["batch_discount"])
+    if "service_tiers" in raw:
+        changes["service_tiers"] = _service_tiers(where, raw["service_tiers"])
     if "aliases" in raw:
         changes["aliases"] = _strings(where, "aliases", raw["aliases"])
     if base is not None:

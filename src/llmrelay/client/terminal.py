@@ -10,11 +10,11 @@ finishes with a ``StreamEnd`` carrying usage, finish reason, cost and provider s
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from llmrelay.catalog import Catalog, ModelInfo
+from llmrelay.catalog import Catalog, Charge, ModelInfo
 from llmrelay.errors import StreamTruncatedError
 from llmrelay.hosts import HOSTS
 from llmrelay.pipeline import Call, Hooks
@@ -70,10 +70,25 @@ class Terminal:
             self._infos[key] = info
         return info
 
-    def cost(self, ep: Endpoint, reported: str | None, usage: Usage | None) -> float | None:
+    def charge(
+        self,
+        ep: Endpoint,
+        reported: str | None,
+        usage: Usage | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Charge | None:
+        """What the call cost, under the service tier the provider reports it used
+        (``details["service_tier"]``)."""
         if usage is None:
             return None
-        return self._catalog.cost(self.model_info(ep, reported), usage)
+        tier = details.get("service_tier") if details else None
+        return self._catalog.charge(
+            self.model_info(ep, reported), usage, tier if isinstance(tier, str) else None
+        )
+
+    def cost(self, ep: Endpoint, reported: str | None, usage: Usage | None) -> float | None:
+        charged = self.charge(ep, reported, usage)
+        return None if charged is None else charged.cost
 
     def _sending(self, call: Call) -> None:
         if self._hooks.attempt:
@@ -94,14 +109,16 @@ class Terminal:
             raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
         out = adapter.parse_chat(resp.body, ep, include_raw=call.include_raw)
         call.report.deployment = dep.name
+        charged = self.charge(ep, out.model, out.usage, out.details)
         result = replace(
             out,
             request_id=adapter.request_id(resp.headers),
             latency=latency,
-            cost=self.cost(ep, out.model, out.usage),
+            cost=charged.cost if charged is not None else None,
             meta=call.report,
         )
         call.outcome.set_response(result)
+        call.outcome.cache_savings = charged.cache_savings if charged is not None else None
         return result
 
     async def stream(self, call: Call) -> AsyncIterator[StreamEvent]:
@@ -146,7 +163,9 @@ class Terminal:
                 out.model = parser.model
             out.provider_state = parser.provider_state or None
             out.details = parser.details
-            out.cost = self.cost(ep, out.model, out.usage)
+            charged = self.charge(ep, out.model, out.usage, out.details)
+            out.cost = charged.cost if charged is not None else None
+            out.cache_savings = charged.cache_savings if charged is not None else None
             out.complete = True
             yield StreamEnd(
                 out.finish_reason or "stop", out.native_finish_reason, out.usage, out.cost, out.provider_state

@@ -34,6 +34,9 @@ class Outcome:
     usage: Usage | None = None
     #: US dollars, from usage and the catalog's prices (None: unknown price or no usage)
     cost: float | None = None
+    #: US dollars the provider's cache reads saved: those tokens at the input price less
+    #: what they cost (0.0 without cache reads; None: unknown price, or nothing billed)
+    cache_savings: float | None = None
     #: seconds from sending the call to its first content (streams; unary: None)
     ttft: float | None = None
     finish_reason: FinishReason | None = None
@@ -109,6 +112,7 @@ class Outcome:
         self.calls = {}
         self.usage = None
         self.cost = None
+        self.cache_savings = None
         self.finish_reason = None
         self.native_finish_reason = None
         self.complete = False

@@ -34,12 +34,25 @@ def finish_reason(native: str | None, *, json_only: bool = False) -> FinishReaso
 
 
 def usage_from(raw: Any) -> Usage | None:
-    """Anthropic's ``input_tokens`` excludes cache reads and writes; llmrelay's includes both."""
+    """Usage from a Message's ``usage``.
+
+    Anthropic's ``input_tokens`` excludes cache reads (``cache_read_input_tokens``) and
+    writes (``cache_creation_input_tokens``); llmrelay's includes both. The writes are
+    split by lifetime in ``cache_creation`` (``ephemeral_5m_input_tokens``,
+    ``ephemeral_1h_input_tokens``), priced differently. ``output_tokens`` already counts
+    extended thinking.
+    """
     if not isinstance(raw, Mapping):
         return None
     fresh = _int(raw.get("input_tokens"))
     read = _int(raw.get("cache_read_input_tokens"))
     write = _int(raw.get("cache_creation_input_tokens"))
+    split = raw.get("cache_creation")
+    hour = 0
+    if isinstance(split, Mapping):
+        hour = _int(split.get("ephemeral_1h_input_tokens"))
+        # the total and its parts describe the same writes; trust the larger if they disagree
+        write = max(write, hour + _int(split.get("ephemeral_5m_input_tokens")))
     details = raw.get("output_tokens_details")
     thinking = _int(details.get("thinking_tokens")) if isinstance(details, Mapping) else 0
     return Usage(
@@ -48,7 +61,14 @@ def usage_from(raw: Any) -> Usage | None:
         cached_input_tokens=read,
         cache_write_tokens=write,
         reasoning_tokens=thinking,
+        cache_write_1h_tokens=min(hour, write),
     )
+
+
+def service_tier_from(raw: Any) -> str | None:
+    """The tier that served the call (``usage.service_tier``: standard, priority, batch)."""
+    tier = raw.get("service_tier") if isinstance(raw, Mapping) else None
+    return tier if isinstance(tier, str) and tier else None
 
 
 def _int(value: Any) -> int:
@@ -111,6 +131,9 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
     meta: dict[str, Any] = {}
     if isinstance(payload.get("stop_sequence"), str):
         meta["stop_sequence"] = payload["stop_sequence"]
+    tier = service_tier_from(payload.get("usage"))
+    if tier is not None:
+        meta["service_tier"] = tier
     return ChatResponse(
         id=str(payload.get("id") or ""),
         model=str(payload.get("model") or ep.model),

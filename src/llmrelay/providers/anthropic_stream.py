@@ -17,7 +17,7 @@ from typing import Any, Literal
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
 from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
-from llmrelay.providers.anthropic_response import finish_reason, usage_from
+from llmrelay.providers.anthropic_response import finish_reason, service_tier_from, usage_from
 from llmrelay.providers.anthropic_state import state_from
 from llmrelay.types import FinishEvent, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
 from llmrelay.wire import Endpoint, SSEEvent
@@ -42,7 +42,8 @@ class AnthropicStreamParser:
     ``provider_state`` holds the thinking and redacted_thinking blocks finished so far
     (see ``anthropic_state``), rebuilt from their deltas, or None when there are none.
     ``details`` holds ``stop_sequence`` (the stop sequence that ended the reply, from
-    ``message_delta``) when there was one, as ``parse_chat`` keeps it for a unary reply.
+    ``message_delta``) when there was one, and ``service_tier`` (from the usage of
+    ``message_start``/``message_delta``), as ``parse_chat`` keeps them for a unary reply.
     """
 
     def __init__(self, ep: Endpoint) -> None:
@@ -88,7 +89,13 @@ class AnthropicStreamParser:
                 self.model = message["model"]
             if isinstance(message.get("usage"), dict):
                 self._usage.update({k: v for k, v in message["usage"].items() if v is not None})
+                self._note_tier()
         return []
+
+    def _note_tier(self) -> None:
+        tier = service_tier_from(self._usage)
+        if tier is not None:
+            self.details["service_tier"] = tier
 
     def _on_content_block_start(self, data: dict[str, Any]) -> list[StreamEvent]:
         block = data.get("content_block")
@@ -194,6 +201,7 @@ class AnthropicStreamParser:
         if isinstance(usage, dict):
             # message_delta counts are cumulative; fields it omits keep their message_start value.
             self._usage.update({k: v for k, v in usage.items() if v is not None})
+            self._note_tier()
             final = usage_from(self._usage)
             if final is not None:
                 out.append(UsageEvent(final))
