@@ -116,7 +116,8 @@ def test_an_empty_ledger_shows_zero(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "day,calls,errors,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,"
-        "reasoning_tokens,cost_usd,unpriced_calls,avg_latency_s"
+        "reasoning_tokens,cost_usd,unpriced_calls,avg_latency_s,cache_write_5m_tokens,cache_write_1h_tokens,"
+        "cache_hits,saved_provider_cache_usd,saved_response_cache_usd"
     ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from llmrelay.errors import ConfigError
-from llmrelay.ledger import LedgerError, UsageQuery, UsageRecord, display_url, open_backend
+from llmrelay.ledger import GuardMark, LedgerError, UsageQuery, UsageRecord, display_url, open_backend
 from llmrelay.ledger.postgres import PostgresBackend
 from llmrelay.ledger.sqlite import SQLiteBackend
 from llmrelay.settings import Settings
@@ -37,7 +37,7 @@ def sample() -> list[UsageRecord]:
         input_tokens=1200,
         output_tokens=300,
         cached_input_tokens=1000,
-        cache_write_tokens=0,
+        cache_write_tokens=150,
         reasoning_tokens=50,
         cost=0.00123,
         latency=1.25,
@@ -45,6 +45,12 @@ def sample() -> list[UsageRecord]:
         http_status=None,
         cache_hit=True,
         attempts=2,
+        cache_write_1h_tokens=100,
+        service_tier="flex",
+        cache="hit",
+        saved_provider_cache=0.0009,
+        saved_response_cache=0.004,
+        guard=(GuardMark("email", "mask", "input", 2), GuardMark("injection", "flag", "input")),
     )
     failed = UsageRecord(
         id="failed",
@@ -160,6 +166,14 @@ async def test_totals(backend_url: tuple[str, str]) -> None:
     (total,) = await backend.summarize(UsageQuery(by=None))
     assert (total.calls, total.errors, total.input_tokens, total.output_tokens) == (3, 1, 1210, 305)
     assert (total.cached_input_tokens, total.reasoning_tokens) == (1000, 50)
+    assert (total.cache_write_tokens, total.cache_write_1h_tokens, total.cache_write_5m_tokens) == (
+        150,
+        100,
+        50,
+    )
+    assert total.cache_hits == 1
+    assert total.saved_provider_cache == pytest.approx(0.0009)
+    assert total.saved_response_cache == pytest.approx(0.004)
     assert total.cost == pytest.approx(0.00123)
     assert total.unpriced_calls == 1
     assert total.avg_latency == pytest.approx((1.25 + 0.1 + 0.5) / 3)

@@ -106,6 +106,9 @@ def _sqlite_with_rows() -> sqlite3.Connection:
     ]
     conn.executemany("INSERT INTO u_usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     conn.execute("ALTER TABLE u_usage ADD COLUMN metadata TEXT")  # read by --by prompt
+    for column in ("cache_write_1h_tokens INTEGER", "cache TEXT", "saved_provider_cache REAL"):
+        conn.execute(f"ALTER TABLE u_usage ADD COLUMN {column}")
+    conn.execute("ALTER TABLE u_usage ADD COLUMN saved_response_cache REAL")
     return conn
 
 

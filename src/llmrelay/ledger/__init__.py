@@ -15,7 +15,7 @@ from __future__ import annotations
 from llmrelay.ledger.backend import LedgerBackend, LedgerError, default_path, display_url, open_backend
 from llmrelay.ledger.pricing import CatalogPricer, Pricer
 from llmrelay.ledger.query import GROUPINGS, UsageQuery, UsageRow, parse_when
-from llmrelay.ledger.record import OK, UsageRecord, error_kind, key_label
+from llmrelay.ledger.record import OK, GuardMark, UsageRecord, error_kind, key_label
 from llmrelay.ledger.writer import LedgerStats, LedgerWriter
 from llmrelay.settings import LedgerSettings
 
@@ -23,6 +23,7 @@ __all__ = [
     "GROUPINGS",
     "OK",
     "CatalogPricer",
+    "GuardMark",
     "LedgerBackend",
     "LedgerError",
     "LedgerStats",

@@ -56,6 +56,9 @@ class CatalogPricer:
             log.error("ledger: cannot load the model catalog, costs will be recorded as unknown: %s", exc)
 
     def price(self, rec: UsageRecord) -> UsageRecord:
+        """``rec`` with its cost (and what provider cache reads saved) filled in, under
+        the service tier it records, when they were missing and the prices are known. A
+        response-cache hit (cost 0) is left as it is."""
         catalog = self._catalog
         if catalog is None or rec.cost is not None or rec.input_tokens is None or not rec.model:
             return rec
@@ -65,6 +68,10 @@ class CatalogPricer:
             rec.cached_input_tokens or 0,
             rec.cache_write_tokens or 0,
             rec.reasoning_tokens or 0,
+            rec.cache_write_1h_tokens or 0,
         )
-        cost = catalog.cost(catalog.lookup(rec.provider or "", rec.model), usage)
-        return rec if cost is None else replace(rec, cost=cost)
+        charged = catalog.charge(catalog.lookup(rec.provider or "", rec.model), usage, rec.service_tier)
+        if charged is None:
+            return rec
+        saved = rec.saved_provider_cache if rec.saved_provider_cache is not None else charged.cache_savings
+        return replace(rec, cost=charged.cost, saved_provider_cache=saved)

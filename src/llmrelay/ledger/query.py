@@ -50,7 +50,11 @@ class UsageRow:
     """One group's totals. ``errors`` counts failed calls (not those the caller stopped:
     ``closed`` streams, ``cancelled`` tasks). ``cost`` sums the known costs (None when none is known);
     ``unpriced_calls`` counts calls that used tokens but have no known cost, so a total
-    is never silently low."""
+    is never silently low. ``cache_write_1h_tokens`` is the part of ``cache_write_tokens``
+    written with a one-hour lifetime. ``saved_provider_cache`` sums what provider cache
+    reads saved, ``saved_response_cache`` what llmrelay's response cache saved (the cost
+    of the calls its hits stood in for); ``cache_hits`` counts answers it served (fresh
+    or stale)."""
 
     group: str
     calls: int
@@ -63,10 +67,44 @@ class UsageRow:
     cost: float | None
     unpriced_calls: int
     avg_latency: float | None
+    cache_write_1h_tokens: int = 0
+    saved_provider_cache: float = 0.0
+    saved_response_cache: float = 0.0
+    cache_hits: int = 0
+
+    @property
+    def cache_write_5m_tokens(self) -> int:
+        return max(0, self.cache_write_tokens - self.cache_write_1h_tokens)
+
+    @property
+    def saved(self) -> float:
+        """Both savings together, US dollars."""
+        return self.saved_provider_cache + self.saved_response_cache
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (``cost`` None: no known cost)."""
+        return {
+            "group": self.group,
+            "calls": self.calls,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "cost_usd": self.cost,
+            "unpriced_calls": self.unpriced_calls,
+            "cache_hits": self.cache_hits,
+            "saved_provider_cache_usd": self.saved_provider_cache,
+            "saved_response_cache_usd": self.saved_response_cache,
+            "avg_latency_s": self.avg_latency,
+        }
 
     @classmethod
     def from_values(cls, values: tuple[Any, ...]) -> UsageRow:
-        g, calls, errors, inp, out, cached, cwrite, reason, cost, unpriced, lat = values
+        g, calls, errors, inp, out, cached, cwrite, reason, cost, unpriced, lat, hour, sp, sr, hits = values
         return cls(
             group=str(g) if g is not None else "",
             calls=int(calls),
@@ -79,6 +117,10 @@ class UsageRow:
             cost=float(cost) if cost is not None else None,
             unpriced_calls=int(unpriced or 0),
             avg_latency=float(lat) if lat is not None else None,
+            cache_write_1h_tokens=int(hour or 0),
+            saved_provider_cache=float(sp or 0.0),
+            saved_response_cache=float(sr or 0.0),
+            cache_hits=int(hits or 0),
         )
 
 
@@ -171,6 +213,10 @@ def summary_sql(query: UsageQuery, dialect: Dialect, table: str) -> tuple[str, l
             "COALESCE(u.input_tokens, 0) + COALESCE(u.output_tokens, 0) > 0) THEN 1 ELSE 0 END"
         ),
         "AVG(u.latency)",
+        sum_int.format("u.cache_write_1h_tokens"),
+        "COALESCE(SUM(u.saved_provider_cache), 0)",
+        "COALESCE(SUM(u.saved_response_cache), 0)",
+        sum_int.format("CASE WHEN u.cache IN ('hit', 'stale') THEN 1 ELSE 0 END"),
     ]
     source = f"{table} u"
     if query.by == "tag":

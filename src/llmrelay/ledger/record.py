@@ -23,6 +23,18 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 @dataclass(frozen=True, slots=True)
+class GuardMark:
+    """One guard decision as the ledger keeps it: what kind of finding (``email``,
+    ``api_key``, ``injection``…), what was done (``mask``, ``flag``, ``block``…), on which
+    side (``input``: the prompt, ``output``: the reply) and how many times — never a value."""
+
+    kind: str
+    action: str
+    where: str
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     """A call as the ledger stores it.
 
@@ -31,6 +43,14 @@ class UsageRecord:
     None when unknown. ``status`` is ``"ok"`` or the error kind (``error_kind``).
     ``key`` names the API key or virtual key the call was made with — a label or
     fingerprint, never the key itself.
+
+    ``cache_write_1h_tokens`` is the part of ``cache_write_tokens`` written with a one-hour
+    lifetime; ``service_tier`` the tier the provider says served the call. ``cache`` is
+    the response cache's verdict (``hit``, ``miss``, ``stale``; None without a response
+    cache). ``saved_provider_cache`` is what the provider's cache reads saved (those tokens
+    at the input price less what they cost); ``saved_response_cache`` what llmrelay's
+    response cache saved on a hit or stale answer: the cost of the call that made the
+    answer (the hit itself costs 0). ``guard`` lists the guard's decisions.
     """
 
     id: str
@@ -58,6 +78,12 @@ class UsageRecord:
     http_status: int | None = None
     cache_hit: bool = False
     attempts: int = 1
+    cache_write_1h_tokens: int | None = None
+    service_tier: str | None = None
+    cache: str | None = None
+    saved_provider_cache: float | None = None
+    saved_response_cache: float | None = None
+    guard: tuple[GuardMark, ...] = ()
 
     @property
     def time(self) -> datetime:

@@ -15,10 +15,10 @@ from typing import Any
 
 from llmrelay.errors import ConfigError
 from llmrelay.ledger.query import Dialect
-from llmrelay.ledger.record import UsageRecord
+from llmrelay.ledger.record import GuardMark, UsageRecord
 
-#: columns in the order backends insert them (matches ``UsageRecord``'s fields)
-COLUMNS: tuple[str, ...] = (
+#: the columns of schema version 1 (the table as step 1 creates it)
+V1_COLUMNS: tuple[str, ...] = (
     "id",
     "ts",
     "status",
@@ -45,6 +45,19 @@ COLUMNS: tuple[str, ...] = (
     "cache_hit",
     "attempts",
 )
+#: columns added by step 2: reasoning and cache detail, tier, the response cache's verdict,
+#: what caches saved, the guard's decisions (added to an existing table, so every one is
+#: nullable and old rows read as unknown)
+V2_COLUMNS: tuple[str, ...] = (
+    "cache_write_1h_tokens",
+    "service_tier",
+    "cache",
+    "saved_provider_cache",
+    "saved_response_cache",
+    "guard",
+)
+#: columns in the order backends insert them (matches ``UsageRecord``'s fields)
+COLUMNS: tuple[str, ...] = V1_COLUMNS + V2_COLUMNS
 
 _TYPES: dict[Dialect, dict[str, str]] = {
     "sqlite": {
@@ -76,6 +89,9 @@ _KINDS = {
     "cost": "float",
     "latency": "float",
     "ttft": "float",
+    "saved_provider_cache": "float",
+    "saved_response_cache": "float",
+    "guard": "json",
 }
 _INTS = {
     "input_tokens",
@@ -84,6 +100,7 @@ _INTS = {
     "cache_write_tokens",
     "reasoning_tokens",
     "http_status",
+    "cache_write_1h_tokens",
 }
 
 
@@ -98,7 +115,7 @@ def version_table(prefix: str) -> str:
 def _create_usage(prefix: str, dialect: Dialect) -> tuple[str, ...]:
     types = _TYPES[dialect]
     cols = []
-    for c in COLUMNS:
+    for c in V1_COLUMNS:
         if c == "id":
             cols.append("id TEXT PRIMARY KEY")
         elif c == "status":
@@ -115,9 +132,18 @@ def _create_usage(prefix: str, dialect: Dialect) -> tuple[str, ...]:
     )
 
 
+def _add_v2(prefix: str, dialect: Dialect) -> tuple[str, ...]:
+    types = _TYPES[dialect]
+    table = usage_table(prefix)
+    return tuple(
+        f"ALTER TABLE {table} ADD COLUMN {c} {types[_KINDS.get(c, 'int' if c in _INTS else 'text')]}"
+        for c in V2_COLUMNS
+    )
+
+
 def migrations(prefix: str, dialect: Dialect) -> tuple[tuple[str, ...], ...]:
     """Step ``i`` takes the schema from version ``i`` to ``i + 1``."""
-    return (_create_usage(prefix, dialect),)
+    return (_create_usage(prefix, dialect), _add_v2(prefix, dialect))
 
 
 def create_version_table(prefix: str) -> str:
@@ -165,6 +191,12 @@ def record_values(rec: UsageRecord, dialect: Dialect) -> tuple[Any, ...]:
         rec.http_status,
         int(rec.cache_hit) if sqlite else rec.cache_hit,
         rec.attempts,
+        rec.cache_write_1h_tokens,
+        rec.service_tier,
+        rec.cache,
+        rec.saved_provider_cache,
+        rec.saved_response_cache,
+        json.dumps([[g.kind, g.action, g.where, g.count] for g in rec.guard]) if rec.guard else None,
     )
 
 
@@ -200,4 +232,17 @@ def record_from_values(values: Sequence[Any], dialect: Dialect) -> UsageRecord:
         http_status=row["http_status"],
         cache_hit=bool(row["cache_hit"]),
         attempts=row["attempts"],
+        cache_write_1h_tokens=row["cache_write_1h_tokens"],
+        service_tier=row["service_tier"],
+        cache=row["cache"],
+        saved_provider_cache=row["saved_provider_cache"],
+        saved_response_cache=row["saved_response_cache"],
+        guard=_guard_in(row["guard"]),
     )
+
+
+def _guard_in(raw: Any) -> tuple[GuardMark, ...]:
+    marks = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(marks, list):
+        return ()
+    return tuple(GuardMark(str(k), str(a), str(w), int(n)) for k, a, w, n in marks)

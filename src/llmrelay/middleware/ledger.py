@@ -6,7 +6,10 @@ time to first token) and the call's report (deployment, attempts, alias). The ke
 the call's subject (``call.subject.key_id``, set by the face that authenticated the
 caller), never anything from the request. A stream is recorded when it ends, fails or
 is closed. A record without a cost is priced from the catalog by the writer, off the
-hot path.
+hot path. Besides tokens and cost it keeps the service tier the provider reported, the
+response cache's verdict and what caches saved (a hit records cost 0 and, as
+``saved_response_cache``, what the call that made the answer cost), and the guard's
+decisions by kind and action — never the values they were about.
 
 Recording is a non-blocking append (see ``LedgerWriter``); a fault in building the
 record is logged and never fails the call. ``response.meta.ledger_id`` is the record's
@@ -22,7 +25,9 @@ from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 from llmrelay.errors import LLMRelayError
-from llmrelay.ledger import OK, CatalogPricer, LedgerWriter, UsageRecord, error_kind, open_writer
+from llmrelay.ledger import OK, CatalogPricer, GuardMark, LedgerWriter, UsageRecord, error_kind, open_writer
+from llmrelay.middleware.cache import CacheHit
+from llmrelay.middleware.guard import GuardDecisions
 from llmrelay.pipeline import Call, Observer, Op
 from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Route
@@ -75,6 +80,9 @@ class LedgerMiddleware(Observer):
         usage = out.usage
         subject = call.subject
         metadata = getattr(req, "metadata", None)
+        tier = out.details.get("service_tier") if out.details else None
+        hit = call.get(CacheHit)
+        guard = call.get(GuardDecisions)
         return UsageRecord(
             id=report.ledger_id or os.urandom(16).hex(),
             ts=start.wall,
@@ -101,6 +109,13 @@ class LedgerMiddleware(Observer):
             http_status=err.status if err else None,
             cache_hit=report.cache == "hit",
             attempts=max(report.attempts, 1),
+            cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else None,
+            service_tier=tier if isinstance(tier, str) else None,
+            cache=report.cache,
+            # a hit billed nothing, so its provider cache saved nothing either
+            saved_provider_cache=None if hit is not None else out.cache_savings,
+            saved_response_cache=hit.saved if hit is not None else None,
+            guard=_marks(guard),
         )
 
     def _alias(self, model: str) -> str:
@@ -113,3 +128,9 @@ class LedgerMiddleware(Observer):
 
     async def aclose(self) -> None:
         await self.writer.aclose()
+
+
+def _marks(guard: GuardDecisions | None) -> tuple[GuardMark, ...]:
+    if guard is None:
+        return ()
+    return tuple(GuardMark(d.kind, d.action, d.where, d.count) for d in guard.decisions)
