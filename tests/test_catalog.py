@@ -155,6 +155,16 @@ def test_overrides_change_fields_and_add_models():
             {"gemini/x": {"context_window": 10, "long_context": {"above": 5, "input_price": "x"}}},
             "long_context",
         ),
+        ({"openai/gpt-5": {"service_tiers": ["flex"]}}, "service_tiers must map a tier name"),
+        (
+            {"openai/gpt-5": {"service_tiers": {"flex": {"input_prise": 1}}}},
+            r"service_tiers.flex has unknown fields \['input_prise'\]",
+        ),
+        (
+            {"openai/gpt-5": {"service_tiers": {"flex": {"output_price": -1}}}},
+            "service_tiers.flex.output_price",
+        ),
+        ({"anthropic/claude-haiku-4-5": {"cache_write_1h_price": "x"}}, "cache_write_1h_price must be"),
     ],
 )
 def test_malformed_entries_are_refused_naming_them(overrides, needle):
@@ -197,3 +207,55 @@ def test_validate_overrides_checks_shape_without_a_catalog():
     validate_overrides({"any/new-model": {"input_price": 1.0}})  # window checked later, by load
     with pytest.raises(ConfigError, match="base"):
         validate_overrides({"a/b": {"base": "no-slash"}})
+
+
+def test_one_hour_writes_and_cache_prices_follow_the_section_factors(catalog):
+    # Anthropic: reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x the input price, for
+    # every entry (and its long-context prices) that gives none of its own
+    for info in catalog.models("anthropic"):
+        r = catalog.rates(info, 1000)
+        assert r is not None and r.input is not None
+        assert r.cache_write_1h == pytest.approx(2 * r.input)
+    # an entry's own price wins: Haiku 3's cache hits are published at $0.03, not 0.1 x $0.25
+    assert catalog.rates(catalog.lookup("anthropic", "claude-3-haiku"), 10).cached_input == 0.03
+    sonnet = catalog.lookup("anthropic", "claude-sonnet-4-5")
+    long = catalog.rates(sonnet, 200_001)
+    assert (long.input, long.output, long.cache_write_1h) == (6.0, 22.5, pytest.approx(12.0))
+    assert catalog.rates(sonnet, 200_000).input == 3.0  # the threshold itself is not past it
+    # a configured 1h price wins over the factor; a section without factors has none
+    c = Catalog.load({"anthropic/claude-haiku-4-5": {"cache_write_1h_price": 1.5}})
+    assert c.rates(c.lookup("anthropic", "claude-haiku-4-5"), 10).cache_write_1h == 1.5
+    assert catalog.rates(catalog.lookup("openai", "gpt-4o"), 10).cache_write_1h is None
+
+
+def test_service_tiers(catalog):
+    gpt5 = catalog.lookup("openai", "gpt-5-2025-08-07")  # a dated name keeps its tiers
+    usage = Usage(1_000_000, 1_000_000)
+    assert catalog.cost(gpt5, usage) == pytest.approx(11.25)
+    for standard in ("default", "standard", "auto", "DEFAULT", None):
+        assert catalog.cost(gpt5, usage, standard) == pytest.approx(11.25)
+    assert catalog.cost(gpt5, usage, "flex") == pytest.approx(5.625)
+    assert catalog.cost(gpt5, usage, "priority") == pytest.approx(22.5)
+    assert catalog.cost(gpt5, usage, "scale") is None  # no price for it: unknown, not standard
+    azure = catalog.lookup("azure", "gpt-5")  # inherited from the openai section
+    assert azure is not None and azure.tier("flex") is not None
+    assert catalog.cost(catalog.lookup("anthropic", "claude-sonnet-4-5"), usage, "priority") is None
+    # configuration can price a contract tier
+    c = Catalog.load(
+        {
+            "anthropic/claude-sonnet-4-5": {
+                "service_tiers": {"priority": {"input_price": 4, "output_price": 20}}
+            }
+        }
+    )
+    assert c.cost(c.lookup("anthropic", "claude-sonnet-4-5"), usage, "priority") == pytest.approx(24.0)
+    # Anthropic's batch tier is the batch discount
+    haiku = catalog.lookup("anthropic", "claude-haiku-4-5")
+    assert catalog.cost(haiku, usage, "batch") == pytest.approx(catalog.batch_cost(haiku, usage))
+
+
+def test_usage_adds_every_count():
+    a = Usage(100, 20, 30, 40, 5, cache_write_1h_tokens=10)
+    b = Usage(1, 2, 3, 4, 5, cache_write_1h_tokens=4)
+    assert a + b == Usage(101, 22, 33, 44, 10, cache_write_1h_tokens=14)
+    assert (a.cache_write_5m_tokens, a.uncached_input_tokens) == (30, 30)

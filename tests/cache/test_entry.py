@@ -18,7 +18,7 @@ ENTRY = Entry(
     tool_calls=(ToolCall("c1", "weather", '{"city":"Paris"}'),),
     finish_reason="tool_calls",
     native_finish_reason="tool_calls",
-    usage=Usage(10, 5, 2, 0, 1),
+    usage=Usage(10, 5, 2, 6, 1, cache_write_1h_tokens=4),
     cost=0.00012,
     reasoning="thinking…",
     provider_state={"anthropic": [{"type": "thinking", "signature": "s"}]},
@@ -47,7 +47,7 @@ def test_a_unary_entry_replays_as_content_usage_and_finish() -> None:
     events = back.events()
     assert events[0] == ReasoningDelta("thinking…") and events[1] == TextDelta("Hello there")
     assert events[2] == ToolCallDelta(0, "c1", "weather", '{"city":"Paris"}')
-    assert events[-2:] == (UsageEvent(Usage(10, 5, 2, 0, 1)), FinishEvent("tool_calls", "tool_calls"))
+    assert events[-2:] == (UsageEvent(ENTRY.usage), FinishEvent("tool_calls", "tool_calls"))
 
 
 def _body() -> dict[str, object]:
@@ -91,3 +91,11 @@ def test_provider_data_json_cannot_carry_is_refused_at_encoding() -> None:
     odd = Entry(**{**{f: getattr(ENTRY, f) for f in ENTRY.__slots__}, "details": {"x": object()}})  # type: ignore[attr-defined]
     with pytest.raises(TypeError):
         encode(odd)
+
+
+def test_an_entry_from_before_one_hour_writes_were_counted_still_reads() -> None:
+    body = json.loads(encode(ENTRY))
+    body["usage"] = [10, 5, 2, 6, 1]  # five counts, as entries were written before
+    body["chunks"] = None
+    old = decode(json.dumps(body))
+    assert old is not None and old.usage == Usage(10, 5, 2, 6, 1, cache_write_1h_tokens=0)

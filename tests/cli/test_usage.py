@@ -69,6 +69,7 @@ def test_table_by_day_with_a_total(runner: CliRunner, ledger_url: str) -> None:
     assert "unknown" in lines["2026-11-21"]  # the groq call has tokens but no price
     total = next(line for line in out.splitlines() if line.strip("│ ").startswith("total"))
     assert "4" in total.split() and "$0.7500 + 1 unpriced" in total
+    assert "write 1h" not in out and "saved" not in out  # no call had any: no column for it
 
 
 def test_csv_by_model(runner: CliRunner, ledger_url: str) -> None:
@@ -131,3 +132,70 @@ def test_postgres_ledger(runner: CliRunner, pg_available: str, pg_prefix: str) -
     )
     assert result.exit_code == 0, result.output
     assert {r["key"]: r["calls"] for r in read_csv(result.stdout)} == {"team-a": "3", "team-b": "1"}
+
+
+CACHED = [
+    UsageRecord(id="r1", ts=DAY1, provider="anthropic", model="claude-sonnet-4-5", input_tokens=13050,
+                output_tokens=700, cached_input_tokens=10000, cache_write_tokens=3000,
+                cache_write_1h_tokens=2000, reasoning_tokens=0, cost=0.0294, cache="miss",
+                service_tier="standard", saved_provider_cache=0.027, latency=1.0),
+    UsageRecord(id="r2", ts=DAY1 + 1, provider="openai", model="gpt-5", input_tokens=10000,
+                output_tokens=2000, cached_input_tokens=8000, cache_write_tokens=0, reasoning_tokens=1500,
+                cost=0.0, cache="hit", cache_hit=True, saved_response_cache=0.0235, latency=0.01),
+]  # fmt: skip
+
+
+@pytest.fixture
+def cached_ledger(monkeypatch, tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/cached.sqlite3"
+
+    async def go() -> None:
+        backend = open_backend(url)
+        await backend.start()
+        await backend.write(CACHED)
+        await backend.aclose()
+
+    asyncio.run(go())
+    monkeypatch.setenv("LLMRELAY_LEDGER__URL", url)
+    return url
+
+
+def test_json_shows_reasoning_cache_writes_by_lifetime_and_savings(
+    runner: CliRunner, cached_ledger: str
+) -> None:
+    import json
+
+    result = runner.invoke(app, ["usage", "--by", "model", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = {r["group"]: r for r in data["rows"]}
+    sonnet = rows["anthropic/claude-sonnet-4-5"]
+    assert (
+        sonnet["cached_input_tokens"],
+        sonnet["cache_write_5m_tokens"],
+        sonnet["cache_write_1h_tokens"],
+    ) == (
+        10000,
+        1000,
+        2000,
+    )
+    assert sonnet["saved_provider_cache_usd"] == pytest.approx(0.027) and sonnet["cache_hits"] == 0
+    gpt = rows["openai/gpt-5"]
+    assert gpt["reasoning_tokens"] == 1500 and gpt["cache_hits"] == 1
+    assert gpt["saved_response_cache_usd"] == pytest.approx(0.0235) and gpt["cost_usd"] == 0.0
+    total = data["total"]
+    assert total["calls"] == 2 and total["saved_provider_cache_usd"] == pytest.approx(0.027)
+    assert total["saved_response_cache_usd"] == pytest.approx(0.0235)
+    assert data["by"] == "model" and data["since"] is None
+
+
+def test_the_table_shows_the_detail_columns_when_there_is_detail(
+    runner: CliRunner, cached_ledger: str
+) -> None:
+    result = runner.invoke(app, ["usage", "--by", "model"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "calls" in line)
+    for column in ("reasoning", "cache read", "write 5m", "write 1h", "saved: provider", "saved: response"):
+        assert column in header
+    total = next(line for line in result.output.splitlines() if line.strip("│ ").startswith("total"))
+    assert "$0.0270" in total and "$0.0235" in total and "1,500" in total and "2,000" in total

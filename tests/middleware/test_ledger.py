@@ -147,3 +147,30 @@ async def test_a_recording_fault_never_fails_the_call(tmp_path: Path, caplog) ->
         text = [ev.text async for ev in client.stream("Hi") if isinstance(ev, TextDelta)]
     assert resp.text and text
     assert "could not record a call" in caplog.text
+
+
+async def test_cache_verdicts_savings_tier_and_guard_decisions_are_recorded(tmp_path: Path) -> None:
+    s = Settings(
+        ledger={"url": f"sqlite:///{tmp_path}/ledger.sqlite3", "flush_interval": 0.05},
+        cache={"enabled": True},
+        observe={"guards": {"enabled": True}},
+    )
+    async with Client(s) as client:
+        prompt = "Write to ann@example.com about relays"
+        first = await client.chat(prompt, temperature=0)
+        second = await client.chat(prompt, temperature=0)
+    assert (first.meta.cache, second.meta.cache) == ("miss", "hit")
+    by_id = {r.id: r for r in await records(tmp_path)}
+    made, hit = by_id[first.meta.ledger_id], by_id[second.meta.ledger_id]
+    # the simulator answers in OpenAI's dialect, which names the tier that served the call
+    assert made.service_tier == "default" and made.cache == "miss"
+    assert made.saved_response_cache is None and made.saved_provider_cache == 0.0  # no cache reads
+    assert first.cost is not None and first.cost > 0
+    # a hit costs nothing and saves what the call that made the answer cost
+    assert hit.cache == "hit" and hit.cache_hit is True and hit.cost == 0.0
+    assert hit.saved_response_cache == pytest.approx(first.cost)
+    assert hit.saved_provider_cache is None
+    # the guard masked the address on both calls: its kind and action are kept, never the value
+    for rec in (made, hit):
+        assert [(g.kind, g.action, g.where) for g in rec.guard] == [("email", "mask", "input")]
+        assert "ann@example.com" not in repr(rec)

@@ -268,6 +268,9 @@ def usage(
     ] = None,
     until: Annotated[str | None, typer.Option(help="To (exclusive), in the same forms.")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: the query, a row per group and the total.")
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the CSV to this file (implies --csv).")
     ] = None,
@@ -279,7 +282,11 @@ def usage(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Show usage and cost totals from the ledger, by day, model, key or tag."""
+    """Show usage and cost totals from the ledger, by day, model, key or tag.
+
+    Besides tokens and cost: reasoning tokens, cache reads, cache writes by lifetime (5m,
+    1h), and what the provider's cache and llmrelay's response cache saved.
+    """
     from llmrelay.ledger.query import UsageQuery, parse_when
     from llmrelay.ledger.report import usage_report, usage_table, write_csv
     from llmrelay.settings import Settings
@@ -299,6 +306,8 @@ def usage(
         with output.open("w", encoding="utf-8", newline="") as f:
             write_csv(report.rows, by, f)
         typer.echo(f"wrote {len(report.rows)} rows to {output}", err=True)
+    elif as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
     elif as_csv:
         write_csv(report.rows, by, sys.stdout)
     else:
