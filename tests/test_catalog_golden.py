@@ -269,8 +269,9 @@ ROWS = [
         GEMINI,
     ),
     # gemini-2.5-pro up to 200K: $1.25 in, $10 out; tool-use prompt tokens (grounding,
-    # code execution results fed back) are counted apart from promptTokenCount and billed
-    # as input. (1000 + 500) x 1.25 + 100 x 10 = 1875 + 1000 = 2875 / 1e6
+    # code execution results fed back) are counted apart from promptTokenCount (the four
+    # counts are disjoint: totalTokenCount = 1000 + 500 + 100) and billed as input.
+    # (1000 + 500) x 1.25 + 100 x 10 = 1875 + 1000 = 2875 / 1e6
     Row(
         "gemini tool-use prompt tokens billed as input",
         "gemini",

@@ -72,6 +72,11 @@ def provider_name(ep: Endpoint) -> str:
 
 
 def parse_usage(meta: Any) -> Usage | None:
+    """Usage from ``usageMetadata``, whose counts are disjoint (``totalTokenCount`` is
+    prompt + candidates + tool-use prompt + thoughts): tool-use prompt tokens (results of
+    built-in tools fed back) are input, thoughts are output — both billed, and both left
+    out of ``promptTokenCount``/``candidatesTokenCount``. ``promptTokenCount`` already
+    includes ``cachedContentTokenCount``."""
     if not isinstance(meta, Mapping):
         return None
     prompt = _int(meta.get("promptTokenCount")) + _int(meta.get("toolUsePromptTokenCount"))
