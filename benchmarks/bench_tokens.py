@@ -1,5 +1,6 @@
 """Token counting and pricing speed: encoding build, exact and estimated request counts,
-catalog load, lookup and cost. Run: .venv/bin/python benchmarks/bench_tokens.py"""
+catalog load, lookup, cost, and charge with cache writes by lifetime and service tiers.
+Run: .venv/bin/python benchmarks/bench_tokens.py"""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ def main() -> None:
     lookup_us = best_us(lambda: catalog.lookup("openai", "gpt-4o-2024-08-06"), number=2000)
     print(f"lookup dated name: {lookup_us:.1f} µs")
     print(f"cost: {best_us(lambda: catalog.cost(info, usage), number=5000):.2f} µs")
+    claude = catalog.lookup("anthropic", "claude-sonnet-4-5")
+    cached = Usage(13050, 700, 10000, 3000, 0, cache_write_1h_tokens=2000)
+    us = best_us(lambda: catalog.charge(claude, cached, "standard"), number=5000)
+    print(f"charge with cache reads and 5m/1h writes (prices from section factors): {us:.2f} µs")
+    gpt5 = catalog.lookup("openai", "gpt-5")
+    us = best_us(lambda: catalog.charge(gpt5, usage, "flex"), number=5000)
+    print(f"charge under the flex tier: {us:.2f} µs")
     long_text = TURN * 500
     per_mb = statistics.median(
         best_us(lambda: len(encodings.get_encoding("o200k_base").encode_ordinary(long_text)), 3, 5)

@@ -275,14 +275,14 @@ class Catalog:
         """
         if info is None or usage is None:
             return None
-        if tier is not None and tier.lower() == BATCH_TIER:
+        if tier and tier.lower() == BATCH_TIER:
             discount = self.batch_discount(info)
             full = self.charge(info, usage)
             if discount is None or full is None:
                 return None
             keep = 1.0 - discount
             return Charge(full.cost * keep, full.cache_savings * keep)
-        rates = self.rates(info, usage.input_tokens, tier)
+        rates = rates_for(info, usage.input_tokens, tier, self._cache_factors.get(info.provider))
         return None if rates is None else charge_at(rates, usage)
 
     def cost(self, info: ModelInfo | None, usage: Usage | None, tier: str | None = None) -> float | None:

@@ -7,8 +7,7 @@ docs/tokens-and-costs.md for the rules and a worked example.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmrelay.catalog.entries import LongContextPrice, ModelInfo, TierPrice, build_info
 from llmrelay.errors import ConfigError
@@ -36,9 +35,9 @@ _PRICING_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Rates:
-    """The prices one call is billed at (USD per million tokens; None: unknown)."""
+class Rates(NamedTuple):
+    """The prices one call is billed at (USD per million tokens; None: unknown). A named
+    tuple: built for every priced call, and cheaper to build than a frozen dataclass."""
 
     input: float | None
     output: float | None
@@ -47,8 +46,7 @@ class Rates:
     cache_write_1h: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
+class Charge(NamedTuple):
     """What a call cost (USD), and what its provider-cache reads saved: those tokens at
     the input price less what they were billed (0 without cache reads)."""
 
@@ -71,46 +69,51 @@ def rates_for(
         if src is None:
             return None
     base = src.input_price
-
-    def cache(own: float | None, field: str) -> float | None:
-        if own is not None:
-            return own
-        factor = factors.get(field) if factors else None
-        return base * factor if factor is not None and base is not None else None
-
-    return Rates(
-        input=base,
-        output=src.output_price,
-        cached_input=cache(src.cached_input_price, "cached_input_price"),
-        cache_write=cache(src.cache_write_price, "cache_write_price"),
-        cache_write_1h=cache(src.cache_write_1h_price, "cache_write_1h_price"),
-    )
+    cached, write, write_1h = src.cached_input_price, src.cache_write_price, src.cache_write_1h_price
+    if factors and base is not None:
+        # only the prices the entry leaves out come from the section's factors
+        if cached is None and "cached_input_price" in factors:
+            cached = base * factors["cached_input_price"]
+        if write is None and "cache_write_price" in factors:
+            write = base * factors["cache_write_price"]
+        if write_1h is None and "cache_write_1h_price" in factors:
+            write_1h = base * factors["cache_write_1h_price"]
+    return Rates(base, src.output_price, cached, write, write_1h)
 
 
 def charge_at(rates: Rates, usage: Usage) -> Charge | None:
     """``usage`` at ``rates``, or None when a price it needs is unknown."""
+    price_in, price_out, price_cached, price_write, price_1h = rates
     cached = max(0, usage.cached_input_tokens)
     written = max(0, usage.cache_write_tokens)
     hour = min(max(0, usage.cache_write_1h_tokens), written)
-    total = 0.0
-    for tokens, price in (
-        (usage.uncached_input_tokens, rates.input),
-        (cached, rates.cached_input),
-        (written - hour, rates.cache_write),
-        (hour, rates.cache_write_1h),
-        (max(0, usage.output_tokens), rates.output),
-    ):
-        if tokens:
-            if price is None:
-                return None
-            total += tokens * price
-    if total == 0.0 and (rates.input is None or rates.output is None):
-        return None  # nothing billed, but only a known price can say it is free
-    saved = 0.0
-    if cached:
-        if rates.input is None or rates.cached_input is None:
+    plain = max(0, usage.input_tokens - cached - written)
+    output = max(0, usage.output_tokens)
+    total = saved = 0.0
+    # a kind of token the call used whose price is unknown makes the whole cost unknown
+    if plain:
+        if price_in is None:
             return None
-        saved = cached * (rates.input - rates.cached_input)
+        total += plain * price_in
+    if cached:
+        if price_cached is None or price_in is None:
+            return None
+        total += cached * price_cached
+        saved = cached * (price_in - price_cached)
+    if written > hour:
+        if price_write is None:
+            return None
+        total += (written - hour) * price_write
+    if hour:
+        if price_1h is None:
+            return None
+        total += hour * price_1h
+    if output:
+        if price_out is None:
+            return None
+        total += output * price_out
+    if total == 0.0 and (price_in is None or price_out is None):
+        return None  # nothing billed, but only a known price can say it is free
     return Charge(total * _PER_TOKEN, saved * _PER_TOKEN)
 
 
