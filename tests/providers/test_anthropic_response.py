@@ -177,3 +177,25 @@ def test_malformed_bodies(raw: bytes) -> None:
 def test_an_error_object_in_a_2xx_body_raises_the_mapped_error() -> None:
     with pytest.raises(errors.OverloadedError):
         parse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+
+
+def test_cache_writes_split_by_lifetime_and_the_tier() -> None:
+    from llmrelay.providers.anthropic_response import service_tier_from, usage_from
+
+    raw = {
+        "input_tokens": 10,
+        "cache_read_input_tokens": 100,
+        "cache_creation_input_tokens": 300,
+        "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200},
+        "output_tokens": 5,
+        "service_tier": "priority",
+    }
+    assert usage_from(raw) == Usage(410, 5, 100, 300, 0, cache_write_1h_tokens=200)
+    assert service_tier_from(raw) == "priority"
+    # the split without the total (some proxies drop it) still counts every write
+    split_only = {k: v for k, v in raw.items() if k != "cache_creation_input_tokens"}
+    assert usage_from(split_only) == Usage(410, 5, 100, 300, 0, cache_write_1h_tokens=200)
+    # an older response without the split: every write had the default lifetime
+    plain = {k: v for k, v in raw.items() if k != "cache_creation"}
+    assert usage_from(plain) == Usage(410, 5, 100, 300, 0)
+    assert service_tier_from({"input_tokens": 1}) is None
