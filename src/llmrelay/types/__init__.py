@@ -320,8 +320,9 @@ class ChatResponse:
     what the provider needs replayed with this turn (see ``Message.provider_state``).
     ``cost`` is in US dollars from actual usage; None means unknown (no price for the
     model), never a silent zero. ``details`` holds what the provider reported beyond the
-    common model (``refusal``, ``stop_sequence``, ``system_fingerprint``, ``service_tier``,
-    ``finish_message``); ``meta`` is llmrelay's report of how the call was served.
+    common model (``refusal``, ``stop_sequence``, ``system_fingerprint``, ``finish_message``,
+    and ``service_tier``: the tier that served the call as OpenAI and Anthropic report it,
+    which the cost is priced under); ``meta`` is llmrelay's report of how the call was served.
     """
 
     id: str
