@@ -249,6 +249,10 @@ def test_service_tiers(catalog):
         }
     )
     assert c.cost(c.lookup("anthropic", "claude-sonnet-4-5"), usage, "priority") == pytest.approx(24.0)
+    # Groq bills its flex tier at the on-demand price
+    llama = catalog.lookup("groq", "llama-3.3-70b-versatile")
+    assert catalog.cost(llama, usage, "flex") == catalog.cost(llama, usage, "on_demand") == pytest.approx(1.38)
+    assert catalog.cost(gpt5, usage, "on_demand") == pytest.approx(11.25)
     # Anthropic's batch tier is the batch discount
     haiku = catalog.lookup("anthropic", "claude-haiku-4-5")
     assert catalog.cost(haiku, usage, "batch") == pytest.approx(catalog.batch_cost(haiku, usage))

@@ -111,7 +111,15 @@ _LOOKUP_CACHE = 4096
 class Catalog:
     """Model facts by host and model name; immutable once built."""
 
-    __slots__ = ("_batch_discounts", "_cache_factors", "_found", "_inherit", "_models", "_vendors")
+    __slots__ = (
+        "_batch_discounts",
+        "_cache_factors",
+        "_found",
+        "_inherit",
+        "_models",
+        "_standard_tiers",
+        "_vendors",
+    )
 
     def __init__(
         self,
@@ -120,6 +128,7 @@ class Catalog:
         vendors: Mapping[str, str] | None = None,
         batch_discounts: Mapping[str, float] | None = None,
         cache_factors: Mapping[str, Mapping[str, float]] | None = None,
+        standard_tiers: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         index: dict[str, dict[str, ModelInfo]] = {}
         for section, entries in models.items():
@@ -137,6 +146,7 @@ class Catalog:
         self._cache_factors: Mapping[str, Mapping[str, float]] = MappingProxyType(
             {k: MappingProxyType(dict(v)) for k, v in (cache_factors or {}).items()}
         )
+        self._standard_tiers: Mapping[str, frozenset[str]] = MappingProxyType(dict(standard_tiers or {}))
         # lookups asked again and again on the hot path (preflight, budgets, pricing); bounded,
         # since model names can come from callers. The catalog is immutable, so they never go stale.
         self._found: dict[tuple[str, str], ModelInfo | None] = {}
@@ -168,7 +178,11 @@ class Catalog:
             section: parse_cache_factors(section, raw)
             for section, raw in (data.get("cache_price_factors") or {}).items()
         }
-        catalog = cls(models, inherit, vendors, discounts, factors)
+        standard = {
+            section: _tier_names(section, raw)
+            for section, raw in (data.get("standard_price_tiers") or {}).items()
+        }
+        catalog = cls(models, inherit, vendors, discounts, factors, standard)
         if overrides:
             catalog = catalog.with_overrides(overrides)
         return catalog
@@ -201,7 +215,14 @@ class Catalog:
             section[model.lower()] = info
             for alias in info.aliases:
                 section[alias.lower()] = info
-        return Catalog(models, self._inherit, self._vendors, self._batch_discounts, self._cache_factors)
+        return Catalog(
+            models,
+            self._inherit,
+            self._vendors,
+            self._batch_discounts,
+            self._cache_factors,
+            self._standard_tiers,
+        )
 
     # ------------------------------------------------------------------ queries
 
@@ -262,7 +283,14 @@ class Catalog:
         reported it (None or a standard name: the standard prices, long-context ones past
         the threshold). None when the catalog has no prices for that tier.
         """
-        return rates_for(info, prompt_tokens, tier, self._cache_factors.get(info.provider))
+        provider = info.provider
+        return rates_for(
+            info,
+            prompt_tokens,
+            tier,
+            self._cache_factors.get(provider),
+            self._standard_tiers.get(provider, _NONE),
+        )
 
     def charge(self, info: ModelInfo | None, usage: Usage | None, tier: str | None = None) -> Charge | None:
         """What ``usage`` cost on the model under service ``tier``, or None when any price
@@ -282,7 +310,7 @@ class Catalog:
                 return None
             keep = 1.0 - discount
             return Charge(full.cost * keep, full.cache_savings * keep)
-        rates = rates_for(info, usage.input_tokens, tier, self._cache_factors.get(info.provider))
+        rates = self.rates(info, usage.input_tokens, tier)
         return None if rates is None else charge_at(rates, usage)
 
     def cost(self, info: ModelInfo | None, usage: Usage | None, tier: str | None = None) -> float | None:
@@ -323,6 +351,17 @@ class Catalog:
             prompt_price = max(r.input, r.cache_write or 0.0, r.cache_write_1h or 0.0)
             worst = max(worst, max(0, prompt_tokens) * prompt_price + max(0, max_tokens) * r.output)
         return worst * _PER_TOKEN
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _tier_names(section: str, raw: Any) -> frozenset[str]:
+    if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
+        raise ConfigError(
+            f"catalog standard_price_tiers.{section} must be a list of tier names; reinstall llmrelay"
+        )
+    return frozenset(t.lower() for t in raw)
 
 
 def overrides_from_settings(settings: Settings) -> dict[str, Mapping[str, Any]]:

@@ -55,13 +55,18 @@ class Charge(NamedTuple):
 
 
 def rates_for(
-    info: ModelInfo, prompt_tokens: int, tier: str | None, factors: Mapping[str, float] | None
+    info: ModelInfo,
+    prompt_tokens: int,
+    tier: str | None,
+    factors: Mapping[str, float] | None,
+    standard: frozenset[str] = frozenset(),
 ) -> Rates | None:
     """The prices for a call on ``info`` (see ``Catalog.rates``); ``factors`` are the
-    section's cache prices as multiples of the input price, for prices an entry leaves out."""
+    section's cache prices as multiples of the input price, for prices an entry leaves out;
+    ``standard`` the section's other tier names billed at the standard prices."""
     name = tier.lower() if tier else None
     src: ModelInfo | LongContextPrice | TierPrice | None
-    if name is None or name in STANDARD_TIERS:
+    if name is None or name in STANDARD_TIERS or name in standard:
         lc = info.long_context
         src = lc if lc is not None and prompt_tokens > lc.above else info
     else:
