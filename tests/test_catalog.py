@@ -251,7 +251,9 @@ def test_service_tiers(catalog):
     assert c.cost(c.lookup("anthropic", "claude-sonnet-4-5"), usage, "priority") == pytest.approx(24.0)
     # Groq bills its flex tier at the on-demand price
     llama = catalog.lookup("groq", "llama-3.3-70b-versatile")
-    assert catalog.cost(llama, usage, "flex") == catalog.cost(llama, usage, "on_demand") == pytest.approx(1.38)
+    assert (
+        catalog.cost(llama, usage, "flex") == catalog.cost(llama, usage, "on_demand") == pytest.approx(1.38)
+    )
     assert catalog.cost(gpt5, usage, "on_demand") == pytest.approx(11.25)
     # Anthropic's batch tier is the batch discount
     haiku = catalog.lookup("anthropic", "claude-haiku-4-5")
@@ -263,3 +265,18 @@ def test_usage_adds_every_count():
     b = Usage(1, 2, 3, 4, 5, cache_write_1h_tokens=4)
     assert a + b == Usage(101, 22, 33, 44, 10, cache_write_1h_tokens=14)
     assert (a.cache_write_5m_tokens, a.uncached_input_tokens) == (30, 30)
+
+
+def test_the_data_files_pricing_block_only_refines_known_entries_with_prices():
+    from llmrelay.catalog.entries import ModelInfo as Info
+    from llmrelay.catalog.prices import apply_pricing
+
+    models = {"openai": {"m": Info("openai", "m", context_window=10, input_price=1.0, output_price=2.0)}}
+    apply_pricing(
+        models, {"openai": {"m": {"service_tiers": {"flex": {"input_price": 0.5, "output_price": 1}}}}}
+    )
+    assert models["openai"]["m"].tier("flex") is not None and models["openai"]["m"].input_price == 1.0
+    with pytest.raises(ConfigError, match=r"pricing.openai.nope: no such model"):
+        apply_pricing(models, {"openai": {"nope": {"input_price": 1}}})
+    with pytest.raises(ConfigError, match="only price fields belong here"):
+        apply_pricing(models, {"openai": {"m": {"context_window": 5}}})
