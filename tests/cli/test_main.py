@@ -130,3 +130,13 @@ def test_simulate_serves_all_three_protocols() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_usage_line_names_cache_and_reasoning_parts_only_when_there_are_some() -> None:
+    from llmrelay.cli.main import _usage_line
+    from llmrelay.types import Usage
+
+    assert _usage_line(Usage(10, 5), 0.5) == "10 in / 5 out, $0.500000"
+    line = _usage_line(Usage(1200, 300, 1000, 150, 50, cache_write_1h_tokens=100), None)
+    assert line == "1200 in (1000 cached, 150 written, 100 for 1h) / 300 out (50 reasoning), cost unknown"
+    assert _usage_line(None, None) == "usage not reported"

@@ -17,6 +17,7 @@ from llmrelay.cli.batch import batch
 from llmrelay.cli.eval import eval_command
 from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
+from llmrelay.types import Usage
 
 app = typer.Typer(
     name="llmrelay",
@@ -155,8 +156,7 @@ async def _chat(
             out.write(f"\n[tool call] {call.name}({call.arguments})")
         out.write("\n")
         if show_usage:
-            u = resp.usage
-            usage = f"{u.input_tokens} in / {u.output_tokens} out" if u else "usage not reported"
+            usage = _usage_line(resp.usage, resp.cost)
             ttft = (
                 f", first token {resp.time_to_first_token * 1000:.0f} ms" if resp.time_to_first_token else ""
             )
@@ -252,6 +252,20 @@ def simulate(
         err=True,
     )
     serve(host=host, port=port, config=cfg)
+
+
+def _usage_line(u: Usage | None, cost: float | None) -> str:
+    """``1200 in (1000 cached, 150 written) / 300 out (50 reasoning), $0.0012``: the parts
+    only when there are some."""
+    if u is None:
+        return "usage not reported"
+    parts = [f"{u.cached_input_tokens} cached"] if u.cached_input_tokens else []
+    if u.cache_write_tokens:
+        hour = f", {u.cache_write_1h_tokens} for 1h" if u.cache_write_1h_tokens else ""
+        parts.append(f"{u.cache_write_tokens} written{hour}")
+    text = f"{u.input_tokens} in" + (f" ({', '.join(parts)})" if parts else "")
+    text += f" / {u.output_tokens} out" + (f" ({u.reasoning_tokens} reasoning)" if u.reasoning_tokens else "")
+    return text + (f", ${cost:.6f}" if cost is not None else ", cost unknown")
 
 
 @app.command()
