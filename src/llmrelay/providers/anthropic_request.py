@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from llmrelay import errors
+from llmrelay.providers import anthropic_cache
 from llmrelay.providers.anthropic_state import replay_blocks
+from llmrelay.providers.request_fields import refuse_cache_fields, refuse_set, unsupported, wants_logprobs
 from llmrelay.types import ChatRequest, ContentPart, ForcedTool, ImagePart, Message, TextPart, Tool
 from llmrelay.wire import Endpoint, HttpRequest
 
@@ -36,6 +38,20 @@ _JSON_TOOL_DESCRIPTION = (
 _TOOL_ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
 _AUTH_STYLES = frozenset(("x-api-key", "bearer"))
 _STRUCTURED_MODES = frozenset(("native", "tool"))
+PROTOCOL = "anthropic"
+#: the smallest thinking budget Anthropic accepts (extended thinking guide)
+MIN_THINKING_BUDGET = 1024
+#: output_config.effort levels (effort guide: max from Opus/Sonnet 4.6, xhigh from Opus 4.7)
+_EFFORTS = frozenset(("low", "medium", "high", "xhigh", "max"))
+#: ChatRequest.service_tier -> Anthropic's service_tier ("auto" may use Priority Tier capacity)
+_SERVICE_TIERS = {"auto": "auto", "default": "standard_only"}
+_NO_SUCH_FIELD = (
+    (
+        "verbosity",
+        "Anthropic's Messages API has no verbosity parameter; say how long to answer in the prompt",
+    ),
+    ("safety_settings", "safety settings are Gemini's; Anthropic has no per-request safety filters"),
+)
 
 
 def build_chat_request(req: ChatRequest, ep: Endpoint, *, stream: bool) -> HttpRequest:
@@ -87,7 +103,8 @@ def build_headers(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, 
 def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any]:
     _reject_unsupported(req, ep)
     system, messages = translate_messages(req.messages)
-    body: dict[str, Any] = {"model": ep.model or req.model, "max_tokens": _max_tokens(req, ep)}
+    thinking, effort = _thinking(req, ep)
+    body: dict[str, Any] = {"model": ep.model or req.model, "max_tokens": _max_tokens(req, ep, thinking)}
     if system is not None:
         body["system"] = system
     body["messages"] = messages
@@ -95,15 +112,31 @@ def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any
         body["temperature"] = req.temperature
     if req.top_p is not None:
         body["top_p"] = req.top_p
+    if req.top_k is not None:
+        body["top_k"] = req.top_k
     stops = _stop_sequences(req.stop)
     if stops:
         body["stop_sequences"] = stops
     if req.user is not None:
         body["metadata"] = {"user_id": req.user}
-    _apply_tools(body, req, ep)
+    if thinking is not None:
+        body["thinking"] = thinking
+    _apply_tools(body, req, ep, thinking is not None)
+    if effort is not None:
+        body["output_config"] = {**body.get("output_config", {}), "effort": effort}
+    if req.service_tier is not None:
+        body["service_tier"] = _SERVICE_TIERS[req.service_tier]
+    _apply_cache(body, req, ep)
     if stream:
         body["stream"] = True
     return _merge_extra(body, req.extra)
+
+
+def _apply_cache(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+    anthropic_cache.check(body, ep)
+    pc = req.prompt_cache
+    if pc is not None and pc.auto is not None:
+        anthropic_cache.place_auto(body, pc.auto, pc.min_tokens)
 
 
 # --------------------------------------------------------------------------- messages
@@ -113,13 +146,14 @@ def translate_messages(
     messages: Sequence[Message],
 ) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
     """Hoist system messages; turn the rest into alternating user/assistant turns."""
-    system_texts: list[str] = []
+    system_blocks: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for i, msg in enumerate(messages):
         if msg.role == "system":
-            system_texts.extend(_system_texts(msg, i))
+            system_blocks.extend(_marked(_system_blocks(msg, i), msg))
             continue
         role, blocks = _turn(msg, i)
+        blocks = _marked(blocks, msg)
         if not blocks:
             continue
         if turns and turns[-1]["role"] == role:
@@ -136,17 +170,24 @@ def translate_messages(
             # Anthropic requires tool_result blocks to open a user turn, before any text.
             turn["content"].sort(key=lambda b: b.get("type") != "tool_result")
     system: str | list[dict[str, Any]] | None
-    if not system_texts:
+    if not system_blocks:
         system = None
-    elif len(system_texts) == 1:
-        system = system_texts[0]
+    elif len(system_blocks) == 1 and "cache_control" not in system_blocks[0]:
+        system = system_blocks[0]["text"]
     else:
-        system = [{"type": "text", "text": t} for t in system_texts]
+        system = system_blocks
     return system, turns
 
 
-def _system_texts(msg: Message, i: int) -> list[str]:
-    texts: list[str] = []
+def _marked(blocks: list[dict[str, Any]], msg: Message) -> list[dict[str, Any]]:
+    """``Message.cache`` is a breakpoint on the turn's last block."""
+    if msg.cache is not None and blocks:
+        blocks[-1]["cache_control"] = anthropic_cache.control(msg.cache)
+    return blocks
+
+
+def _system_blocks(msg: Message, i: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
     for part in msg.parts():
         if not isinstance(part, TextPart):
             raise errors.InvalidRequestError(
@@ -154,8 +195,8 @@ def _system_texts(msg: Message, i: int) -> list[str]:
                 "only: move the image into a user message"
             )
         if part.text:
-            texts.append(part.text)
-    return texts
+            blocks.append(_content_block(part, i))
+    return blocks
 
 
 def _turn(msg: Message, i: int) -> tuple[str, list[dict[str, Any]]]:
@@ -192,6 +233,8 @@ def _turn(msg: Message, i: int) -> tuple[str, list[dict[str, Any]]]:
 
 def _content_block(part: ContentPart, i: int) -> dict[str, Any]:
     if isinstance(part, TextPart):
+        if part.cache is not None:
+            return {"type": "text", "text": part.text, "cache_control": anthropic_cache.control(part.cache)}
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
         return _image_block(part, i)
@@ -275,10 +318,37 @@ def _reject_unsupported(req: ChatRequest, ep: Endpoint) -> None:
                 "for Anthropic deployments",
                 ep,
             )
+    refuse_set(req, _NO_SUCH_FIELD, ep, PROTOCOL)
+    if wants_logprobs(req):
+        name = "logprobs" if req.logprobs else "top_logprobs"
+        raise unsupported(name, "Anthropic's Messages API returns no log probabilities", ep, PROTOCOL)
+    refuse_cache_fields(
+        req,
+        ("key", "retention"),
+        "prompt_cache_key and prompt_cache_retention are OpenAI's; Anthropic caches at cache_control "
+        "breakpoints: mark Message.cache / Tool.cache / TextPart.cache, or set PromptCache(auto='5m')",
+        ep,
+        PROTOCOL,
+    )
+    refuse_cache_fields(
+        req,
+        ("cached_content",),
+        "a cachedContents resource is Gemini's; Anthropic caches at cache_control breakpoints",
+        ep,
+        PROTOCOL,
+    )
+    if req.service_tier is not None and req.service_tier not in _SERVICE_TIERS:
+        raise unsupported(
+            "service_tier",
+            f"Anthropic takes service_tier 'auto' (Priority Tier when available) or 'default' (sent as "
+            f"'standard_only'), not {req.service_tier!r}",
+            ep,
+            PROTOCOL,
+        )
     version = api_version(ep)
     if version >= SAMPLING_REMOVED_IN:
-        # API version 2026-10-21 answers 400 to any temperature/top_p, even at their defaults.
-        for name in ("temperature", "top_p"):
+        # API version 2026-10-21 answers 400 to any temperature/top_p/top_k, even at their defaults.
+        for name in ("temperature", "top_p", "top_k"):
             if getattr(req, name) is not None:
                 raise _unsupported(
                     f"{name} is not accepted by Anthropic API version {version} (removed in "
@@ -296,18 +366,90 @@ def api_version(ep: Endpoint) -> str:
     return str(ep.options.get("version", DEFAULT_VERSION))
 
 
-def _max_tokens(req: ChatRequest, ep: Endpoint) -> int:
-    value = (
-        req.max_tokens
-        if req.max_tokens is not None
-        else ep.options.get("default_max_tokens", DEFAULT_MAX_TOKENS)
-    )
+def _max_tokens(req: ChatRequest, ep: Endpoint, thinking: Mapping[str, Any] | None = None) -> int:
+    default = ep.options.get("default_max_tokens", DEFAULT_MAX_TOKENS)
+    budget = thinking.get("budget_tokens") if thinking is not None else None
+    value = req.max_tokens if req.max_tokens is not None else default
     # 0 is valid: Anthropic then only writes the prompt cache and generates nothing.
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.InvalidRequestError(
             f"max_tokens must be a non-negative integer for Anthropic (it is required), got {value!r}"
         )
+    if isinstance(budget, int):
+        if req.max_tokens is None:
+            # the thinking budget is part of max_tokens: leave the default room for the answer
+            return budget + value
+        if value <= budget:
+            raise errors.InvalidRequestError(
+                f"max_tokens={value} must be greater than reasoning.budget_tokens={budget} for "
+                f"{ep.host or PROTOCOL} model {ep.model}: Anthropic counts thinking within max_tokens; "
+                "raise max_tokens or lower the budget",
+                provider=ep.host or PROTOCOL,
+                model=ep.model or None,
+            )
     return value
+
+
+def _thinking(req: ChatRequest, ep: Endpoint) -> tuple[dict[str, Any] | None, str | None]:
+    """``(thinking, output_config.effort)`` for ``req.reasoning`` (extended thinking, adaptive
+    thinking and effort guides): a budget is ``{"type": "enabled", "budget_tokens": n}``, an
+    effort without a budget is adaptive thinking with that effort, ``effort='none'`` or a
+    zero budget is no thinking. The catalog turns efforts into budgets for models that take
+    budgets only (``llmrelay.catalog.fit``)."""
+    r = req.reasoning
+    if r is None:
+        return None, None
+    if r.summary_mode not in (None, "auto"):
+        raise unsupported(
+            "reasoning.summary",
+            "Claude returns its thinking as it is (summarised on Claude 4 models), with no choice of "
+            "summary style; use summary=True or leave it unset",
+            ep,
+            PROTOCOL,
+        )
+    if r.effort == "minimal":
+        raise unsupported(
+            "reasoning.effort", "Anthropic's efforts are low, medium, high, xhigh and max", ep, PROTOCOL
+        )
+    budget = r.budget_tokens
+    if r.effort == "none" or budget == 0:
+        if budget or (r.effort not in (None, "none")):
+            raise errors.InvalidRequestError(
+                "reasoning asks for both no thinking and some thinking; give either effort='none' or a budget"
+            )
+        return None, None
+    thinking: dict[str, Any]
+    if budget is not None:
+        if budget < MIN_THINKING_BUDGET:
+            raise unsupported(
+                "reasoning.budget_tokens",
+                f"Anthropic's smallest thinking budget is {MIN_THINKING_BUDGET} tokens, got {budget}",
+                ep,
+                PROTOCOL,
+            )
+        thinking = {"type": "enabled", "budget_tokens": budget}
+    else:
+        thinking = {"type": "adaptive"}
+    _check_thinking_rules(req, ep)
+    return thinking, r.effort
+
+
+def _check_thinking_rules(req: ChatRequest, ep: Endpoint) -> None:
+    """Extended thinking is incompatible with a changed temperature or top_k, a top_p below
+    0.95 and forced tool use (extended thinking guide, "Feature compatibility")."""
+    why = None
+    if req.temperature is not None and req.temperature != 1:
+        why = ("temperature", f"temperature={req.temperature} (leave it unset or 1)")
+    elif req.top_k is not None:
+        why = ("top_k", "top_k (leave it unset)")
+    elif req.top_p is not None and req.top_p < 0.95:
+        why = ("top_p", f"top_p={req.top_p} (use 0.95 to 1, or leave it unset)")
+    elif req.tool_choice == "required" or isinstance(req.tool_choice, ForcedTool):
+        why = ("tool_choice", f"tool_choice={req.tool_choice!r} (use 'auto' or 'none')")
+    if why is not None:
+        raise unsupported(
+            why[0], f"Anthropic does not allow {why[1]} while thinking is on (reasoning is set)", ep, PROTOCOL
+        )
 
 
 def _stop_sequences(stop: Sequence[str] | None) -> list[str]:
@@ -330,6 +472,8 @@ def _tool_def(tool: Tool) -> dict[str, Any]:
     out["input_schema"] = dict(tool.parameters)
     if tool.strict is not None:
         out["strict"] = tool.strict
+    if tool.cache is not None:
+        out["cache_control"] = anthropic_cache.control(tool.cache)
     return out
 
 
@@ -341,7 +485,7 @@ def _json_tool(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _apply_tools(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+def _apply_tools(body: dict[str, Any], req: ChatRequest, ep: Endpoint, thinking: bool = False) -> None:
     tools = [_tool_def(t) for t in req.tools or ()]
     choice = req.tool_choice
     if not tools and (choice == "required" or isinstance(choice, ForcedTool)):
@@ -357,7 +501,7 @@ def _apply_tools(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
         tool_choice = {"type": "auto"}
     emulate = _json_emulation(req, ep)
     if emulate is not None:
-        tools, tool_choice = _with_json_tool(tools, tool_choice, emulate, req, ep)
+        tools, tool_choice = _with_json_tool(tools, tool_choice, emulate, req, ep, thinking)
     if tool_choice is not None and req.parallel_tool_calls is False and tool_choice["type"] != "none":
         tool_choice["disable_parallel_tool_use"] = True
     if tools:
@@ -415,11 +559,12 @@ def _with_json_tool(
     schema: Mapping[str, Any],
     req: ChatRequest,
     ep: Endpoint,
+    thinking_on: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     if tool_choice is not None and tool_choice["type"] == "tool":
         return tools, tool_choice  # the caller forces one of its own tools: the reply is that call
     thinking = (req.extra or {}).get("thinking")
-    if isinstance(thinking, Mapping) and thinking.get("type") not in (None, "disabled"):
+    if thinking_on or (isinstance(thinking, Mapping) and thinking.get("type") not in (None, "disabled")):
         raise _unsupported(
             "JSON mode is emulated on Anthropic by forcing a tool, and Anthropic does not allow forcing a "
             "tool while extended thinking is on; use response_format=ResponseFormat.json_schema(...) "
