@@ -91,9 +91,9 @@ class Client:
         env = dict(os.environ if environ is None else environ)
         if self.settings.key_file is not None:
             env = {**read_key_file(self.settings.key_file), **env}
-        self._resolver = Resolver(self.settings, env)
         #: model facts and prices (the shipped catalog with the configuration's overrides)
         self.catalog = Catalog.load(overrides_from_settings(self.settings))
+        self._resolver = Resolver(self.settings, env, self.catalog)
         self._routes: Bounded[str | None, Route] = Bounded(ROUTE_CACHE)
         self._adapters: dict[str, Adapter] = {}
         self._simulator: Any = None

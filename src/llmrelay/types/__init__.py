@@ -27,9 +27,13 @@ from llmrelay.types.fields import (
     Reasoning,
     SafetySetting,
     ServiceTier,
-    TokenLogprob as TokenLogprob,
-    TopLogprob as TopLogprob,
     Verbosity,
+)
+from llmrelay.types.fields import (
+    TokenLogprob as TokenLogprob,
+)
+from llmrelay.types.fields import (
+    TopLogprob as TopLogprob,
 )
 from llmrelay.types.report import Report
 
