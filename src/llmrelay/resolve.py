@@ -59,7 +59,9 @@ class Resolver:
     Responses API row (``Host.responses_host``): ``openai/o3-pro`` is served by
     ``openai-responses``, as OpenAI serves it nowhere else."""
 
-    def __init__(self, settings: Settings, environ: Mapping[str, str], catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, settings: Settings, environ: Mapping[str, str], catalog: Catalog | None = None
+    ) -> None:
         self._settings = settings
         self._environ = environ
         self._catalog = catalog

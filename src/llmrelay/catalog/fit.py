@@ -104,7 +104,9 @@ def _fit_reasoning(r: Reasoning, info: ModelInfo, provider: str) -> Reasoning | 
             return replace(r, budget_tokens=EFFORT_BUDGETS["medium"])
         return r
     if r.effort == "none" and "thinking_required" in caps:
-        raise _refuse("reasoning.effort", "the model always thinks; 'none' cannot turn it off", info, provider)
+        raise _refuse(
+            "reasoning.effort", "the model always thinks; 'none' cannot turn it off", info, provider
+        )
     if levels:
         if r.effort not in efforts:
             raise _refuse(

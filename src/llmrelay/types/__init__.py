@@ -22,18 +22,28 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from llmrelay.types.fields import (
-    CacheTTL,
-    PromptCache,
-    Reasoning,
-    SafetySetting,
-    ServiceTier,
-    Verbosity,
+    CacheTTL as CacheTTL,
+)
+from llmrelay.types.fields import (
+    PromptCache as PromptCache,
+)
+from llmrelay.types.fields import (
+    Reasoning as Reasoning,
+)
+from llmrelay.types.fields import (
+    SafetySetting as SafetySetting,
+)
+from llmrelay.types.fields import (
+    ServiceTier as ServiceTier,
 )
 from llmrelay.types.fields import (
     TokenLogprob as TokenLogprob,
 )
 from llmrelay.types.fields import (
     TopLogprob as TopLogprob,
+)
+from llmrelay.types.fields import (
+    Verbosity as Verbosity,
 )
 from llmrelay.types.report import Report
 
