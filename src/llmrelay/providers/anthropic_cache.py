@@ -112,7 +112,8 @@ def place_auto(body: dict[str, Any], ttl: str, min_tokens: int | None) -> None:
     threshold = min_tokens or DEFAULT_MIN_TOKENS
     tools = body.get("tools") or []
     system = body.get("system")
-    if isinstance(system, str) and system:
+    plain_system = isinstance(system, str) and bool(system)
+    if plain_system:
         system = body["system"] = [{"type": "text", "text": system}]
     messages = body.get("messages") or []
     candidates: list[tuple[dict[str, Any], int]] = []
@@ -133,10 +134,12 @@ def place_auto(body: dict[str, Any], ttl: str, min_tokens: int | None) -> None:
         ):
             continue
         if sum(1 for _, b in _blocks(body) if _ttl(b)) >= MAX_BREAKPOINTS:
-            return
+            break
         block["cache_control"] = control(ttl)
         if not _ordered(body):
             del block["cache_control"]
+    if plain_system and isinstance(system, list) and "cache_control" not in system[0]:
+        body["system"] = system[0]["text"]  # no breakpoint there: keep the plain form
 
 
 def _ordered(body: dict[str, Any]) -> bool:
