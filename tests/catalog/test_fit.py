@@ -73,7 +73,7 @@ def test_budgets_on_effort_models_and_reasoning_on_plain_models() -> None:
         UnsupportedFeatureError, match=r"budget_tokens .*openai model o3.*\(low, medium, high\)"
     ):
         fit("openai", "o3", reasoning=Reasoning(budget_tokens=4096))
-    with pytest.raises(UnsupportedFeatureError, match="ChatRequest.reasoning .*gpt-4o.*does not reason"):
+    with pytest.raises(UnsupportedFeatureError, match=r"ChatRequest.reasoning .*gpt-4o.*does not reason"):
         fit("openai", "gpt-4o", reasoning=Reasoning(effort="low"))
     # asking a plain model not to think asks for nothing
     assert fit("openai", "gpt-4o", reasoning=Reasoning(effort="none")).reasoning is None
@@ -89,12 +89,12 @@ def test_no_sampling_models_refuse_sampling(field: dict[str, Any]) -> None:
 
 def test_verbosity_needs_the_mark() -> None:
     assert fit("openai", "gpt-5", verbosity="low").verbosity == "low"
-    with pytest.raises(UnsupportedFeatureError, match="verbosity .*gpt-4.1"):
+    with pytest.raises(UnsupportedFeatureError, match=r"verbosity .*gpt-4.1"):
         fit("openai", "gpt-4.1", verbosity="low")
 
 
 def test_responses_only_models_are_refused_on_chat_completions() -> None:
-    with pytest.raises(UnsupportedFeatureError, match="Responses API only.*openai-responses"):
+    with pytest.raises(UnsupportedFeatureError, match=r"Responses API only.*openai-responses"):
         fit("openai", "o3-pro")
     fit("openai-responses", "o3-pro", "responses")
 
@@ -116,5 +116,5 @@ def test_unknown_models_are_sent_as_asked() -> None:
 
 
 def test_unknown_capability_marks_are_refused_with_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown capabilities \\['effort_extreme'\\].*effort_xhigh"):
+    with pytest.raises(ConfigError, match=r"unknown capabilities \\['effort_extreme'\\].*effort_xhigh"):
         Catalog.load({"openai/x": {"context_window": 10, "capabilities": ["effort_extreme"]}})

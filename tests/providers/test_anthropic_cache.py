@@ -54,7 +54,7 @@ def test_a_fifth_breakpoint_is_refused() -> None:
     turns = [
         Message(role=("user" if i % 2 == 0 else "assistant"), content=f"t{i}", cache="5m") for i in range(5)
     ]
-    with pytest.raises(errors.UnsupportedFeatureError, match="5 cache breakpoints .*at most 4") as info:
+    with pytest.raises(errors.UnsupportedFeatureError, match=r"5 cache breakpoints .*at most 4") as info:
         body(*turns)
     assert info.value.provider == "anthropic"
 

@@ -174,7 +174,7 @@ def test_anthropic_budget_bounds() -> None:
     with pytest.raises(errors.UnsupportedFeatureError, match="smallest thinking budget is 1024"):
         anthropic_body(req(reasoning=Reasoning(budget_tokens=1000)))
     with pytest.raises(
-        errors.InvalidRequestError, match="max_tokens=2048 must be greater than reasoning.budget"
+        errors.InvalidRequestError, match=r"max_tokens=2048 must be greater than reasoning.budget"
     ):
         anthropic_body(req(reasoning=Reasoning(budget_tokens=2048), max_tokens=2048))
     assert anthropic_body(req(reasoning=Reasoning(budget_tokens=2048), max_tokens=2049))["max_tokens"] == 2049
