@@ -116,5 +116,5 @@ def test_unknown_models_are_sent_as_asked() -> None:
 
 
 def test_unknown_capability_marks_are_refused_with_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown capabilities \\['effort_extreme'\\].*effort_xhigh"):
+    with pytest.raises(ConfigError, match=r"unknown capabilities \['effort_extreme'\].*effort_xhigh"):
         Catalog.load({"openai/x": {"context_window": 10, "capabilities": ["effort_extreme"]}})
