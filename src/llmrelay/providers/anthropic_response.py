@@ -33,6 +33,12 @@ def finish_reason(native: str | None, *, json_only: bool = False) -> FinishReaso
     return _STOP_REASONS.get(native or "", "stop")
 
 
+def service_tier_of(usage: Any) -> str | None:
+    """The tier that served the call (``usage.service_tier``: standard, priority or batch)."""
+    tier = usage.get("service_tier") if isinstance(usage, Mapping) else None
+    return tier if isinstance(tier, str) else None
+
+
 def usage_from(raw: Any) -> Usage | None:
     """Anthropic's ``input_tokens`` excludes cache reads and writes; llmrelay's includes both."""
     if not isinstance(raw, Mapping):
@@ -111,6 +117,9 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
     meta: dict[str, Any] = {}
     if isinstance(payload.get("stop_sequence"), str):
         meta["stop_sequence"] = payload["stop_sequence"]
+    tier = service_tier_of(payload.get("usage"))
+    if tier is not None:
+        meta["service_tier"] = tier
     return ChatResponse(
         id=str(payload.get("id") or ""),
         model=str(payload.get("model") or ep.model),

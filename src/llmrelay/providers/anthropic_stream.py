@@ -17,7 +17,7 @@ from typing import Any, Literal
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
 from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
-from llmrelay.providers.anthropic_response import finish_reason, usage_from
+from llmrelay.providers.anthropic_response import finish_reason, service_tier_of, usage_from
 from llmrelay.providers.anthropic_state import state_from
 from llmrelay.types import FinishEvent, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
 from llmrelay.wire import Endpoint, SSEEvent
@@ -88,6 +88,9 @@ class AnthropicStreamParser:
                 self.model = message["model"]
             if isinstance(message.get("usage"), dict):
                 self._usage.update({k: v for k, v in message["usage"].items() if v is not None})
+            tier = service_tier_of(message.get("usage"))
+            if tier is not None:
+                self.details["service_tier"] = tier
         return []
 
     def _on_content_block_start(self, data: dict[str, Any]) -> list[StreamEvent]:
