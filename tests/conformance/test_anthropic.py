@@ -96,7 +96,8 @@ async def test_stream_keeps_the_stop_sequence_the_sdk_reports(sdk, server: Serve
         final = await s.get_final_message()
     assert final.stop_reason == "stop_sequence" and final.stop_sequence == stop
     parser, _ = read_as_llmrelay("anthropic", server.last(), MODEL)
-    assert parser.details == {"stop_sequence": final.stop_sequence}
+    # and the service tier that served it, as the SDK reads it from usage
+    assert parser.details == {"stop_sequence": final.stop_sequence, "service_tier": final.usage.service_tier}
 
 
 async def test_tool_use_round_trip(sdk, relay) -> None:
