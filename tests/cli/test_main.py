@@ -130,3 +130,19 @@ def test_simulate_serves_all_three_protocols() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_chat_reasoning_effort(runner) -> None:
+    result = runner.invoke(
+        app, ["chat", "--json", "--reasoning-effort", "low", "--model", "simulator-responses/o4-mini", "Hi"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["text"] and doc["usage"]["reasoning_tokens"] > 0
+
+
+def test_chat_reasoning_effort_refused_for_a_model_that_does_not_reason(runner) -> None:
+    # the default model is the simulator's sim-1, which the catalog does not mark as reasoning
+    result = runner.invoke(app, ["chat", "--reasoning-effort", "high", "Hi"])
+    assert result.exit_code == 2
+    assert "ChatRequest.reasoning is set" in result.stderr and "sim-1" in result.stderr
