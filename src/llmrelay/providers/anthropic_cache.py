@@ -18,7 +18,7 @@ ones (``PromptCache.auto``) where the rules leave room.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from llmrelay.errors import UnsupportedFeatureError
@@ -29,6 +29,8 @@ DEFAULT_MIN_TOKENS = 1024
 _CHARS_PER_TOKEN = 4
 #: an image counts as about this many tokens in the length estimate (a 1-megapixel image)
 _IMAGE_TOKENS = 1600
+#: blocks that cannot carry cache_control
+_NOT_CACHEABLE = frozenset(("thinking", "redacted_thinking"))
 
 
 def control(ttl: str) -> dict[str, Any]:
@@ -36,24 +38,39 @@ def control(ttl: str) -> dict[str, Any]:
     return {"type": "ephemeral", "ttl": "1h"} if ttl == "1h" else {"type": "ephemeral"}
 
 
-def _ttl(block: dict[str, Any]) -> str | None:
-    cc = block.get("cache_control")
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A breakpoint in the request: where it is (``section``: 0 tools, 1 system, 2
+    messages), its TTL, and its place for messages."""
+
+    section: int
+    ttl: str
+    where: str
+
+
+def _ttl(block: Any) -> str | None:
+    cc = block.get("cache_control") if isinstance(block, dict) else None
     if not isinstance(cc, dict):
         return None
     return "1h" if cc.get("ttl") == "1h" else "5m"
 
 
-def _blocks(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every block that can hold a breakpoint, in prompt order, with where it is."""
+def marks(body: dict[str, Any]) -> list[Mark]:
+    """Every breakpoint, in prompt order (one pass over the blocks)."""
+    out: list[Mark] = []
     for i, tool in enumerate(body.get("tools") or ()):
-        yield f"tools[{i}]", tool
+        if (ttl := _ttl(tool)) is not None:
+            out.append(Mark(0, ttl, f"tools[{i}]"))
     system = body.get("system")
     if isinstance(system, list):
         for i, block in enumerate(system):
-            yield f"system[{i}]", block
+            if (ttl := _ttl(block)) is not None:
+                out.append(Mark(1, ttl, f"system[{i}]"))
     for i, turn in enumerate(body.get("messages") or ()):
         for j, block in enumerate(turn.get("content") or ()):
-            yield f"messages[{i}].content[{j}]", block
+            if "cache_control" in block and (ttl := _ttl(block)) is not None:
+                out.append(Mark(2, ttl, f"messages[{i}].content[{j}]"))
+    return out
 
 
 def _refuse(why: str, ep: Endpoint) -> UnsupportedFeatureError:
@@ -63,52 +80,74 @@ def _refuse(why: str, ep: Endpoint) -> UnsupportedFeatureError:
     )
 
 
-def check(body: dict[str, Any], ep: Endpoint) -> int:
+def check(body: dict[str, Any], ep: Endpoint) -> list[Mark]:
     """Refuse more than four breakpoints, or a one-hour one after a five-minute one;
-    return how many there are."""
-    placed = [(where, ttl) for where, block in _blocks(body) if (ttl := _ttl(block)) is not None]
+    return the breakpoints."""
+    placed = marks(body)
     if len(placed) > MAX_BREAKPOINTS:
-        spots = ", ".join(where for where, _ in placed)
+        spots = ", ".join(m.where for m in placed)
         raise _refuse(
             f"{len(placed)} cache breakpoints ({spots}); Anthropic takes at most {MAX_BREAKPOINTS} "
             "per request: remove some cache markers (Message.cache, Tool.cache, TextPart.cache)",
             ep,
         )
     short_at = None
-    for where, ttl in placed:
-        if ttl == "5m" and short_at is None:
-            short_at = where
-        elif ttl == "1h" and short_at is not None:
+    for m in placed:
+        if m.ttl == "5m" and short_at is None:
+            short_at = m.where
+        elif m.ttl == "1h" and short_at is not None:
             raise _refuse(
-                f"the 1-hour breakpoint at {where} comes after the 5-minute one at {short_at}; "
+                f"the 1-hour breakpoint at {m.where} comes after the 5-minute one at {short_at}; "
                 "Anthropic needs 1-hour breakpoints before 5-minute ones (in the order tools, "
                 "system, messages): make the earlier marker '1h' or the later one '5m'",
                 ep,
             )
-    return len(placed)
+    return placed
 
 
-def estimate_tokens(value: Any) -> int:
-    """A rough token count of a JSON value: its strings at four characters a token."""
-    return _chars(value) // _CHARS_PER_TOKEN
+def _block_chars(block: Any) -> int:
+    """A block's length in characters, for the estimate: its text, an image as a flat
+    ``_IMAGE_TOKENS``, anything else (tool_use input, a tool definition) as its repr."""
+    if not isinstance(block, dict):
+        return len(block) if isinstance(block, str) else 0
+    kind = block.get("type")
+    if kind == "text":
+        return len(block.get("text") or "")
+    if kind in ("image", "document"):
+        return _IMAGE_TOKENS * _CHARS_PER_TOKEN
+    if kind == "thinking":
+        return len(block.get("thinking") or "")
+    if kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, list):
+            return sum(_block_chars(b) for b in content)
+        return len(content) if isinstance(content, str) else 0
+    return len(str(block))
 
 
-def _chars(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        if value.get("type") in ("base64", "url") and ("data" in value or "url" in value):
-            return _IMAGE_TOKENS * _CHARS_PER_TOKEN
-        return sum(_chars(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return sum(_chars(v) for v in value)
-    return 0
+def estimate_tokens(blocks: Any, enough: int | None = None) -> int:
+    """A rough token count of blocks (or of turns, whose content is blocks) at four
+    characters a token; counting stops once ``enough`` is reached."""
+    limit = None if enough is None else enough * _CHARS_PER_TOKEN
+    chars = 0
+    for item in blocks if isinstance(blocks, list) else (blocks,):
+        content = item.get("content") if isinstance(item, dict) and "role" in item else None
+        if isinstance(content, list):
+            chars += sum(_block_chars(b) for b in content)
+        elif isinstance(content, str):
+            chars += len(content)
+        else:
+            chars += _block_chars(item)
+        if limit is not None and chars >= limit:
+            break
+    return chars // _CHARS_PER_TOKEN
 
 
-def place_auto(body: dict[str, Any], ttl: str, min_tokens: int | None) -> None:
+def place_auto(body: dict[str, Any], ttl: str, min_tokens: int | None, placed: list[Mark]) -> None:
     """Breakpoints at the end of the tool list, of the system prompt and of the
     conversation, each where the prefix up to it reaches ``min_tokens`` and the rules
-    leave room. Call after ``check``: the markers placed by hand are kept as they are."""
+    leave room. ``placed`` is what ``check`` returned: the markers placed by hand, kept as
+    they are."""
     threshold = min_tokens or DEFAULT_MIN_TOKENS
     tools = body.get("tools") or []
     system = body.get("system")
@@ -116,38 +155,29 @@ def place_auto(body: dict[str, Any], ttl: str, min_tokens: int | None) -> None:
     if plain_system:
         system = body["system"] = [{"type": "text", "text": system}]
     messages = body.get("messages") or []
-    candidates: list[tuple[dict[str, Any], int]] = []
-    prefix = estimate_tokens(tools)
+    # each candidate is the last block of its section, so every breakpoint of an earlier or the
+    # same section comes before it and every one of a later section after it
+    candidates: list[tuple[int, dict[str, Any], int]] = []
+    prefix = estimate_tokens(tools, threshold)
     if tools:
-        candidates.append((tools[-1], prefix))
+        candidates.append((0, tools[-1], prefix))
     if isinstance(system, list) and system:
-        prefix += estimate_tokens(system)
-        candidates.append((system[-1], prefix))
+        prefix += estimate_tokens(system, threshold)
+        candidates.append((1, system[-1], prefix))
     if messages and messages[-1].get("content"):
-        prefix += estimate_tokens(messages)
-        candidates.append((messages[-1]["content"][-1], prefix))
-    for block, tokens in candidates:
-        if (
-            tokens < threshold
-            or "cache_control" in block
-            or block.get("type") in ("thinking", "redacted_thinking")
-        ):
-            continue
-        if sum(1 for _, b in _blocks(body) if _ttl(b)) >= MAX_BREAKPOINTS:
+        prefix += estimate_tokens(messages, max(0, threshold - prefix))
+        candidates.append((2, messages[-1]["content"][-1], prefix))
+    placed = list(placed)
+    for section, block, tokens in candidates:
+        if len(placed) >= MAX_BREAKPOINTS:
             break
+        if tokens < threshold or "cache_control" in block or block.get("type") in _NOT_CACHEABLE:
+            continue
+        before = [m.ttl for m in placed if m.section <= section]
+        after = [m.ttl for m in placed if m.section > section]
+        if (ttl == "1h" and "5m" in before) or (ttl == "5m" and "1h" in after):
+            continue  # a 1-hour breakpoint may not follow a 5-minute one
         block["cache_control"] = control(ttl)
-        if not _ordered(body):
-            del block["cache_control"]
+        placed.append(Mark(section, ttl, "auto"))
     if plain_system and isinstance(system, list) and "cache_control" not in system[0]:
         body["system"] = system[0]["text"]  # no breakpoint there: keep the plain form
-
-
-def _ordered(body: dict[str, Any]) -> bool:
-    seen_short = False
-    for _, block in _blocks(body):
-        ttl = _ttl(block)
-        if ttl == "5m":
-            seen_short = True
-        elif ttl == "1h" and seen_short:
-            return False
-    return True

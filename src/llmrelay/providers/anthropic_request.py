@@ -129,10 +129,10 @@ def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any
 
 
 def _apply_cache(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
-    anthropic_cache.check(body, ep)
+    placed = anthropic_cache.check(body, ep)
     pc = req.prompt_cache
     if pc is not None and pc.auto is not None:
-        anthropic_cache.place_auto(body, pc.auto, pc.min_tokens)
+        anthropic_cache.place_auto(body, pc.auto, pc.min_tokens, placed)
 
 
 # --------------------------------------------------------------------------- messages
