@@ -85,9 +85,6 @@ def chat(
     if reasoning_effort is not None:
         params["reasoning"] = reasoning_effort  # a plain effort; Client.chat makes it a Reasoning
     if session_cli.wants_session(prompt, session, interactive):
-        if reasoning_effort is not None:
-            typer.echo("llmrelay: error: --reasoning-effort is not available with sessions yet", err=True)
-            raise typer.Exit(code=2)
         code = session_cli.chat_session(
             prompt,
             model=model,
@@ -95,6 +92,7 @@ def chat(
             temperature=temperature,
             max_tokens=max_tokens,
             session=session,
+            reasoning_effort=reasoning_effort,
             store=store,
             interactive=interactive,
             as_json=as_json,
