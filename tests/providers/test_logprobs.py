@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from llmrelay.providers import anthropic_response, gemini_response, openai_response, openai_responses_response
-from llmrelay.types import TokenLogprob, TopLogprob
-from llmrelay.wire import Endpoint
+from llmrelay.types import TextDelta, TokenLogprob, TopLogprob
+from llmrelay.wire import Endpoint, SSEEvent
 
 EXPECTED = (
     TokenLogprob("Hi", -0.25, (TopLogprob("Hi", -0.25), TopLogprob("Hello", -1.5))),
@@ -150,3 +150,57 @@ def test_anthropic_stream_reports_the_service_tier_used() -> None:
     parser = AnthropicStreamParser(ep)
     parser.feed(SSEEvent(event="message_start", data=json.dumps(start)))
     assert parser.details["service_tier"] == "standard"
+
+
+def chunk(choice: dict[str, Any], **top: Any) -> SSEEvent:
+    return SSEEvent(json.dumps({"id": "c1", "model": "gpt-4o", "choices": [choice], **top}))
+
+
+def test_chat_completions_stream_collects_logprobs() -> None:
+    from llmrelay.providers.openai_stream import OpenAIStreamParser
+
+    tokens = openai_tokens()
+    parser = OpenAIStreamParser(Endpoint("openai", "gpt-4o", "https://api.openai.com/v1", host="openai"))
+    parser.feed(chunk({"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None}))
+    # the hot path (text-only chunks) must not drop a chunk's logprobs
+    events = parser.feed(chunk({"index": 0, "delta": {"content": "Hi"}, "logprobs": {"content": tokens[:1]}}))
+    events += parser.feed(chunk({"index": 0, "delta": {"content": "!"}, "logprobs": {"content": tokens[1:]}}))
+    parser.feed(chunk({"index": 0, "delta": {}, "finish_reason": "stop", "logprobs": None}))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hi!"
+    assert "logprobs" not in parser.details  # complete only once the stream is
+    parser.feed(SSEEvent("[DONE]"))
+    assert parser.details["logprobs"] == EXPECTED
+
+
+def test_responses_stream_keeps_the_logprobs_of_the_completed_response() -> None:
+    from llmrelay.providers.openai_responses_stream import ResponsesStreamParser
+
+    response = {
+        "id": "resp_1",
+        "object": "response",
+        "status": "completed",
+        "model": "gpt-5",
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": [
+                    {"type": "output_text", "text": "Hi!", "annotations": [], "logprobs": openai_tokens()}
+                ],
+            }
+        ],
+        "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5},
+    }
+    ep = Endpoint("responses", "gpt-5", "https://api.openai.com/v1", host="openai-responses")
+    parser = ResponsesStreamParser(ep)
+    created = {
+        "type": "response.created",
+        "sequence_number": 0,
+        "response": {**response, "status": "in_progress", "output": []},
+    }
+    parser.feed(SSEEvent(json.dumps(created), event="response.created"))
+    done = {"type": "response.completed", "sequence_number": 1, "response": response}
+    parser.feed(SSEEvent(json.dumps(done), event="response.completed"))
+    assert parser.done and parser.details["logprobs"] == EXPECTED

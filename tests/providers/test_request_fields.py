@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -283,3 +284,25 @@ def test_refusals_name_the_field_and_the_provider(protocol: str, changes: dict[s
 def test_logprobs_false_is_not_a_request_for_logprobs() -> None:
     assert "logprobs" not in anthropic_body(req(logprobs=False))
     assert chat_body(req(logprobs=False))["logprobs"] is False
+
+
+def test_anthropic_first_class_thinking_keeps_replaying_thinking_blocks() -> None:
+    # a tool loop with thinking on: the assistant turn goes back with its signed thinking first
+    from llmrelay.types import ToolCall
+
+    thinking = {"type": "thinking", "thinking": "Look it up.", "signature": "sig-1"}
+    turn = Message(
+        role="assistant",
+        tool_calls=(ToolCall("toolu_1", "lookup", '{"q": "x"}'),),
+        provider_state={"anthropic": {"content": [thinking]}},
+    )
+    r = ChatRequest(
+        model="m",
+        messages=(Message.user("find x"), turn, Message.tool("toolu_1", "found")),
+        tools=(Tool("lookup"),),
+        reasoning=Reasoning(budget_tokens=2048),
+    )
+    body = anthropic_body(r, replace(ANTHROPIC, model="claude-sonnet-4-5"))
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert body["messages"][1]["content"][0] == thinking
+    assert body["messages"][1]["content"][1]["type"] == "tool_use"
