@@ -194,6 +194,8 @@ def _generation_config(req: ChatRequest, ep: Endpoint) -> dict[str, Any]:
         "thinkingConfig": _thinking_config(req, ep),
     }
     if wants_logprobs(req):
+        # GenerationConfig.responseLogprobs / logprobs; the answer's logprobsResult holds
+        # chosenCandidates and topCandidates ({token, tokenId, logProbability})
         config["responseLogprobs"] = True
         config["logprobs"] = req.top_logprobs
     if req.response_format is not None:
