@@ -38,9 +38,8 @@ def main() -> None:
     print(f"{platform.python_version()} on {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     catalog = Catalog.load()
     short = (Message.system("Be brief."), Message.user("Hello"))
-    long = (Message.system(TURN * 40),) + tuple(
-        Message.user(TURN) if i % 2 == 0 else Message.assistant(TURN) for i in range(21)
-    )
+    turns = [Message.user(TURN) if i % 2 == 0 else Message.assistant(TURN) for i in range(21)]
+    long = (Message.system(TURN * 40), *turns)
     cases = {
         "openai": (Endpoint("openai", "gpt-5", "https://api.openai.com/v1", host="openai"), "gpt-5"),
         "responses": (Endpoint("responses", "gpt-5", "https://x/v1", host="openai-responses"), "gpt-5"),
