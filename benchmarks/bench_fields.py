@@ -11,6 +11,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 
 from llmrelay.catalog import Catalog
 from llmrelay.catalog.fit import fit_request
@@ -64,11 +65,11 @@ def main() -> None:
             fields = ChatRequest(
                 model="m", messages=messages, reasoning=Reasoning(effort="low"), prompt_cache=cache
             )
-            fit_us = best_us(lambda r=fields: fit_request(r, info, ep.provider, host))
+            fit_us = best_us(partial(fit_request, fields, info, ep.provider, host))
             fitted = fit_request(fields, info, ep.provider, host)
             build = builders[protocol]
-            plain_us = best_us(lambda r=plain: build(r, ep))
-            fields_us = best_us(lambda r=fitted: build(r, ep))
+            plain_us = best_us(partial(build, plain, ep))
+            fields_us = best_us(partial(build, fitted, ep))
             print(
                 f"{protocol:9} {label:11}: fit {fit_us:5.1f} µs; body plain {plain_us:6.1f} µs, "
                 f"with reasoning + prompt cache {fields_us:6.1f} µs"
