@@ -204,3 +204,28 @@ def test_responses_stream_keeps_the_logprobs_of_the_completed_response() -> None
     done = {"type": "response.completed", "sequence_number": 1, "response": response}
     parser.feed(SSEEvent(json.dumps(done), event="response.completed"))
     assert parser.done and parser.details["logprobs"] == EXPECTED
+
+
+def test_gemini_stream_collects_the_logprobs_of_every_chunk() -> None:
+    from llmrelay.providers.gemini import GeminiStreamParser
+
+    def piece(token: str, lp: float, alts: list[tuple[str, float]], finish: str | None = None) -> SSEEvent:
+        cand: dict[str, Any] = {
+            "content": {"role": "model", "parts": [{"text": token}]},
+            "logprobsResult": {
+                "chosenCandidates": [{"token": token, "logProbability": lp}],
+                "topCandidates": [{"candidates": [{"token": t, "logProbability": p} for t, p in alts]}],
+            },
+        }
+        if finish:
+            cand["finishReason"] = finish
+        return SSEEvent(
+            json.dumps({"candidates": [cand], "responseId": "r1", "modelVersion": "gemini-2.5-flash"})
+        )
+
+    ep = Endpoint("gemini", "gemini-2.5-flash", "https://generativelanguage.googleapis.com", host="gemini")
+    parser = GeminiStreamParser(ep)
+    parser.feed(piece("Hi", -0.25, [("Hi", -0.25), ("Hello", -1.5)]))
+    assert "logprobs" not in parser.details
+    parser.feed(piece("!", -0.01, [("!", -0.01)], finish="STOP"))
+    assert parser.done and parser.details["logprobs"] == EXPECTED
