@@ -118,3 +118,22 @@ def test_unknown_models_are_sent_as_asked() -> None:
 def test_unknown_capability_marks_are_refused_with_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"unknown capabilities \['effort_extreme'\].*effort_xhigh"):
         Catalog.load({"openai/x": {"context_window": 10, "capabilities": ["effort_extreme"]}})
+
+
+def test_thinking_budget_is_what_the_fitted_request_carries() -> None:
+    from llmrelay.catalog.fit import thinking_budget
+
+    def budget(host: str, model: str, reasoning: Reasoning | None) -> int:
+        req = ChatRequest(model="m", messages=(Message.user("hi"),), reasoning=reasoning)
+        fitted = fit_request(req, CATALOG.lookup(host, model), host, host)
+        carried = fitted.reasoning.budget_tokens if fitted.reasoning is not None else None
+        got = thinking_budget(req, CATALOG.lookup(host, model))
+        assert got == (carried or 0)
+        return got
+
+    assert budget("anthropic", "claude-sonnet-4-5", Reasoning(effort="high")) == 16384
+    assert budget("anthropic", "claude-sonnet-4-5", Reasoning()) == 8192
+    assert budget("anthropic", "claude-sonnet-4-5", Reasoning(budget_tokens=3000)) == 3000
+    assert budget("anthropic", "claude-opus-4-6", Reasoning(effort="high")) == 0  # adaptive: no budget
+    assert budget("openai", "o3", Reasoning(effort="high")) == 0
+    assert budget("anthropic", "claude-sonnet-4-5", None) == 0

@@ -126,3 +126,22 @@ def _fit_reasoning(r: Reasoning, info: ModelInfo, provider: str) -> Reasoning | 
 def _ordered(efforts: set[str]) -> list[str]:
     order = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
     return [e for e in order if e in efforts]
+
+
+def thinking_budget(req: ChatRequest, info: ModelInfo | None) -> int:
+    """The thinking budget the request will carry on this model, as ``fit_request`` would
+    set it (0 when none): what a protocol that counts thinking inside an output limit it
+    fills in itself (Anthropic, with ``max_tokens`` unset) adds to that limit. Never raises:
+    a request the model cannot take is refused by ``fit_request``."""
+    r = req.reasoning
+    if r is None:
+        return 0
+    if r.budget_tokens is not None:
+        return r.budget_tokens
+    if info is None:
+        return 0
+    caps = info.capabilities
+    budget_only = "thinking_budget" in caps and not caps & {"thinking_adaptive", "thinking_level"}
+    if not budget_only or "reasoning" not in caps or caps & EFFORT_MARKS:
+        return 0
+    return EFFORT_BUDGETS.get(r.effort or "medium", 0)
