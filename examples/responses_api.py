@@ -24,22 +24,27 @@ WEATHER = llmrelay.Tool(
     },
     strict=True,
 )
-# Responses-only settings travel in `extra`; with store=False and reasoning set, the
-# adapter asks for include=["reasoning.encrypted_content"] by itself.
-OPTIONS = {"reasoning": {"effort": "low", "summary": "auto"}, "store": False}
+# `store` travels in `extra`; with store=False and reasoning set, the adapter asks for
+# include=["reasoning.encrypted_content"] by itself.
+REASONING = llmrelay.Reasoning(effort="low", summary="auto")
+OPTIONS = {"store": False}
 
 
 async def main(model: str) -> None:
     async with llmrelay.Client() as client:
         conversation = [llmrelay.Message.user("What is the weather in Oslo?")]
-        reply = await client.chat(conversation, model=model, tools=[WEATHER], extra=OPTIONS)
+        reply = await client.chat(
+            conversation, model=model, tools=[WEATHER], reasoning=REASONING, extra=OPTIONS
+        )
         print(f"reasoning summary: {reply.reasoning}")
         while reply.tool_calls:
             conversation.append(reply.message)  # carries the encrypted reasoning items
             for call in reply.tool_calls:
                 print(f"  -> {call.name}({call.arguments})")
                 conversation.append(llmrelay.Message.tool(call.id, "12 °C and clear"))
-            reply = await client.chat(conversation, model=model, tools=[WEATHER], extra=OPTIONS)
+            reply = await client.chat(
+                conversation, model=model, tools=[WEATHER], reasoning=REASONING, extra=OPTIONS
+            )
         print(reply.text)
         usage = reply.usage or llmrelay.Usage()
         spent = f"{usage.output_tokens} output tokens, {usage.reasoning_tokens} of them reasoning"

@@ -142,3 +142,70 @@ def test_embedding_validation():
         validate_embedding(EmbeddingRequest(model="m", inputs=["a", ""]))
     with pytest.raises(InvalidRequestError, match="dimensions"):
         validate_embedding(EmbeddingRequest(model="m", inputs=["a"], dimensions=0))
+
+
+# --------------------------------------------------------------------------- request fields
+
+from llmrelay.types import PromptCache, Reasoning, SafetySetting  # noqa: E402
+
+
+def test_request_fields_pass_when_valid():
+    validate_request(
+        req(
+            reasoning=Reasoning(effort="xhigh", summary=True),
+            prompt_cache=PromptCache(auto="1h", key="k", retention="24h", min_tokens=2048),
+            service_tier="priority",
+            top_k=40,
+            safety_settings=[SafetySetting("HARM_CATEGORY_DANGEROUS_CONTENT", "BLOCK_NONE")],
+            logprobs=True,
+            top_logprobs=20,
+            verbosity="medium",
+            n=1,
+            tools=(Tool("f", cache="5m"),),
+            messages=(Message(role="user", content=(TextPart("x", cache="1h"),), cache="5m"),),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"n": 2}, "n=2: llmrelay returns one choice per call"),
+        ({"top_k": 0}, "top_k must be an integer at least 1"),
+        ({"top_logprobs": 21}, "top_logprobs must be an integer between 0 and 20"),
+        ({"logprobs": False, "top_logprobs": 2}, "top_logprobs needs logprobs=True"),
+        ({"service_tier": "scale"}, "service_tier must be one of auto, default, flex, priority"),
+        ({"verbosity": "loud"}, "verbosity must be one of high, low, medium"),
+        ({"reasoning": Reasoning(effort="extreme")}, "reasoning.effort must be one of"),  # type: ignore[arg-type]
+        ({"reasoning": Reasoning(budget_tokens=-1)}, "reasoning.budget_tokens must be an integer at least 0"),
+        (
+            {"reasoning": Reasoning(summary="long")},
+            "reasoning.summary must be one of auto, concise, detailed",
+        ),  # type: ignore[arg-type]
+        ({"reasoning": "low"}, "reasoning must be a llmrelay.Reasoning"),
+        ({"prompt_cache": PromptCache(auto="10m")}, "prompt_cache.auto must be one of"),  # type: ignore[arg-type]
+        (
+            {"prompt_cache": PromptCache(retention="1d")},
+            "prompt_cache.retention must be one of 24h, in_memory",
+        ),  # type: ignore[arg-type]
+        ({"prompt_cache": PromptCache(key="")}, "prompt_cache.key must be a non-empty string"),
+        (
+            {"safety_settings": [SafetySetting("HARASSMENT", "OFF")]},
+            "safety_settings[0].category must be one of",
+        ),
+        (
+            {"safety_settings": [SafetySetting("HARM_CATEGORY_HARASSMENT", "BLOCK_SOME")]},
+            "threshold must be one of",
+        ),
+        (
+            {"safety_settings": [SafetySetting("HARM_CATEGORY_HARASSMENT", "OFF")] * 2},
+            "category HARM_CATEGORY_HARASSMENT is given twice",
+        ),
+        ({"tools": (Tool("f", cache="2h"),)}, "tools[0].cache must be one of 1h, 5m"),  # type: ignore[arg-type]
+        ({"messages": (Message(role="user", content="x", cache="1d"),)}, "messages[0].cache must be one of"),  # type: ignore[arg-type]
+    ],
+)
+def test_request_fields_out_of_range_fail_naming_the_field(changes, named):
+    with pytest.raises(InvalidRequestError) as info:
+        validate_request(req(**changes))
+    assert named in str(info.value)

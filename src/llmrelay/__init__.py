@@ -61,6 +61,7 @@ from llmrelay.types import (
     Usage,
     UsageEvent,
 )
+from llmrelay.types.fields import PromptCache, Reasoning, SafetySetting, TokenLogprob, TopLogprob
 from llmrelay.types.report import Report
 
 __version__ = "0.1.0"
@@ -132,11 +133,14 @@ __all__ = [
     "OutputParseError",
     "OverloadedError",
     "PermissionDeniedError",
+    "PromptCache",
     "QuotaExceededError",
     "RateLimitError",
+    "Reasoning",
     "ReasoningDelta",
     "Report",
     "ResponseFormat",
+    "SafetySetting",
     "ServiceUnavailableError",
     "Settings",
     "Simulator",
@@ -150,9 +154,11 @@ __all__ = [
     "TextDelta",
     "TextPart",
     "TimeoutError",
+    "TokenLogprob",
     "Tool",
     "ToolCall",
     "ToolCallDelta",
+    "TopLogprob",
     "UnknownModelError",
     "UnknownProviderError",
     "UnsupportedFeatureError",

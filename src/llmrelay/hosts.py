@@ -26,6 +26,9 @@ class Host:
     base_url_env: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    #: the host serving the same models through OpenAI's Responses API: models the catalog
+    #: marks ``responses_only`` (o3-pro, gpt-5-pro, the codex models) are sent there
+    responses_host: str | None = None
 
 
 def _h(name: str, protocol: str, base_url: str | None, *key_env: str, **kw: Any) -> tuple[str, Host]:
@@ -50,6 +53,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 base_url_env="OPENAI_BASE_URL",
                 options=_MAX_COMPLETION_TOKENS,
                 description="OpenAI",
+                responses_host="openai-responses",
             ),
             _h(
                 "anthropic",
@@ -76,6 +80,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 base_url_env="AZURE_OPENAI_ENDPOINT",
                 options={"azure": True, "api_version": "2024-10-21", **_MAX_COMPLETION_TOKENS},
                 description="Azure OpenAI (model = deployment name)",
+                responses_host="azure-responses",
             ),
             # OpenAI's Responses API (POST /v1/responses): the same service, keys and models
             # as the rows above, chosen per deployment by naming these rows instead
@@ -168,6 +173,7 @@ HOSTS: Mapping[str, Host] = MappingProxyType(
                 f"{SIMULATOR_URL}/v1",
                 key_required=False,
                 description="built-in simulator, OpenAI protocol",
+                responses_host="simulator-responses",
             ),
             _h(
                 "simulator-anthropic",

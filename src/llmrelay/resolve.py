@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmrelay.errors import MissingKeyError, UnknownModelError, UnknownProviderError
 from llmrelay.hosts import HOSTS, Host
 from llmrelay.secrets import Secret
 from llmrelay.settings import DeploymentSettings, Settings
 from llmrelay.wire import Endpoint
+
+if TYPE_CHECKING:
+    from llmrelay.catalog import Catalog
 
 #: the alias that works with no configuration at all
 LOCAL_ALIAS = "local"
@@ -51,9 +55,24 @@ class Route:
 
 
 class Resolver:
-    def __init__(self, settings: Settings, environ: Mapping[str, str]) -> None:
+    """``catalog``, when given, sends models it marks ``responses_only`` to their host's
+    Responses API row (``Host.responses_host``): ``openai/o3-pro`` is served by
+    ``openai-responses``, as OpenAI serves it nowhere else."""
+
+    def __init__(
+        self, settings: Settings, environ: Mapping[str, str], catalog: Catalog | None = None
+    ) -> None:
         self._settings = settings
         self._environ = environ
+        self._catalog = catalog
+
+    def _host_for(self, host: Host, model: str) -> Host:
+        if host.responses_host is None or self._catalog is None:
+            return host
+        info = self._catalog.lookup(host.name, model)
+        if info is not None and info.supports("responses_only"):
+            return HOSTS[host.responses_host]
+        return host
 
     def aliases(self) -> list[str]:
         names = list(self._settings.models)
@@ -85,7 +104,7 @@ class Resolver:
             )
         if not model_id:
             raise UnknownModelError(f"model {name!r} names a provider but no model after the '/'")
-        return Route(name, (Deployment(name, self._host_endpoint(host, model_id)),))
+        return Route(name, (Deployment(name, self._host_endpoint(self._host_for(host, model_id), model_id)),))
 
     def _deployment(self, alias: str, configured: list[DeploymentSettings], index: int) -> Deployment:
         d = configured[index]
@@ -115,7 +134,7 @@ class Resolver:
         return tuple(keys)
 
     def endpoint_for(self, d: DeploymentSettings) -> Endpoint:
-        host = HOSTS[d.provider]
+        host = self._host_for(HOSTS[d.provider], d.model)
         key: Secret | None
         if d.api_key is not None:
             key = Secret(d.api_key.get_secret_value())

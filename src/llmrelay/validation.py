@@ -14,6 +14,19 @@ from numbers import Real
 
 from llmrelay.errors import InvalidRequestError
 from llmrelay.types import ROLES, ChatRequest, EmbeddingRequest, ForcedTool, ImagePart, Message, TextPart
+from llmrelay.types.fields import (
+    CACHE_RETENTIONS,
+    CACHE_TTLS,
+    HARM_CATEGORIES,
+    HARM_THRESHOLDS,
+    REASONING_EFFORTS,
+    REASONING_SUMMARIES,
+    SERVICE_TIERS,
+    VERBOSITIES,
+    PromptCache,
+    Reasoning,
+    SafetySetting,
+)
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _TOOL_CHOICES = frozenset(("auto", "none", "required"))
@@ -54,12 +67,87 @@ def validate_request(req: ChatRequest) -> None:
                 raise _bad(f"stop sequences must be non-empty strings, got {s!r}")
     _validate_tools(req)
     _validate_messages(req.messages)
+    _validate_fields(req)
     if req.response_format is not None:
         rf = req.response_format
         if rf.type not in ("text", "json_object", "json_schema"):
             raise _bad(f"response_format.type must be text, json_object or json_schema, got {rf.type!r}")
         if rf.type == "json_schema" and not isinstance(rf.schema, Mapping):
             raise _bad("response_format json_schema needs a JSON Schema dict in 'schema'")
+
+
+def _integer(name: str, value: object, lo: int, hi: int | None = None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        span = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise _bad(f"{name} must be an integer {span}, got {value!r}")
+
+
+def _choice(name: str, value: object, allowed: frozenset[str] | tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise _bad(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
+
+
+def _validate_fields(req: ChatRequest) -> None:
+    if req.n is not None and (isinstance(req.n, bool) or req.n != 1):
+        raise _bad(
+            f"n={req.n!r}: llmrelay returns one choice per call, so n must be 1 (or unset); "
+            "to get several answers, make several calls (with different seeds or temperature > 0)"
+        )
+    _integer("top_k", req.top_k, 1)
+    _integer("top_logprobs", req.top_logprobs, 0, 20)
+    if req.logprobs is not None and not isinstance(req.logprobs, bool):
+        raise _bad(f"logprobs must be True or False, got {req.logprobs!r}")
+    if req.top_logprobs is not None and req.logprobs is False:
+        raise _bad("top_logprobs needs logprobs=True (it says how many alternatives to return per token)")
+    _choice("service_tier", req.service_tier, SERVICE_TIERS)
+    _choice("verbosity", req.verbosity, VERBOSITIES)
+    if req.reasoning is not None:
+        _validate_reasoning(req.reasoning)
+    if req.prompt_cache is not None:
+        _validate_prompt_cache(req.prompt_cache)
+    if req.safety_settings is not None:
+        _validate_safety(req.safety_settings)
+    for i, tool in enumerate(req.tools or ()):
+        _choice(f"tools[{i}].cache", tool.cache, CACHE_TTLS)
+
+
+def _validate_reasoning(r: object) -> None:
+    if not isinstance(r, Reasoning):
+        raise _bad(f"reasoning must be a llmrelay.Reasoning, e.g. Reasoning(effort='low'), got {r!r}")
+    _choice("reasoning.effort", r.effort, REASONING_EFFORTS)
+    _integer("reasoning.budget_tokens", r.budget_tokens, 0)
+    if r.summary is not None and not isinstance(r.summary, bool):
+        _choice("reasoning.summary", r.summary, REASONING_SUMMARIES)
+
+
+def _validate_prompt_cache(pc: object) -> None:
+    if not isinstance(pc, PromptCache):
+        raise _bad(f"prompt_cache must be a llmrelay.PromptCache, e.g. PromptCache(auto='5m'), got {pc!r}")
+    _choice("prompt_cache.auto", pc.auto, CACHE_TTLS)
+    _choice("prompt_cache.retention", pc.retention, CACHE_RETENTIONS)
+    _integer("prompt_cache.min_tokens", pc.min_tokens, 1)
+    for name in ("key", "cached_content"):
+        value = getattr(pc, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise _bad(f"prompt_cache.{name} must be a non-empty string, got {value!r}")
+
+
+def _validate_safety(settings: object) -> None:
+    if isinstance(settings, str | SafetySetting) or not isinstance(settings, tuple | list):
+        raise _bad("safety_settings must be a list of llmrelay.SafetySetting(category, threshold)")
+    seen: set[str] = set()
+    for i, s in enumerate(settings):
+        if not isinstance(s, SafetySetting):
+            raise _bad(
+                f"safety_settings[{i}] must be a llmrelay.SafetySetting(category, threshold), got {s!r}"
+            )
+        _choice(f"safety_settings[{i}].category", s.category, HARM_CATEGORIES)
+        _choice(f"safety_settings[{i}].threshold", s.threshold, HARM_THRESHOLDS)
+        if s.category in seen:
+            raise _bad(f"safety_settings[{i}]: category {s.category} is given twice")
+        seen.add(s.category)
 
 
 def _validate_tools(req: ChatRequest) -> None:
@@ -100,12 +188,15 @@ def _validate_messages(messages: object) -> None:
             raise _bad(f"messages[{i}] must be a llmrelay.Message (or a dict passed to Client.chat)")
         if m.role not in ROLES:
             raise _bad(f"messages[{i}].role is {m.role!r}; use system, user, assistant or tool")
+        _choice(f"messages[{i}].cache", m.cache, CACHE_TTLS)
         parts = m.parts()
         for j, p in enumerate(parts):
             if isinstance(p, ImagePart):
                 _validate_image(p, i, j)
             elif not isinstance(p, TextPart):
                 raise _bad(f"messages[{i}].content[{j}] must be a TextPart or ImagePart")
+            else:
+                _choice(f"messages[{i}].content[{j}].cache", p.cache, CACHE_TTLS)
         has_text = any(isinstance(p, ImagePart) or p.text.strip() for p in parts)
         if m.role == "system":
             if not has_text:

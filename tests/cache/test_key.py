@@ -6,20 +6,24 @@ decide it (metadata, tags, request and trace ids) gives the same key."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmrelay.cache import cache_key, namespace
+from llmrelay.cache.key import NOT_IN_KEY, RENAMED, request_form
 from llmrelay.resolve import Deployment, Route
 from llmrelay.types import (
     ChatRequest,
     ForcedTool,
     ImagePart,
     Message,
+    PromptCache,
+    Reasoning,
     ResponseFormat,
+    SafetySetting,
     Subject,
     TextPart,
     Tool,
@@ -54,6 +58,7 @@ BASE = ChatRequest(
     response_format=ResponseFormat(type="json_object"),
     extra={"reasoning_effort": "low"},
     extra_headers={"anthropic-beta": "x"},
+    reasoning=Reasoning(effort="low"),
 )
 SUBJECT = Subject(key_id="vk_1", user="ann", team="search")
 
@@ -77,6 +82,16 @@ CHANGES: dict[str, dict[str, Any]] = {
     "response_format": {"response_format": ResponseFormat.json_schema({"type": "object"})},
     "extra": {"extra": {"reasoning_effort": "high"}},
     "header": {"extra_headers": {"anthropic-beta": "y"}},
+    "reasoning effort": {"reasoning": Reasoning(effort="high")},
+    "reasoning budget": {"reasoning": Reasoning(budget_tokens=2048)},
+    "reasoning summary": {"reasoning": Reasoning(effort="low", summary="detailed")},
+    "cached content": {"prompt_cache": PromptCache(cached_content="cachedContents/abc")},
+    "service_tier": {"service_tier": "flex"},
+    "top_k": {"top_k": 40},
+    "safety": {"safety_settings": (SafetySetting("HARM_CATEGORY_HARASSMENT", "BLOCK_NONE"),)},
+    "logprobs": {"logprobs": True},
+    "top_logprobs": {"top_logprobs": 3},
+    "verbosity": {"verbosity": "low"},
 }
 
 
@@ -91,6 +106,26 @@ def test_every_generation_parameter_is_in_the_key() -> None:
     keys = {name: key(replace(BASE, **change)) for name, change in CHANGES.items()}
     assert all(k != base for k in keys.values()), [n for n, k in keys.items() if k == base]
     assert len(set(keys.values())) == len(keys)
+
+
+def test_every_request_field_is_in_the_key_or_deliberately_left_out() -> None:
+    # a field added to ChatRequest without a place in the key would make hits that change the answer
+    form = request_form(BASE)
+    for f in fields(ChatRequest):
+        assert f.name in NOT_IN_KEY or RENAMED.get(f.name, f.name) in form, f.name
+
+
+def test_prompt_cache_placement_is_not_in_the_key() -> None:
+    # where the provider caches changes the price of a call, never its answer
+    base = key()
+    marked = tuple(replace(m, cache="1h") for m in BASE.messages)
+    assert key(replace(BASE, messages=marked)) == base
+    assert key(replace(BASE, tools=(replace(WEATHER, cache="5m"),))) == base
+    cached = PromptCache(auto="5m", key="tenant-1", retention="24h")
+    assert key(replace(BASE, prompt_cache=cached)) == base
+    parts = (TextPart("and this?", cache="5m"), ImagePart(url="https://x/y.png"))
+    last = replace(BASE.messages[-1], content=parts)
+    assert key(replace(BASE, messages=(*BASE.messages[:-1], last))) == base
 
 
 def test_temperature_zero_is_one_spelling() -> None:

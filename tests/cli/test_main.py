@@ -140,3 +140,19 @@ def test_the_usage_line_names_cache_and_reasoning_parts_only_when_there_are_some
     line = _usage_line(Usage(1200, 300, 1000, 150, 50, cache_write_1h_tokens=100), None)
     assert line == "1200 in (1000 cached, 150 written, 100 for 1h) / 300 out (50 reasoning), cost unknown"
     assert _usage_line(None, None) == "usage not reported"
+
+
+def test_chat_reasoning_effort(runner) -> None:
+    result = runner.invoke(
+        app, ["chat", "--json", "--reasoning-effort", "low", "--model", "simulator-responses/o4-mini", "Hi"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["text"] and doc["usage"]["reasoning_tokens"] > 0
+
+
+def test_chat_reasoning_effort_refused_for_a_model_that_does_not_reason(runner) -> None:
+    # the default model is the simulator's sim-1, which the catalog does not mark as reasoning
+    result = runner.invoke(app, ["chat", "--reasoning-effort", "high", "Hi"])
+    assert result.exit_code == 2
+    assert "ChatRequest.reasoning is set" in result.stderr and "sim-1" in result.stderr

@@ -87,3 +87,24 @@ def test_session_errors(store_url: str) -> None:
     assert bad_name.exit_code == 2 and "is not valid" in bad_name.stderr
     json_repl = runner.invoke(app, ["chat", "-i", "--json"], input="")
     assert json_repl.exit_code == 2 and "--json needs a prompt" in json_repl.stderr
+
+
+def test_a_session_turn_takes_a_reasoning_effort(store_url: str) -> None:
+    runner = CliRunner()
+    args = [
+        "chat",
+        "--session",
+        "r",
+        "--store",
+        store_url,
+        "--model",
+        "simulator-responses/o4-mini",
+        "--json",
+    ]
+    ok = runner.invoke(app, [*args, "--reasoning-effort", "low", "Hi"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["usage"]["reasoning_tokens"] > 0
+    # o4-mini takes low, medium and high only: refused before sending, nothing stored
+    refused = runner.invoke(app, [*args, "--reasoning-effort", "minimal", "Again"])
+    assert refused.exit_code == 2 and "ChatRequest.reasoning.effort is set" in refused.stderr
+    assert len(load(store_url, "r")) == 2

@@ -188,3 +188,20 @@ async def test_too_small_alias_goes_to_its_context_window_fallback_without_sendi
         assert reply.text
         assert sent(c) == 1  # only the fallback was asked; the too-small model never was
         assert reply.meta.deployment == "simulator/gpt-4o-mini"
+
+
+async def test_the_thinking_budget_anthropic_adds_to_its_default_output_limit_is_reserved():
+    # with max_tokens unset, a thinking call to Anthropic asks for the budget plus the usual 4,096
+    small = {
+        "simulator-anthropic/claude-sonnet-4-5": {
+            "base": "anthropic/claude-sonnet-4-5",
+            "context_window": 6000,
+        }
+    }
+    async with client(small) as c:
+        model = "simulator-anthropic/claude-sonnet-4-5"
+        assert (await c.chat("hello", model=model)).text  # 4,096 of output fits
+        with pytest.raises(llmrelay.ContextWindowExceededError):
+            await c.chat("hello", model=model, reasoning=llmrelay.Reasoning(effort="low"))  # + 2,048
+        assert sent(c) == 1
+        assert (await c.chat("hello", model=model, reasoning="none")).text

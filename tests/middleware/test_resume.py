@@ -148,3 +148,24 @@ def test_a_continuation_carries_the_delivered_text_as_the_assistants_turn() -> N
     assert len(cont.request.messages) == 2
     assert continuation(req, Delivered(text="x", reasoning="thinking")) is None  # no prefill with thoughts
     assert continuation(req, Delivered(text="x", tool_calls=True)) is None
+
+
+def test_no_continuation_while_thinking_is_on() -> None:
+    # Anthropic refuses a prefilled answer with extended thinking: only a re-request can finish it
+    from dataclasses import replace
+
+    from llmrelay.middleware.resume import continuation
+    from llmrelay.types import ChatRequest, Message, Reasoning
+
+    base = ChatRequest(model="m", messages=(Message.user("hi"),))
+    assert continuation(base, Delivered(text="Once upon")) is not None
+    for thinking in (Reasoning(effort="low"), Reasoning(budget_tokens=2048), Reasoning()):
+        assert continuation(replace(base, reasoning=thinking), Delivered(text="Once")) is None
+    assert (
+        continuation(
+            replace(base, extra={"thinking": {"type": "enabled", "budget_tokens": 2048}}), Delivered(text="x")
+        )
+        is None
+    )
+    for off in (Reasoning(effort="none"), Reasoning(budget_tokens=0)):
+        assert continuation(replace(base, reasoning=off), Delivered(text="Once")) is not None

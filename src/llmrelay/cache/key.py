@@ -4,9 +4,13 @@ In the key: where the call is served (every deployment of the resolved route: ho
 protocol, model, base URL and options — not the alias name, so two aliases served by the
 same models share answers, and re-pointing an alias is a miss), every message (roles,
 text, images, tool calls and results, replayed provider state), every generation
-parameter, tools, tool choice, response format, provider extras, and request headers
-other than tracing ones. Not in the key: ``metadata``, ``tags`` and ``user`` (llmrelay's
-own bookkeeping), request ids and trace headers, API keys. The subject goes into the
+parameter (reasoning, top_k, safety settings, logprobs, verbosity, service tier and a
+Gemini ``cached_content`` — it holds part of the prompt — included), tools, tool choice,
+response format, provider extras, and request headers other than tracing ones. Not in the
+key: ``metadata``, ``tags`` and ``user`` (llmrelay's own bookkeeping), request ids and
+trace headers, API keys, and prompt-cache placement (``Message.cache``, ``Tool.cache``,
+``TextPart.cache``, ``PromptCache`` auto/key/retention: they change what a call costs,
+never what it answers). The subject goes into the
 namespace that prefixes the key (see ``namespace``), so one tenant's answer is never
 another's.
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from llmrelay.resolve import Route
@@ -27,6 +32,8 @@ from llmrelay.types import (
     ForcedTool,
     ImagePart,
     Message,
+    PromptCache,
+    Reasoning,
     ResponseFormat,
     Subject,
     TextPart,
@@ -101,7 +108,35 @@ def request_form(req: ChatRequest) -> dict[str, Any]:
         "response_format": _format(req.response_format),
         "extra": _plain(req.extra) if req.extra is not None else None,
         "headers": _headers(req.extra_headers),
+        "reasoning": _reasoning(req.reasoning),
+        "cached_content": _cached_content(req.prompt_cache),
+        "service_tier": req.service_tier,
+        "top_k": req.top_k,
+        "safety_settings": [[s.category, s.threshold] for s in req.safety_settings]
+        if req.safety_settings is not None
+        else None,
+        "logprobs": req.logprobs,
+        "top_logprobs": req.top_logprobs,
+        "verbosity": req.verbosity,
     }
+
+
+#: ChatRequest fields deliberately left out of ``request_form`` (see the module doc);
+#: every other field must be in it (tests/cache/test_key.py checks the two lists cover
+#: all the fields)
+NOT_IN_KEY: frozenset[str] = frozenset(("model", "user", "metadata", "tags", "n"))  # n is always 1
+#: ChatRequest fields that appear in the form under another name, or partly
+RENAMED: Mapping[str, str] = MappingProxyType({"extra_headers": "headers", "prompt_cache": "cached_content"})
+
+
+def _reasoning(r: Reasoning | None) -> Any:
+    return None if r is None else [r.effort, r.budget_tokens, r.summary]
+
+
+def _cached_content(pc: PromptCache | None) -> Any:
+    # the cached content is part of the prompt; the other prompt-cache options only decide
+    # what is cached, never what is answered
+    return None if pc is None else pc.cached_content
 
 
 def cache_key(req: ChatRequest, route: Route, space: str) -> str:

@@ -5,13 +5,43 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
 from typing import Any
 
 from llmrelay.errors import ConfigError
 
 #: marks an override entry that only refines a known model (see ``overrides_from_settings``)
 SOFT = "_soft"
-CAPABILITIES: frozenset[str] = frozenset(("tools", "json_schema", "vision", "stream_usage", "reasoning"))
+#: the reasoning efforts a model takes (OpenAI reasoning_effort, Anthropic output_config.effort,
+#: Gemini 3 thinkingLevel): ``effort_<level>``
+EFFORT_MARKS: frozenset[str] = frozenset(
+    f"effort_{level}" for level in ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+)
+#: a model's minimum cacheable prompt prefix when it is not 1,024 tokens (Anthropic)
+CACHE_MIN_MARKS: Mapping[str, int] = MappingProxyType({"cache_min_2048": 2048, "cache_min_4096": 4096})
+CAPABILITIES: frozenset[str] = frozenset(
+    (
+        "tools",
+        "json_schema",
+        "vision",
+        "stream_usage",
+        "reasoning",
+        # thinking controls: a token budget (Anthropic budget_tokens, Gemini 2.5 thinkingBudget),
+        # Anthropic's adaptive thinking, Gemini 3's thinkingLevel; thinking that cannot be off
+        "thinking_budget",
+        "thinking_adaptive",
+        "thinking_level",
+        "thinking_required",
+        # refuses temperature, top_p, top_k and logprobs (OpenAI reasoning models)
+        "no_sampling",
+        # OpenAI's verbosity parameter (GPT-5 family)
+        "verbosity",
+        # served by OpenAI's Responses API only: openai/<model> resolves to openai-responses
+        "responses_only",
+        *EFFORT_MARKS,
+        *CACHE_MIN_MARKS,
+    )
+)
 ENCODINGS: frozenset[str] = frozenset(("cl100k_base", "o200k_base"))
 
 

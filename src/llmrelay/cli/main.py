@@ -50,6 +50,14 @@ def chat(
     system: Annotated[str | None, typer.Option("--system", "-s", help="System instruction.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Cap on generated tokens.")] = None,
+    reasoning_effort: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoning-effort",
+            help="How hard a reasoning model thinks: none, minimal, low, medium, high, xhigh or max "
+            "(which ones depends on the model; see docs/library.md).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print the whole response as one JSON object instead of streaming text."),
@@ -70,6 +78,13 @@ def chat(
     config: ConfigOpt = None,
 ) -> None:
     """Send a prompt and stream the reply to the terminal, or chat turn by turn."""
+    params: dict[str, Any] = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    if reasoning_effort is not None:
+        params["reasoning"] = reasoning_effort  # a plain effort; Client.chat makes it a Reasoning
     if session_cli.wants_session(prompt, session, interactive):
         code = session_cli.chat_session(
             prompt,
@@ -78,6 +93,7 @@ def chat(
             temperature=temperature,
             max_tokens=max_tokens,
             session=session,
+            reasoning_effort=reasoning_effort,
             store=store,
             interactive=interactive,
             as_json=as_json,
@@ -88,7 +104,7 @@ def chat(
     text = _read_prompt(prompt)
     try:
         # SIGTERM/SIGINT cancel the call and let the client close, so its usage record is written
-        code = lifecycle.run(_chat(text, model, system, temperature, max_tokens, as_json, show_usage, config))
+        code = lifecycle.run(_chat(text, model, system, params, as_json, show_usage, config))
     except LLMRelayError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -116,8 +132,7 @@ async def _chat(
     text: str,
     model: str | None,
     system: str | None,
-    temperature: float | None,
-    max_tokens: int | None,
+    params: dict[str, Any],
     as_json: bool,
     show_usage: bool,
     config: Path | None,
@@ -127,11 +142,6 @@ async def _chat(
     from llmrelay.types import Message, TextDelta
 
     messages = ([Message.system(system)] if system else []) + [Message.user(text)]
-    params: dict[str, Any] = {}
-    if temperature is not None:
-        params["temperature"] = temperature
-    if max_tokens is not None:
-        params["max_tokens"] = max_tokens
     async with Client(config=config) as client:
         route = client.route(model)
         ep = route.deployments[0].endpoint

@@ -39,6 +39,7 @@ def chat_session(
     temperature: float | None,
     max_tokens: int | None,
     session: str | None,
+    reasoning_effort: str | None = None,
     store: str | None,
     interactive: bool,
     as_json: bool,
@@ -53,6 +54,8 @@ def chat_session(
         params["temperature"] = temperature
     if max_tokens is not None:
         params["max_tokens"] = max_tokens
+    if reasoning_effort is not None:
+        params["reasoning"] = reasoning_effort
     if interactive or (prompt is None and sys.stdin.isatty()):
         if as_json:
             typer.echo("llmrelay: error: --json needs a prompt; it cannot be used interactively", err=True)

@@ -44,7 +44,10 @@ from llmrelay.types import (
     EmbeddingRequest,
     EmbeddingResponse,
     ForcedTool,
+    PromptCache,
+    Reasoning,
     ResponseFormat,
+    SafetySetting,
     Subject,
     Tool,
     ToolChoice,
@@ -91,9 +94,9 @@ class Client:
         env = dict(os.environ if environ is None else environ)
         if self.settings.key_file is not None:
             env = {**read_key_file(self.settings.key_file), **env}
-        self._resolver = Resolver(self.settings, env)
         #: model facts and prices (the shipped catalog with the configuration's overrides)
         self.catalog = Catalog.load(overrides_from_settings(self.settings))
+        self._resolver = Resolver(self.settings, env, self.catalog)
         self._routes: Bounded[str | None, Route] = Bounded(ROUTE_CACHE)
         self._adapters: dict[str, Adapter] = {}
         self._simulator: Any = None
@@ -148,7 +151,11 @@ class Client:
         ready ``ChatRequest``. ``params`` are ChatRequest fields: temperature, top_p,
         max_tokens, stop, seed, presence_penalty, frequency_penalty, tools,
         tool_choice, parallel_tool_calls, response_format, user, metadata, tags,
-        extra, extra_headers. ``subject`` says who the call is for (default: the
+        extra, extra_headers, reasoning (a ``Reasoning``, an effort such as ``"low"``, or
+        a dict of its fields), prompt_cache (a ``PromptCache`` or a dict), service_tier,
+        top_k, safety_settings (``SafetySetting``s or ``{category, threshold}`` dicts),
+        logprobs, top_logprobs, verbosity and n (docs/library.md has which provider
+        honours which). ``subject`` says who the call is for (default: the
         request's ``user`` and ``tags``); ``deadline`` bounds the whole call in seconds;
         ``cache`` is ``off``, ``read``, ``write``, ``refresh`` or ``CacheOptions`` (docs/caching.md).
         """
@@ -358,6 +365,17 @@ def _normalize(params: dict[str, Any]) -> dict[str, Any]:
     tags = out.get("tags")
     if tags is not None:
         out["tags"] = tuple(tags)
+    reasoning = out.get("reasoning")
+    if isinstance(reasoning, str):
+        out["reasoning"] = Reasoning(effort=reasoning)  # type: ignore[arg-type]  # validated later
+    elif isinstance(reasoning, Mapping):
+        out["reasoning"] = Reasoning(**reasoning)
+    cache = out.get("prompt_cache")
+    if isinstance(cache, Mapping):
+        out["prompt_cache"] = PromptCache(**cache)
+    safety = out.get("safety_settings")
+    if safety is not None and not isinstance(safety, str):
+        out["safety_settings"] = tuple(SafetySetting(**s) if isinstance(s, Mapping) else s for s in safety)
     return out
 
 

@@ -15,12 +15,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from llmrelay.catalog import Catalog, Charge, ModelInfo
+from llmrelay.catalog.fit import fit_request
 from llmrelay.errors import StreamTruncatedError
 from llmrelay.hosts import HOSTS
 from llmrelay.pipeline import Call, Hooks
 from llmrelay.providers import Adapter
 from llmrelay.types import (
     CONTENT_EVENTS,
+    ChatRequest,
     ChatResponse,
     EmbeddingRequest,
     EmbeddingResponse,
@@ -90,6 +92,11 @@ class Terminal:
         charged = self.charge(ep, reported, usage)
         return None if charged is None else charged.cost
 
+    def fitted(self, req: ChatRequest, ep: Endpoint) -> ChatRequest:
+        """The request as the deployment's model can take it (``llmrelay.catalog.fit``):
+        refused here, before any I/O, where the model cannot honour a field."""
+        return fit_request(req, self.model_info(ep, None), ep.provider, ep.host or ep.provider)
+
     def _sending(self, call: Call) -> None:
         if self._hooks.attempt:
             self._hooks.fire(self._hooks.attempt, call)
@@ -100,7 +107,7 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = adapter.chat_request(call.chat, ep, stream=False)
+        http = adapter.chat_request(self.fitted(call.chat, ep), ep, stream=False)
         self._sending(call)
         t0 = time.perf_counter()
         resp = await self._transport.send(http)
@@ -125,7 +132,7 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = adapter.chat_request(call.chat, ep, stream=True)
+        http = adapter.chat_request(self.fitted(call.chat, ep), ep, stream=True)
         out = call.outcome
         self._sending(call)
         async with self._transport.stream(http) as resp:
@@ -220,9 +227,9 @@ class Terminal:
         counted offline."""
         from llmrelay.tokens import TokenCount, count_for
 
-        req = call.chat
         dep = call.deployment()
         ep = dep.endpoint
+        req = self.fitted(call.chat, ep)
         adapter = self._adapter(ep.provider)
         host = HOSTS.get(ep.host)
         http = adapter.count_request(req, ep)

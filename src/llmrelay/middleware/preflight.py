@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from llmrelay.catalog import Catalog, ModelInfo
+from llmrelay.catalog.fit import thinking_budget
 from llmrelay.errors import ContextWindowExceededError, LLMRelayError
 from llmrelay.middleware.callstate import TooSmall
 from llmrelay.middleware.sizing import PromptCounts, prompt_count
@@ -58,13 +59,14 @@ class Verdict:
         return self.needed <= self.info.context_window
 
 
-def _output_reserved(call: Call, dep: Deployment) -> int:
+def _output_reserved(call: Call, dep: Deployment, info: ModelInfo | None = None) -> int:
     if call.chat.max_tokens is not None:
         return call.chat.max_tokens
-    # protocols that require an output limit (Anthropic) send this one when the call gives none
+    # protocols that require an output limit (Anthropic) send this one when the call gives
+    # none, with the thinking budget on top when thinking is on
     default = dep.endpoint.options.get("default_max_tokens")
     if isinstance(default, int) and not isinstance(default, bool) and default > 0:
-        return default
+        return default + thinking_budget(call.chat, info)
     return 1  # the reply needs at least one token of room
 
 
@@ -111,10 +113,11 @@ def verdict(call: Call, dep: Deployment, catalog: Catalog) -> Verdict:
     if not counts.bound_known:
         counts.upper_bound, counts.bound_known = prompt_upper_bound(call.chat), True
     bound = counts.upper_bound
-    if bound is not None and bound + _output_reserved(call, dep) <= info.context_window:
+    reserved = _output_reserved(call, dep, info)
+    if bound is not None and bound + reserved <= info.context_window:
         return Verdict(dep, info, None, None)  # fits whatever the exact count: skip counting
     count = prompt_count(call, dep, info)
-    return Verdict(dep, info, count, _trusted(count) + _output_reserved(call, dep))
+    return Verdict(dep, info, count, _trusted(count) + reserved)
 
 
 class Preflight(Observer):

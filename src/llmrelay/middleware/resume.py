@@ -21,6 +21,7 @@ its calls with new ids).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from llmrelay import errors
@@ -83,7 +84,7 @@ def continuation(req: ChatRequest, delivered: Delivered) -> Continuation | None:
     """A prefill continuation of ``req`` after ``delivered``, or None when only a
     re-request can finish it (reasoning or tool calls were delivered: a prefill cannot
     carry them; or nothing but whitespace was)."""
-    if delivered.reasoning or delivered.tool_calls:
+    if delivered.reasoning or delivered.tool_calls or _thinks(req):
         return None
     prefill = delivered.text.rstrip()
     if not prefill:
@@ -101,6 +102,19 @@ def continuation(req: ChatRequest, delivered: Delivered) -> Continuation | None:
     else:
         messages.append(Message.assistant(prefill))
     return Continuation(replace(req, messages=tuple(messages)), prefill, delivered.text[len(prefill) :])
+
+
+def _thinks(req: ChatRequest) -> bool:
+    """The request turns thinking on: Anthropic refuses a prefilled answer with extended
+    thinking (extended thinking guide, "Feature compatibility"), so only a re-request can
+    finish it."""
+    raw = (req.extra or {}).get("thinking")
+    if isinstance(raw, Mapping) and raw.get("type") not in (None, "disabled"):
+        return True  # thinking asked for through the untyped passthrough
+    r = req.reasoning
+    if r is None:
+        return False
+    return not (r.effort == "none" or r.budget_tokens == 0)
 
 
 class Diverged(Exception):

@@ -15,14 +15,23 @@ from typing import Any
 from urllib.parse import urlencode
 
 from llmrelay import errors
+from llmrelay.providers import anthropic_cache
+from llmrelay.providers import anthropic_options as options
+from llmrelay.providers.anthropic_options import (
+    DEFAULT_MAX_TOKENS as DEFAULT_MAX_TOKENS,
+)
+from llmrelay.providers.anthropic_options import (
+    DEFAULT_VERSION as DEFAULT_VERSION,
+)
+from llmrelay.providers.anthropic_options import (
+    SAMPLING_REMOVED_IN as SAMPLING_REMOVED_IN,
+)
+from llmrelay.providers.anthropic_options import (
+    api_version as api_version,
+)
 from llmrelay.providers.anthropic_state import replay_blocks
 from llmrelay.types import ChatRequest, ContentPart, ForcedTool, ImagePart, Message, TextPart, Tool
 from llmrelay.wire import Endpoint, HttpRequest
-
-DEFAULT_VERSION = "2023-06-01"
-#: the API version that removed temperature, top_p and top_k
-SAMPLING_REMOVED_IN = "2026-10-21"
-DEFAULT_MAX_TOKENS = 4096
 
 #: The tool llmrelay adds to emulate ``response_format=json_object`` (and ``json_schema``
 #: when ``options["structured_outputs"] == "tool"``). Replies that call it are turned back
@@ -85,9 +94,13 @@ def build_headers(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, 
 
 
 def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any]:
-    _reject_unsupported(req, ep)
+    options.reject_unsupported(req, ep)
     system, messages = translate_messages(req.messages)
-    body: dict[str, Any] = {"model": ep.model or req.model, "max_tokens": _max_tokens(req, ep)}
+    thinking, effort = options.thinking(req, ep)
+    body: dict[str, Any] = {
+        "model": ep.model or req.model,
+        "max_tokens": options.max_tokens(req, ep, thinking),
+    }
     if system is not None:
         body["system"] = system
     body["messages"] = messages
@@ -95,15 +108,31 @@ def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any
         body["temperature"] = req.temperature
     if req.top_p is not None:
         body["top_p"] = req.top_p
+    if req.top_k is not None:
+        body["top_k"] = req.top_k
     stops = _stop_sequences(req.stop)
     if stops:
         body["stop_sequences"] = stops
     if req.user is not None:
         body["metadata"] = {"user_id": req.user}
-    _apply_tools(body, req, ep)
+    if thinking is not None:
+        body["thinking"] = thinking
+    _apply_tools(body, req, ep, thinking is not None)
+    if effort is not None:
+        body["output_config"] = {**body.get("output_config", {}), "effort": effort}
+    if req.service_tier is not None:
+        body["service_tier"] = options.SERVICE_TIERS[req.service_tier]
+    _apply_cache(body, req, ep)
     if stream:
         body["stream"] = True
     return _merge_extra(body, req.extra)
+
+
+def _apply_cache(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+    placed = anthropic_cache.check(body, ep)
+    pc = req.prompt_cache
+    if pc is not None and pc.auto is not None:
+        anthropic_cache.place_auto(body, pc.auto, pc.min_tokens, placed)
 
 
 # --------------------------------------------------------------------------- messages
@@ -113,13 +142,14 @@ def translate_messages(
     messages: Sequence[Message],
 ) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
     """Hoist system messages; turn the rest into alternating user/assistant turns."""
-    system_texts: list[str] = []
+    system_blocks: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for i, msg in enumerate(messages):
         if msg.role == "system":
-            system_texts.extend(_system_texts(msg, i))
+            system_blocks.extend(_marked(_system_blocks(msg, i), msg))
             continue
         role, blocks = _turn(msg, i)
+        blocks = _marked(blocks, msg)
         if not blocks:
             continue
         if turns and turns[-1]["role"] == role:
@@ -136,17 +166,24 @@ def translate_messages(
             # Anthropic requires tool_result blocks to open a user turn, before any text.
             turn["content"].sort(key=lambda b: b.get("type") != "tool_result")
     system: str | list[dict[str, Any]] | None
-    if not system_texts:
+    if not system_blocks:
         system = None
-    elif len(system_texts) == 1:
-        system = system_texts[0]
+    elif len(system_blocks) == 1 and "cache_control" not in system_blocks[0]:
+        system = system_blocks[0]["text"]
     else:
-        system = [{"type": "text", "text": t} for t in system_texts]
+        system = system_blocks
     return system, turns
 
 
-def _system_texts(msg: Message, i: int) -> list[str]:
-    texts: list[str] = []
+def _marked(blocks: list[dict[str, Any]], msg: Message) -> list[dict[str, Any]]:
+    """``Message.cache`` is a breakpoint on the turn's last block."""
+    if msg.cache is not None and blocks:
+        blocks[-1]["cache_control"] = anthropic_cache.control(msg.cache)
+    return blocks
+
+
+def _system_blocks(msg: Message, i: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
     for part in msg.parts():
         if not isinstance(part, TextPart):
             raise errors.InvalidRequestError(
@@ -154,8 +191,8 @@ def _system_texts(msg: Message, i: int) -> list[str]:
                 "only: move the image into a user message"
             )
         if part.text:
-            texts.append(part.text)
-    return texts
+            blocks.append(_content_block(part, i))
+    return blocks
 
 
 def _turn(msg: Message, i: int) -> tuple[str, list[dict[str, Any]]]:
@@ -192,6 +229,8 @@ def _turn(msg: Message, i: int) -> tuple[str, list[dict[str, Any]]]:
 
 def _content_block(part: ContentPart, i: int) -> dict[str, Any]:
     if isinstance(part, TextPart):
+        if part.cache is not None:
+            return {"type": "text", "text": part.text, "cache_control": anthropic_cache.control(part.cache)}
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
         return _image_block(part, i)
@@ -264,52 +303,6 @@ def _tool_result(msg: Message, i: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- options
 
 
-def _reject_unsupported(req: ChatRequest, ep: Endpoint) -> None:
-    # seed is a best-effort hint everywhere, so dropping it changes no contract; a penalty
-    # changes the output distribution, so silently ignoring a non-zero one would mislead.
-    for name in ("presence_penalty", "frequency_penalty"):
-        value = getattr(req, name)
-        if value:
-            raise _unsupported(
-                f"{name}={value} is not supported by Anthropic's Messages API; leave it unset (or 0) "
-                "for Anthropic deployments",
-                ep,
-            )
-    version = api_version(ep)
-    if version >= SAMPLING_REMOVED_IN:
-        # API version 2026-10-21 answers 400 to any temperature/top_p, even at their defaults.
-        for name in ("temperature", "top_p"):
-            if getattr(req, name) is not None:
-                raise _unsupported(
-                    f"{name} is not accepted by Anthropic API version {version} (removed in "
-                    f"{SAMPLING_REMOVED_IN}); leave it unset, or pin the deployment option "
-                    f"version='{DEFAULT_VERSION}'",
-                    ep,
-                )
-
-
-def _unsupported(message: str, ep: Endpoint) -> errors.UnsupportedFeatureError:
-    return errors.UnsupportedFeatureError(message, provider=ep.host or "anthropic", model=ep.model or None)
-
-
-def api_version(ep: Endpoint) -> str:
-    return str(ep.options.get("version", DEFAULT_VERSION))
-
-
-def _max_tokens(req: ChatRequest, ep: Endpoint) -> int:
-    value = (
-        req.max_tokens
-        if req.max_tokens is not None
-        else ep.options.get("default_max_tokens", DEFAULT_MAX_TOKENS)
-    )
-    # 0 is valid: Anthropic then only writes the prompt cache and generates nothing.
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise errors.InvalidRequestError(
-            f"max_tokens must be a non-negative integer for Anthropic (it is required), got {value!r}"
-        )
-    return value
-
-
 def _stop_sequences(stop: Sequence[str] | None) -> list[str]:
     if stop is None:
         return []
@@ -330,6 +323,8 @@ def _tool_def(tool: Tool) -> dict[str, Any]:
     out["input_schema"] = dict(tool.parameters)
     if tool.strict is not None:
         out["strict"] = tool.strict
+    if tool.cache is not None:
+        out["cache_control"] = anthropic_cache.control(tool.cache)
     return out
 
 
@@ -341,7 +336,7 @@ def _json_tool(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _apply_tools(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+def _apply_tools(body: dict[str, Any], req: ChatRequest, ep: Endpoint, thinking: bool = False) -> None:
     tools = [_tool_def(t) for t in req.tools or ()]
     choice = req.tool_choice
     if not tools and (choice == "required" or isinstance(choice, ForcedTool)):
@@ -357,7 +352,7 @@ def _apply_tools(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
         tool_choice = {"type": "auto"}
     emulate = _json_emulation(req, ep)
     if emulate is not None:
-        tools, tool_choice = _with_json_tool(tools, tool_choice, emulate, req, ep)
+        tools, tool_choice = _with_json_tool(tools, tool_choice, emulate, req, ep, thinking)
     if tool_choice is not None and req.parallel_tool_calls is False and tool_choice["type"] != "none":
         tool_choice["disable_parallel_tool_use"] = True
     if tools:
@@ -401,7 +396,7 @@ def _json_emulation(req: ChatRequest, ep: Endpoint) -> Mapping[str, Any] | None:
     if mode == "native":
         return None
     if fmt.schema is None or fmt.schema.get("type") != "object":
-        raise _unsupported(
+        raise options.unsupported_feature(
             "structured_outputs='tool' can only emulate a JSON schema whose root is an object; "
             "wrap the value in an object or use the native structured outputs",
             ep,
@@ -415,12 +410,13 @@ def _with_json_tool(
     schema: Mapping[str, Any],
     req: ChatRequest,
     ep: Endpoint,
+    thinking_on: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     if tool_choice is not None and tool_choice["type"] == "tool":
         return tools, tool_choice  # the caller forces one of its own tools: the reply is that call
     thinking = (req.extra or {}).get("thinking")
-    if isinstance(thinking, Mapping) and thinking.get("type") not in (None, "disabled"):
-        raise _unsupported(
+    if thinking_on or (isinstance(thinking, Mapping) and thinking.get("type") not in (None, "disabled")):
+        raise options.unsupported_feature(
             "JSON mode is emulated on Anthropic by forcing a tool, and Anthropic does not allow forcing a "
             "tool while extended thinking is on; use response_format=ResponseFormat.json_schema(...) "
             "(native structured outputs) or turn thinking off",

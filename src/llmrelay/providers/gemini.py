@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmrelay import errors
-from llmrelay.providers import gemini_tokens
+from llmrelay.providers import gemini_tokens, logprobs
 from llmrelay.providers.base import request_id_from
 from llmrelay.providers.counting import TokenRules
 from llmrelay.providers.gemini_errors import REQUEST_ID_HEADERS, gemini_error
@@ -44,6 +44,7 @@ from llmrelay.types import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TokenLogprob,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -119,12 +120,14 @@ class GeminiStreamParser:
     ``ToolCallDelta``. Usage is repeated (cumulatively) on many chunks; only the last
     one is reported, just before the finish event. Thought signatures are gathered
     across chunks into ``provider_state`` (see ``gemini_state``). ``details`` holds the
-    candidate's ``finish_message`` when it gives one, as ``parse_chat`` keeps it.
+    candidate's ``finish_message`` when it gives one, as ``parse_chat`` keeps it, and the
+    ``logprobs`` of every chunk when they were asked for.
     """
 
     __slots__ = (
         "_calls",
         "_ep",
+        "_logprobs",
         "_signatures",
         "_usage",
         "details",
@@ -139,6 +142,7 @@ class GeminiStreamParser:
         self._calls = 0
         self._usage: Usage | None = None
         self._signatures = Signatures()
+        self._logprobs: list[TokenLogprob] = []
         self.done = False
         self.response_id: str | None = None
         self.model: str | None = None
@@ -183,11 +187,14 @@ class GeminiStreamParser:
                 out.append(ReasoningDelta(item) if kind == "reasoning" else TextDelta(item))
         if pieces.finish_message:
             self.details["finish_message"] = pieces.finish_message
+        self._logprobs.extend(logprobs.from_gemini_candidate(cand))
         if pieces.finish is None:
             return out
         return self._finish(map_finish(pieces.finish, self._calls > 0), pieces.finish, out)
 
     def _finish(self, reason: FinishReason, native: str | None, out: list[StreamEvent]) -> list[StreamEvent]:
+        if self._logprobs:
+            self.details[logprobs.DETAIL_KEY] = tuple(self._logprobs)
         if self._usage is not None:
             out.append(UsageEvent(self._usage))
         out.append(FinishEvent(reason, native))

@@ -25,6 +25,7 @@ from typing import Any
 
 from llmrelay.errors import ConfigError, InvalidRequestError
 from llmrelay.providers.gemini_state import signatures_of
+from llmrelay.providers.request_fields import refuse_cache_fields, refuse_set, unsupported, wants_logprobs
 from llmrelay.types import (
     ChatRequest,
     ContentPart,
@@ -49,6 +50,13 @@ _VERSION_SEGMENT = re.compile(r"^v\d+(?:(?:alpha|beta)\d*)?$")
 _NO_SIGNATURE_MODELS = re.compile(r"^(?:models/)?(?:gemini-(?:1|2)(?:\.|-)|gemma)", re.IGNORECASE)
 _TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 _EMPTY_SCHEMA_KEYS = frozenset(("type", "properties", "required", "additionalProperties", "$schema"))
+PROTOCOL = "gemini"
+#: ThinkingConfig.thinkingLevel values (Gemini 3 models; which ones a model takes is in the catalog)
+_THINKING_LEVELS = frozenset(("minimal", "low", "medium", "high"))
+_NO_SUCH_FIELD = (
+    ("service_tier", "the Gemini API has no per-request service tier"),
+    ("verbosity", "the Gemini API has no verbosity parameter; say how long to answer in the prompt"),
+)
 
 
 # --------------------------------------------------------------------------- addressing
@@ -121,6 +129,7 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 
 
 def chat_body(req: ChatRequest, ep: Endpoint) -> dict[str, Any]:
+    _refuse_unsupported(req, ep)
     system_parts, contents = _contents(req.messages, ep)
     body: dict[str, Any] = {"contents": contents}
     if system_parts:
@@ -129,27 +138,108 @@ def chat_body(req: ChatRequest, ep: Endpoint) -> dict[str, Any]:
         body["tools"] = [{"functionDeclarations": [_declaration(t) for t in req.tools]}]
     if req.tool_choice is not None:
         body["toolConfig"] = {"functionCallingConfig": _calling_config(req.tool_choice, req.tools)}
-    config = _generation_config(req)
+    if req.safety_settings:
+        body["safetySettings"] = [
+            {"category": s.category, "threshold": s.threshold} for s in req.safety_settings
+        ]
+    config = _generation_config(req, ep)
     if config:
         body["generationConfig"] = config
+    _cached_content(body, req, ep)
     if req.extra:
         body = deep_merge(body, req.extra)
     return body
 
 
-def _generation_config(req: ChatRequest) -> dict[str, Any]:
+def _refuse_unsupported(req: ChatRequest, ep: Endpoint) -> None:
+    refuse_set(req, _NO_SUCH_FIELD, ep, PROTOCOL)
+    refuse_cache_fields(
+        req,
+        ("key", "retention"),
+        "prompt_cache_key and prompt_cache_retention are OpenAI's; Gemini caches implicitly, or reads "
+        "an explicit cache named by prompt_cache.cached_content",
+        ep,
+        PROTOCOL,
+    )
+
+
+def _cached_content(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+    """``cachedContent``: the system instruction, tools and tool config live in the cache
+    then, and Gemini refuses a request that sets them again."""
+    name = req.prompt_cache.cached_content if req.prompt_cache is not None else None
+    if name is None:
+        return
+    clash = [k for k in ("systemInstruction", "tools", "toolConfig") if k in body]
+    if clash:
+        raise unsupported(
+            "prompt_cache.cached_content",
+            f"a request that reads cached content cannot also set {', '.join(clash)} (Gemini keeps them in "
+            "the cache): put the system prompt and tools in the cache, or drop cached_content",
+            ep,
+            PROTOCOL,
+        )
+    body["cachedContent"] = name
+
+
+def _generation_config(req: ChatRequest, ep: Endpoint) -> dict[str, Any]:
     config: dict[str, Any] = {
         "temperature": req.temperature,
         "topP": req.top_p,
+        "topK": req.top_k,
         "maxOutputTokens": req.max_tokens,
         "stopSequences": list(req.stop) if req.stop else None,
         "seed": req.seed,
         "presencePenalty": req.presence_penalty,
         "frequencyPenalty": req.frequency_penalty,
+        "thinkingConfig": _thinking_config(req, ep),
     }
+    if wants_logprobs(req):
+        # GenerationConfig.responseLogprobs / logprobs; the answer's logprobsResult holds
+        # chosenCandidates and topCandidates ({token, tokenId, logProbability})
+        config["responseLogprobs"] = True
+        config["logprobs"] = req.top_logprobs
     if req.response_format is not None:
         config.update(_response_format(req.response_format))
     return {k: v for k, v in config.items() if v is not None}
+
+
+def _thinking_config(req: ChatRequest, ep: Endpoint) -> dict[str, Any] | None:
+    """ThinkingConfig (thinking guide): a budget is ``thinkingBudget`` (Gemini 2.5; 0 turns
+    thinking off where the model allows it), an effort ``thinkingLevel`` (Gemini 3; the
+    catalog turns efforts into budgets for 2.5 models), and the summary ``includeThoughts``."""
+    r = req.reasoning
+    if r is None:
+        return None
+    if r.summary_mode not in (None, "auto"):
+        raise unsupported(
+            "reasoning.summary",
+            "Gemini returns thought summaries with no choice of style; use summary=True or leave it unset",
+            ep,
+            PROTOCOL,
+        )
+    config: dict[str, Any] = {}
+    if r.budget_tokens is not None and r.effort is not None:
+        raise unsupported(
+            "reasoning",
+            "Gemini takes a thinking budget or a thinking level, not both: give budget_tokens or effort",
+            ep,
+            PROTOCOL,
+        )
+    if r.budget_tokens is not None:
+        config["thinkingBudget"] = r.budget_tokens
+    elif r.effort is not None:
+        if r.effort not in _THINKING_LEVELS:
+            raise unsupported(
+                "reasoning.effort",
+                f"Gemini's thinking levels are minimal, low, medium and high, not {r.effort!r}"
+                + (" (Gemini 3 models cannot turn thinking off)" if r.effort == "none" else ""),
+                ep,
+                PROTOCOL,
+            )
+        config["thinkingLevel"] = r.effort
+    if r.summary is not None:
+        config["includeThoughts"] = r.summary_mode is not None
+    return config or None
 
 
 def _response_format(fmt: ResponseFormat) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmrelay.errors import MalformedResponseError
+from llmrelay.providers import logprobs
 from llmrelay.providers.gemini_state import Signatures
 from llmrelay.types import (
     ChatResponse,
@@ -209,6 +210,9 @@ def chat_response(data: Any, ep: Endpoint, *, include_raw: bool) -> ChatResponse
     meta: dict[str, Any] = {}
     if pieces.finish_message:
         meta["finish_message"] = pieces.finish_message
+    tokens = logprobs.from_gemini_candidate(cand)
+    if tokens:
+        meta[logprobs.DETAIL_KEY] = tokens
     return replace(
         base,
         text="".join(pieces.text),

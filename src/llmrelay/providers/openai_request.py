@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers.request_fields import openai_cache_params, refuse_set, unsupported, wants_logprobs
 from llmrelay.types import (
     ChatRequest,
     ContentPart,
@@ -23,6 +24,13 @@ from llmrelay.types import (
 from llmrelay.wire import Endpoint
 
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+PROTOCOL = "openai"
+
+#: first-class fields Chat Completions has no parameter for
+_NO_SUCH_FIELD = (
+    ("top_k", "the OpenAI Chat Completions API has no top_k; use top_p or temperature"),
+    ("safety_settings", "safety settings are Gemini's; OpenAI has no per-request safety filters"),
+)
 
 
 def max_tokens_field(ep: Endpoint) -> str:
@@ -65,6 +73,7 @@ def chat_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any]
     if req.response_format is not None:
         body["response_format"] = _response_format(req.response_format)
     _put(body, "user", req.user)
+    _fields(body, req, ep)
     if stream:
         body["stream"] = True
         if ep.options.get("stream_usage") is not False:
@@ -78,6 +87,40 @@ def chat_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any]
 def _put(body: dict[str, Any], key: str, value: object) -> None:
     if value is not None:
         body[key] = value
+
+
+def _fields(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+    """reasoning_effort, prompt caching, service_tier, logprobs and verbosity, as the
+    Chat Completions reference names them; what it has no parameter for is refused."""
+    refuse_set(req, _NO_SUCH_FIELD, ep, PROTOCOL)
+    r = req.reasoning
+    if r is not None:
+        if r.budget_tokens is not None:
+            raise unsupported(
+                "reasoning.budget_tokens",
+                "OpenAI takes reasoning effort levels, not token budgets; use Reasoning(effort=...)",
+                ep,
+                PROTOCOL,
+            )
+        if r.summary_mode is not None:
+            raise unsupported(
+                "reasoning.summary",
+                "Chat Completions returns no reasoning summary; use the Responses API "
+                "(host openai-responses) for summaries",
+                ep,
+                PROTOCOL,
+            )
+        if r.effort == "max":
+            raise unsupported("reasoning.effort", "OpenAI's highest effort is 'xhigh'", ep, PROTOCOL)
+        _put(body, "reasoning_effort", r.effort)
+    openai_cache_params(body, req, ep, PROTOCOL)
+    _put(body, "service_tier", req.service_tier)
+    if wants_logprobs(req):
+        body["logprobs"] = True
+        _put(body, "top_logprobs", req.top_logprobs)
+    elif req.logprobs is False:
+        body["logprobs"] = False
+    _put(body, "verbosity", req.verbosity)
 
 
 # --------------------------------------------------------------------------- messages

@@ -12,6 +12,7 @@ import struct
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers import logprobs
 from llmrelay.providers.openai_common import (
     as_int,
     as_list,
@@ -117,6 +118,9 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
     for key in ("system_fingerprint", "service_tier"):
         if isinstance(payload.get(key), str):
             meta[key] = payload[key]
+    tokens = logprobs.from_chat_choice(choice)
+    if tokens:
+        meta[logprobs.DETAIL_KEY] = tokens
 
     return ChatResponse(
         id=as_str(payload.get("id")) or "",

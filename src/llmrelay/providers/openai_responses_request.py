@@ -12,6 +12,7 @@ from typing import Any
 
 from llmrelay import errors
 from llmrelay.providers.openai_responses_state import replay_items
+from llmrelay.providers.request_fields import openai_cache_params, refuse_set, unsupported, wants_logprobs
 from llmrelay.types import (
     ChatRequest,
     ContentPart,
@@ -28,13 +29,18 @@ from llmrelay.wire import Endpoint
 
 PROTOCOL = "responses"
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
+#: the include that returns the log probabilities of output text (Responses API reference)
+OUTPUT_LOGPROBS = "message.output_text.logprobs"
 
+_CHAT_ONLY = "leave it unset, or use a deployment of the 'openai' (Chat Completions) protocol"
 #: ChatRequest fields the Responses API has no parameter for: refused before sending
 _NO_SUCH_FIELD = (
-    ("stop", "stop sequences"),
-    ("seed", "a seed"),
-    ("presence_penalty", "presence_penalty"),
-    ("frequency_penalty", "frequency_penalty"),
+    ("stop", f"the OpenAI Responses API has no stop sequences; {_CHAT_ONLY}"),
+    ("seed", f"the OpenAI Responses API takes no seed; {_CHAT_ONLY}"),
+    ("presence_penalty", f"the OpenAI Responses API has no presence_penalty; {_CHAT_ONLY}"),
+    ("frequency_penalty", f"the OpenAI Responses API has no frequency_penalty; {_CHAT_ONLY}"),
+    ("top_k", "OpenAI's APIs have no top_k; use top_p or temperature"),
+    ("safety_settings", "safety settings are Gemini's; OpenAI has no per-request safety filters"),
 )
 #: fields of a create body that ``POST /responses/input_tokens`` accepts
 COUNT_FIELDS = (
@@ -77,6 +83,7 @@ def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any
     if req.response_format is not None:
         body["text"] = {"format": _text_format(req.response_format)}
     _put(body, "user", req.user)
+    _fields(body, req, ep)
     if stream:
         body["stream"] = True
     if req.extra:
@@ -85,20 +92,42 @@ def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any
     return body
 
 
+def _fields(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
+    """reasoning, prompt caching, service_tier, logprobs and verbosity as the Responses
+    API names them (``reasoning: {effort, summary}``, ``text.verbosity``, the
+    ``message.output_text.logprobs`` include with ``top_logprobs``)."""
+    r = req.reasoning
+    if r is not None:
+        if r.budget_tokens is not None:
+            raise unsupported(
+                "reasoning.budget_tokens",
+                "OpenAI takes reasoning effort levels, not token budgets; use Reasoning(effort=...)",
+                ep,
+                PROTOCOL,
+            )
+        if r.effort == "max":
+            raise unsupported("reasoning.effort", "OpenAI's highest effort is 'xhigh'", ep, PROTOCOL)
+        reasoning: dict[str, Any] = {}
+        _put(reasoning, "effort", r.effort)
+        _put(reasoning, "summary", r.summary_mode)
+        if reasoning:
+            body["reasoning"] = reasoning
+    openai_cache_params(body, req, ep, PROTOCOL)
+    _put(body, "service_tier", req.service_tier)
+    if wants_logprobs(req):
+        body["include"] = [OUTPUT_LOGPROBS]
+        _put(body, "top_logprobs", req.top_logprobs)
+    if req.verbosity is not None:
+        body.setdefault("text", {})["verbosity"] = req.verbosity
+
+
 def _put(body: dict[str, Any], key: str, value: object) -> None:
     if value is not None:
         body[key] = value
 
 
 def _refuse_unsupported(req: ChatRequest, ep: Endpoint) -> None:
-    for field, what in _NO_SUCH_FIELD:
-        if getattr(req, field) is not None:
-            raise errors.UnsupportedFeatureError(
-                f"ChatRequest.{field} is set, but the OpenAI Responses API has no parameter for {what}; "
-                f"leave it unset, or use a deployment of the 'openai' (Chat Completions) protocol",
-                provider=provider_name(ep),
-                model=ep.model or None,
-            )
+    refuse_set(req, _NO_SUCH_FIELD, ep, PROTOCOL)
 
 
 def _merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers import logprobs
 from llmrelay.providers.openai_common import as_int, as_list, as_obj, as_str, decode_json, snippet
 from llmrelay.providers.openai_errors import error_from_payload
 from llmrelay.providers.openai_response import arguments_text
@@ -117,6 +118,9 @@ def details_of(response: dict[str, Any], refusal: str) -> dict[str, Any]:
     meta: dict[str, Any] = {k: response[k] for k in DETAIL_KEYS if isinstance(response.get(k), str)}
     if refusal:
         meta["refusal"] = refusal
+    tokens = logprobs.from_responses_output(response.get("output"))
+    if tokens:
+        meta[logprobs.DETAIL_KEY] = tokens
     return meta
 
 

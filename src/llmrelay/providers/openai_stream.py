@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers import logprobs
 from llmrelay.providers.openai_common import as_list, as_obj, as_str, decode_json, provider_name
 from llmrelay.providers.openai_errors import error_from_payload
 from llmrelay.providers.openai_response import (
@@ -26,6 +27,7 @@ from llmrelay.types import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TokenLogprob,
     ToolCallDelta,
     Usage,
     UsageEvent,
@@ -50,6 +52,7 @@ class OpenAIStreamParser:
         "_ids",
         "_last_index",
         "_last_usage",
+        "_logprobs",
         "_refusal",
         "_refused",
         "_saw_tool_call",
@@ -75,6 +78,7 @@ class OpenAIStreamParser:
         self._ids: dict[str, int] = {}
         self._last_index = 0
         self._last_usage: Usage | None = None
+        self._logprobs: list[TokenLogprob] = []
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         if event.event == "error":
@@ -88,6 +92,8 @@ class OpenAIStreamParser:
                 return []
             if data == "[DONE]":
                 self.done = True
+                if self._logprobs:
+                    self.details[logprobs.DETAIL_KEY] = tuple(self._logprobs)
                 return []
         chunk = as_obj(decode_json(data, self._ep, "a stream chunk"))
         fast = self._plain_text(chunk)
@@ -139,7 +145,12 @@ class OpenAIStreamParser:
         if type(choices) is not list or len(choices) != 1 or "error" in chunk or "x_groq" in chunk:
             return None
         choice = choices[0]
-        if type(choice) is not dict or choice.get("finish_reason") is not None or choice.get("index", 0) != 0:
+        if (
+            type(choice) is not dict
+            or choice.get("finish_reason") is not None
+            or choice.get("index", 0) != 0
+            or choice.get("logprobs") is not None
+        ):
             return None
         delta = choice.get("delta")
         if type(delta) is not dict:
@@ -150,6 +161,8 @@ class OpenAIStreamParser:
         return [TextDelta(content)] if content else []
 
     def _choice(self, choice: dict[str, Any], out: list[StreamEvent]) -> None:
+        if choice.get("logprobs") is not None:
+            self._logprobs.extend(logprobs.from_chat_choice(choice))
         delta = as_obj(choice.get("delta")) or {}
         reasoning = reasoning_text(delta)
         if reasoning:

@@ -24,6 +24,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from llmrelay.types.fields import (
+    CacheTTL as CacheTTL,
+)
+from llmrelay.types.fields import (
+    PromptCache as PromptCache,
+)
+from llmrelay.types.fields import (
+    Reasoning as Reasoning,
+)
+from llmrelay.types.fields import (
+    SafetySetting as SafetySetting,
+)
+from llmrelay.types.fields import (
+    ServiceTier as ServiceTier,
+)
+from llmrelay.types.fields import (
+    TokenLogprob as TokenLogprob,
+)
+from llmrelay.types.fields import (
+    TopLogprob as TopLogprob,
+)
+from llmrelay.types.fields import (
+    Verbosity as Verbosity,
+)
 from llmrelay.types.report import Report
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
@@ -40,8 +64,12 @@ FINISH_REASONS: frozenset[str] = frozenset(("stop", "length", "tool_calls", "con
 
 @dataclass(frozen=True, slots=True)
 class TextPart:
+    """Text. ``cache`` marks a prompt-cache breakpoint after this part (Anthropic's
+    ``cache_control``; see ``PromptCache``)."""
+
     text: str
     type: Literal["text"] = "text"
+    cache: CacheTTL | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +114,14 @@ ContentPart: TypeAlias = TextPart | ImagePart
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """A function the model may call; ``parameters`` is a JSON Schema object."""
+    """A function the model may call; ``parameters`` is a JSON Schema object. ``cache``
+    marks a prompt-cache breakpoint after this tool's definition (Anthropic)."""
 
     name: str
     description: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     strict: bool | None = None
+    cache: CacheTTL | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +162,10 @@ class Message:
     signatures). It is keyed by wire protocol (``{"anthropic": ...}``) so an adapter only
     reads its own and a fallback to another provider ignores it. ``ChatResponse.message``
     fills it; callers never need to build it.
+
+    ``cache`` (``"5m"`` or ``"1h"``) marks a prompt-cache breakpoint at the end of this
+    turn: Anthropic caches the prompt up to here (``cache_control`` on its last block).
+    OpenAI and Gemini cache prefixes by themselves and ignore the marker.
     """
 
     role: Role
@@ -140,6 +174,7 @@ class Message:
     tool_call_id: str | None = None
     name: str | None = None
     provider_state: Mapping[str, Any] | None = None
+    cache: CacheTTL | None = None
 
     @classmethod
     def system(cls, text: str) -> Message:
@@ -204,6 +239,12 @@ class ChatRequest:
     options llmrelay does not model; ``extra_headers`` are added to the HTTP request.
     ``metadata`` and ``tags`` are llmrelay's own (logs, ledger, budgets) and are not
     sent to the provider; ``user`` is sent where the provider supports it.
+
+    ``reasoning``, ``prompt_cache``, ``service_tier``, ``top_k``, ``safety_settings``,
+    ``logprobs``/``top_logprobs``, ``verbosity`` and ``n`` are mapped to each protocol's
+    own parameter, and refused before sending (``UnsupportedFeatureError`` naming the
+    field and the provider or model) where the chosen deployment cannot honour them; the
+    table is in docs/library.md. ``n`` must be 1 (or unset): a call returns one choice.
     """
 
     model: str
@@ -224,6 +265,15 @@ class ChatRequest:
     tags: Sequence[str] = ()
     extra: Mapping[str, Any] | None = None
     extra_headers: Mapping[str, str] | None = None
+    reasoning: Reasoning | None = None
+    prompt_cache: PromptCache | None = None
+    service_tier: ServiceTier | None = None
+    top_k: int | None = None
+    safety_settings: Sequence[SafetySetting] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    verbosity: Verbosity | None = None
+    n: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,8 +371,9 @@ class ChatResponse:
     ``cost`` is in US dollars from actual usage; None means unknown (no price for the
     model), never a silent zero. ``details`` holds what the provider reported beyond the
     common model (``refusal``, ``stop_sequence``, ``system_fingerprint``, ``finish_message``,
-    and ``service_tier``: the tier that served the call as OpenAI and Anthropic report it,
-    which the cost is priced under); ``meta`` is llmrelay's report of how the call was served.
+    ``service_tier``: the tier that served the call as OpenAI and Anthropic report it, which
+    the cost is priced under, and ``logprobs``: a tuple of ``TokenLogprob`` when asked for);
+    ``meta`` is llmrelay's report of how the call was served.
     """
 
     id: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,14 +62,24 @@ class BatchAPI(Protocol):
 
 
 class BatchHTTP:
-    """Sends batch-API calls with a deployment's credentials; errors come back typed."""
+    """Sends batch-API calls with a deployment's credentials; errors come back typed.
+    ``fit`` fits each request to the deployment's model as a direct call does
+    (``llmrelay.catalog.fit``: refusals, efforts turned into budgets)."""
 
-    def __init__(self, transport: Transport, adapter: Adapter) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        adapter: Adapter,
+        fit: Callable[[ChatRequest, Endpoint], ChatRequest] | None = None,
+    ) -> None:
         self.transport = transport
         self.adapter = adapter
+        self.fit = fit
 
     def chat(self, req: ChatRequest, ep: Endpoint) -> HttpRequest:
         """The request a direct call would send: its body is what a batch carries."""
+        if self.fit is not None:
+            req = self.fit(req, ep)
         return self.adapter.chat_request(req, ep, stream=False)
 
     def credentials(self, ep: Endpoint) -> dict[str, str]:

@@ -36,6 +36,7 @@ from llmrelay.app.batch.journal import Journal, Submission
 from llmrelay.app.batch.openai_batches import OpenAIBatches
 from llmrelay.app.batch.records import BatchError, BatchItemNotRunError, BatchResult
 from llmrelay.app.batch.sink import Sink
+from llmrelay.catalog.fit import fit_request
 from llmrelay.errors import ConfigError, LLMRelayError, UnsupportedFeatureError
 from llmrelay.hosts import SIMULATOR_URL, is_simulator
 from llmrelay.providers import load_adapter
@@ -132,11 +133,15 @@ class _ProviderRun:
             )
         api = self.apis.get(kind)
         if api is None:
-            api = self.apis[kind] = make(BatchHTTP(self.transport, load_adapter(ep.provider)))
+            api = self.apis[kind] = make(BatchHTTP(self.transport, load_adapter(ep.provider), self.fit))
         return api
 
     def endpoint(self, model: str) -> Endpoint:
         return self.client.route(model).deployments[0].endpoint
+
+    def fit(self, req: ChatRequest, ep: Endpoint) -> ChatRequest:
+        host = ep.host or ep.provider
+        return fit_request(req, self.client.catalog.lookup(host, ep.model), ep.provider, host)
 
     async def run(self, items: Sequence[BatchItem]) -> None:
         self.by_index = {item.index: item for item in items}
