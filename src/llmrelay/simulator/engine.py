@@ -268,7 +268,11 @@ def _tool_calls(inp: GenerationInput, rng: random.Random) -> tuple[SimToolCall, 
 
 
 def _calls_tool(inp: GenerationInput) -> bool:
-    return bool(inp.tools) and inp.tool_choice != "none" and not inp.last_is_tool_result
+    """A forced choice (``required`` or a named tool) always calls, even right after a tool
+    result, as the real APIs do; ``auto`` answers a tool result with text."""
+    if not inp.tools or inp.tool_choice == "none":
+        return False
+    return inp.tool_choice != "auto" or not inp.last_is_tool_result
 
 
 # --------------------------------------------------------------------------- generate
