@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmrelay.simulator.engine import GenerationInput, ToolSpec, conversation_of
+from llmrelay.simulator.openai_extras import Extras, extras_of, reasoning_effort
 from llmrelay.simulator.openai_checks import (
     OpenAIError,
     boolean,
@@ -50,6 +51,8 @@ class ChatCall:
     n: int
     max_tokens: int | None
     inp: GenerationInput
+    effort: str | None = None  # reasoning effort (reasoning models only)
+    extras: Extras = Extras("default", "", "in_memory")
 
 
 # --------------------------------------------------------------------------- messages
@@ -357,4 +360,5 @@ def parse_chat(body: Mapping[str, Any], *, model: str | None = None) -> ChatCall
         extra_prompt_tokens=IMAGE_TOKENS * conv.images,
     )
     include_usage = bool(options and options.get("include_usage"))
-    return ChatCall(name, stream, include_usage, n, limit, inp)
+    effort = reasoning_effort(body, name)
+    return ChatCall(name, stream, include_usage, n, limit, inp, effort, extras_of(body))

@@ -14,11 +14,13 @@ Two ways of asking, matching the providers:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmrelay.simulator.clock import SimClock
+from llmrelay.simulator.engine import GenerationInput, split_tokens
 
 DEFAULT_LIMIT = 4096
 
@@ -83,3 +85,12 @@ class PromptCache:
         for key in keys:
             self.store(key, rule.ttl)
         return hit
+
+
+def prompt_sequence(inp: GenerationInput) -> list[str]:
+    """The prompt as the tokens an automatic cache sees, in order: tool definitions first,
+    then the conversation (so a new last message leaves the earlier prefix cached)."""
+    tools = json.dumps(
+        [[t.name, t.description, t.parameters] for t in inp.tools], sort_keys=True, separators=(",", ":")
+    )
+    return split_tokens(tools + "\n" + inp.conversation) if inp.tools else split_tokens(inp.conversation)
