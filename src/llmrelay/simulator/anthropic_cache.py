@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from llmrelay.simulator.anthropic_models import min_cacheable
@@ -104,11 +105,11 @@ def breakpoints(body: Mapping[str, Any]) -> list[Breakpoint]:
         raise AnthropicInvalid(
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {len(found)}."
         )
-    for earlier, later in zip(found, found[1:], strict=False):
+    for earlier, later in pairwise(found):
         if earlier.ttl == "5m" and later.ttl == "1h":
             raise AnthropicInvalid(
-                "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that "
-                "blocks are processed in the following order: `tools`, `system`, `messages`."
+                "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. "
+                "Note that blocks are processed in the following order: `tools`, `system`, `messages`."
             )
     return found
 

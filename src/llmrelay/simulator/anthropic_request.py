@@ -381,8 +381,14 @@ def _check_sampling(body: Mapping[str, Any], modern: bool) -> None:
         for name, default in (("temperature", 1), ("top_p", None), ("top_k", None)):
             if body.get(name) is not None and body[name] != default:
                 raise AnthropicInvalid(f"`{name}` is deprecated for this model.")
-    if is_family(model, ONE_SAMPLER) and body.get("temperature") is not None and body.get("top_p") is not None:
-        raise AnthropicInvalid("`temperature` and `top_p` cannot both be specified for this model. Please use only one.")
+    if (
+        is_family(model, ONE_SAMPLER)
+        and body.get("temperature") is not None
+        and body.get("top_p") is not None
+    ):
+        raise AnthropicInvalid(
+            "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+        )
     _number_in(body, "temperature", 0.0, 1.0)
     _number_in(body, "top_p", 0.0, 1.0)
     if body.get("top_k") is not None:

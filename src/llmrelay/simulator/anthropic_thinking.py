@@ -68,8 +68,8 @@ def parse_thinking(body: Mapping[str, Any], model: str) -> ThinkingAsk | None:
         max_tokens = body.get("max_tokens")
         if isinstance(max_tokens, int) and budget >= max_tokens:
             raise AnthropicInvalid(
-                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
-                f"at {_DOCS}#max-tokens-and-context-window-size"
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+                f"documentation at {_DOCS}#max-tokens-and-context-window-size"
             )
         return ThinkingAsk(budget, effort or "medium")
     if kind == "adaptive":
@@ -156,8 +156,9 @@ def _check_leading_thinking(messages: Sequence[Any]) -> None:
         raise AnthropicInvalid(
             f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
             f"found `{first}`. When `thinking` is enabled, a final `assistant` message must start with a "
-            "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend "
-            "you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. "
+            "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). "
+            "We recommend you include thinking blocks from previous turns. "
+            "To avoid this requirement, disable `thinking`. "
             f"Please consult our documentation at {_DOCS}"
         )
 

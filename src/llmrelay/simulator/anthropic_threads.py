@@ -73,7 +73,8 @@ class ThreadStore:
             return ThreadTurn(rest, keep=True)
         if kind != "continue":
             raise AnthropicInvalid(
-                "thread: Input tag found using 'type' does not match any of the expected tags: 'create', 'continue'"
+                "thread: Input tag found using 'type' does not match any of the expected tags: "
+                "'create', 'continue'"
             )
         previous = thread.get("previous_message_id")
         if not isinstance(previous, str) or not previous:
@@ -86,7 +87,9 @@ class ThreadStore:
                 )
         held = self._threads.get(previous)
         if held is None:
-            raise ThreadRefused(404, f"Thread not found for previous_message_id: {previous}", "thread_not_found")
+            raise ThreadRefused(
+                404, f"Thread not found for previous_message_id: {previous}", "thread_not_found"
+            )
         if held.continued:
             raise ThreadRefused(
                 409,

@@ -20,27 +20,42 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
-from llmrelay.simulator.engine import prompt_tokens
+from llmrelay.simulator.engine import GenerationInput, prompt_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.gemini_request import (
     GeminiInvalid,
     GenerateCall,
+    get,
     parse_batch_embed,
     parse_count_tokens,
     parse_embed,
     parse_generate,
 )
 from llmrelay.simulator.gemini_response import (
+    Extras,
     StreamChunk,
     chunk_pieces,
     error_body,
     response_body,
     stream_chunks,
 )
+from llmrelay.simulator.gemini_thinking import GeminiThinking, check_signatures, parse_thinking, think
+from llmrelay.simulator.prompt_cache import AutoRule, prompt_sequence
 from llmrelay.simulator.responses import ResetResponse, TruncatedResponse, dumps, json_response, sse_response
 from llmrelay.simulator.vectors import embedding_vector
 
 PROTOCOL = "gemini"
+# Implicit caching: Google documents a minimum prompt per model (1,024 tokens for Flash models,
+# 4,096 for Pro) and no increment; the simulator counts hits in 128-token steps, and an entry
+# lives five minutes after its last use.
+IMPLICIT_CACHE_STEP = 128
+IMPLICIT_CACHE_TTL = 300.0
+
+
+def implicit_cache_minimum(model: str) -> int:
+    return 4096 if "-pro" in model.lower() else 1024
+
+
 _UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
@@ -203,6 +218,12 @@ class _Api:
 
     async def _generate(self, request: Request, model: str, method: str, body: Any) -> Response:
         call = parse_generate(model, body)
+        cached_content = get(body, "cachedContent")
+        if cached_content is not None:
+            # No cachedContents resource is kept: every name is unknown, as a deleted one would be.
+            return _error(403, "CachedContent not found (or permission denied)")
+        thinking = parse_thinking(body, model)
+        check_signatures(body["contents"], model, self.sim.config.seed)
         prompt = prompt_tokens(call.generation)
         window = self.sim.config.context_window
         if prompt > window:
@@ -218,14 +239,33 @@ class _Api:
         await self.sim.delay()
         if fault is not None and (not stream or fault.kind in ("status", "reset")):
             return self._unary_fault(fault, lambda: dumps(self._response(call, info, prompt)))
-        gens = self.sim.generate_many(call.generation, call.candidates, prompt=prompt)
+        extras, inp = self._extras(call, thinking, prompt)
+        gens = self.sim.generate_many(inp, call.candidates, prompt=prompt)
+        self.sim.stats.completion_tokens += extras.thoughts(len(gens))
         response_id = self.sim.new_id("", info, 22)
         if not stream:
-            return json_response(response_body(model, response_id, gens, call.enum_output))
-        chunks = stream_chunks(model, response_id, gens, call.enum_output)
+            return json_response(response_body(model, response_id, gens, call.enum_output, extras))
+        chunks = stream_chunks(model, response_id, gens, call.enum_output, extras)
         if request.query_params.get("alt") == "sse":
             return sse_response(self._stream(chunks, fault, sse=True))
         return StreamingResponse(self._stream(chunks, fault, sse=False), media_type="application/json")
+
+    def _extras(
+        self, call: GenerateCall, thinking: GeminiThinking | None, prompt: int
+    ) -> tuple[Extras, GenerationInput]:
+        """The thought, the implicitly cached prompt prefix, and the input whose reply fits what
+        thinking leaves of ``maxOutputTokens``."""
+        inp, seed = call.generation, self.sim.config.seed
+        rule = AutoRule(implicit_cache_minimum(inp.model), IMPLICIT_CACHE_STEP, IMPLICIT_CACHE_TTL)
+        hit = self.sim.prompt_cache.longest_prefix(f"gemini\x00{inp.model}", prompt_sequence(inp), rule)
+        cached = min(hit, prompt)
+        if thinking is None:
+            return Extras(None, seed, cached), inp
+        thought = think(thinking, inp.conversation, seed)
+        if inp.max_tokens is not None:
+            thought = replace(thought, tokens=min(thought.tokens, max(inp.max_tokens - 1, 0)))
+            inp = replace(inp, max_tokens=max(inp.max_tokens - thought.tokens, 1))
+        return Extras(thought, seed, cached), inp
 
     def _response(self, call: GenerateCall, info: RequestInfo, prompt: int) -> dict[str, Any]:
         gens = self.sim.generate_many(call.generation, call.candidates, prompt=prompt)

@@ -34,8 +34,8 @@ from llmrelay.simulator.openai_extras import cached_tokens
 from llmrelay.simulator.openai_request import ChatCall, parse_chat
 from llmrelay.simulator.openai_response import Billing, completion_payload
 from llmrelay.simulator.openai_stream import stream_chunks
-from llmrelay.simulator.thinking import thought_text, thought_tokens
 from llmrelay.simulator.responses import ResetResponse, TruncatedResponse, dumps, json_response, sse_response
+from llmrelay.simulator.thinking import thought_text, thought_tokens
 
 PROTOCOL = "openai"
 RATE_LIMIT_REQUESTS = 10_000

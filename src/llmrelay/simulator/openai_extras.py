@@ -38,6 +38,10 @@ class Extras:
     retention: str
 
 
+#: what a request without any of these fields gets
+DEFAULT_EXTRAS = Extras("default", "", "in_memory")
+
+
 def is_reasoning_model(model: str) -> bool:
     """o-series and the gpt-5 family (the Responses API uses the same rule)."""
     return model.rsplit("/", 1)[-1].lower().startswith(REASONING_PREFIXES)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmrelay.simulator.engine import GenerationInput, ToolSpec, conversation_of
-from llmrelay.simulator.openai_extras import Extras, extras_of, reasoning_effort
 from llmrelay.simulator.openai_checks import (
     OpenAIError,
     boolean,
@@ -25,6 +24,7 @@ from llmrelay.simulator.openai_checks import (
     typed,
     wrong_type,
 )
+from llmrelay.simulator.openai_extras import DEFAULT_EXTRAS, Extras, extras_of, reasoning_effort
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 PART_TYPES = ("text", "image_url", "input_audio", "refusal", "audio", "file")
@@ -52,7 +52,7 @@ class ChatCall:
     max_tokens: int | None
     inp: GenerationInput
     effort: str | None = None  # reasoning effort (reasoning models only)
-    extras: Extras = Extras("default", "", "in_memory")
+    extras: Extras = DEFAULT_EXTRAS
 
 
 # --------------------------------------------------------------------------- messages

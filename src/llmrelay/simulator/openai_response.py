@@ -28,6 +28,9 @@ class Billing:
     service_tier: str = "default"
 
 
+NO_BILLING = Billing()
+
+
 def usage(prompt: int, completion: int, reasoning: int = 0, cached: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
@@ -43,7 +46,7 @@ def usage(prompt: int, completion: int, reasoning: int = 0, cached: int = 0) -> 
     }
 
 
-def total_usage(generations: list[Generation], billing: Billing = Billing()) -> dict[str, Any]:
+def total_usage(generations: list[Generation], billing: Billing = NO_BILLING) -> dict[str, Any]:
     """The prompt once, every choice's completion (its reasoning included)."""
     reasoning = billing.reasoning * len(generations)
     completion = sum(g.completion_tokens for g in generations) + reasoning
@@ -51,7 +54,12 @@ def total_usage(generations: list[Generation], billing: Billing = Billing()) -> 
 
 
 def completion_payload(
-    model: str, generations: list[Generation], completion_id: str, *, azure: bool, billing: Billing = Billing()
+    model: str,
+    generations: list[Generation],
+    completion_id: str,
+    *,
+    azure: bool,
+    billing: Billing = NO_BILLING,
 ) -> dict[str, Any]:
     """A ``chat.completion`` object with one choice per generation."""
     choices = []

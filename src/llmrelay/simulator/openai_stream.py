@@ -17,7 +17,14 @@ from typing import Any
 from llmrelay.simulator.core import Simulator
 from llmrelay.simulator.engine import Generation, split_tokens
 from llmrelay.simulator.faults import Fault
-from llmrelay.simulator.openai_response import AZURE_PROMPT_FILTER, FINGERPRINT, FINISH, Billing, total_usage
+from llmrelay.simulator.openai_response import (
+    AZURE_PROMPT_FILTER,
+    FINGERPRINT,
+    FINISH,
+    NO_BILLING,
+    Billing,
+    total_usage,
+)
 from llmrelay.simulator.responses import dumps
 
 MID_STREAM = frozenset(("cut_stream", "stream_error", "malformed"))
@@ -33,7 +40,7 @@ async def stream_chunks(
     include_usage: bool,
     fault: Fault | None = None,
     azure: bool = False,
-    billing: Billing = Billing(),
+    billing: Billing = NO_BILLING,
 ) -> AsyncIterator[bytes]:
     """The stream's bytes; unpaced, in one write (same bytes, far fewer sends for a benchmark)."""
     events = _events(sim, model, generations, completion_id, include_usage, fault, azure, billing)

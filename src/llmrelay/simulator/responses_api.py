@@ -29,7 +29,6 @@ from llmrelay.errors import InvalidRequestError
 from llmrelay.simulator.core import Simulator
 from llmrelay.simulator.engine import Generation, prompt_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
-from llmrelay.simulator.openai_extras import cached_tokens
 from llmrelay.simulator.openai_checks import (
     BAD_KEY,
     NO_KEY,
@@ -38,6 +37,7 @@ from llmrelay.simulator.openai_checks import (
     parse_json,
     status_error,
 )
+from llmrelay.simulator.openai_extras import cached_tokens
 from llmrelay.simulator.responses import (
     ResetResponse,
     TruncatedResponse,

@@ -63,7 +63,15 @@ def answer_for(call: ResponsesCall, generation: Generation | None, thought: Thou
                response_id: str, seed: int, prompt_tokens: int, cached_tokens: int = 0,
                service_tier: str = "default") -> Answer:  # fmt: skip
     return Answer(
-        call, response_id, int(time.time()), generation, thought, seed, prompt_tokens, cached_tokens, service_tier
+        call,
+        response_id,
+        int(time.time()),
+        generation,
+        thought,
+        seed,
+        prompt_tokens,
+        cached_tokens,
+        service_tier,
     )
 
 

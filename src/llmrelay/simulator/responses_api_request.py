@@ -29,7 +29,7 @@ from llmrelay.simulator.openai_checks import (
     typed,
     wrong_type,
 )
-from llmrelay.simulator.openai_extras import Extras, extras_of, is_reasoning_model
+from llmrelay.simulator.openai_extras import DEFAULT_EXTRAS, Extras, extras_of, is_reasoning_model
 from llmrelay.simulator.openai_request import IMAGE_TOKENS
 from llmrelay.simulator.responses_api_tools import text_format_of, tool_choice_of, tools_of
 
@@ -84,7 +84,7 @@ class ResponsesCall:
     echo: dict[str, Any] = field(default_factory=dict)  # request fields the response repeats
     texts: tuple[str, ...] = ()  # the conversation so far, for a later previous_response_id
     items: int = 0
-    extras: Extras = Extras("default", "", "in_memory")
+    extras: Extras = DEFAULT_EXTRAS
 
 
 # --------------------------------------------------------------------------- encrypted reasoning
