@@ -58,7 +58,7 @@ async def test_stream_events_carry_the_thought_and_its_signature() -> None:
     assert deltas[-1]["signature"] == unary["content"][0]["signature"]
     stops = [d["index"] for e, d in events if e == "content_block_stop"]
     assert stops == [0, 1]
-    final = [d for e, d in events if e == "message_delta"][0]
+    final = next(d for e, d in events if e == "message_delta")
     assert final["usage"]["output_tokens"] == unary["usage"]["output_tokens"]
 
 
@@ -99,7 +99,7 @@ async def test_adaptive_thinking_on_models_that_take_it() -> None:
 
 async def _tool_turn(sim: Simulator) -> list[dict[str, Any]]:
     first = (await post(sim, ask(tools=[WEATHER]))).json()
-    assert [b["type"] for b in first["content"]][0] == "thinking" and first["stop_reason"] == "tool_use"
+    assert first["content"][0]["type"] == "thinking" and first["stop_reason"] == "tool_use"
     results = [
         {"type": "tool_result", "tool_use_id": b["id"], "content": "sunny"}
         for b in first["content"]
