@@ -166,13 +166,15 @@ def _missing(name: str, position: int) -> str:
 
 
 def _check(signature: object, payload: str, seed: int) -> None:
+    """Signatures are bytes in proto JSON: base64 in either alphabet (the SDKs send URL-safe)."""
     if signature in SKIP_SIGNATURES:
         return
     if not isinstance(signature, str):
         raise GeminiInvalid("Corrupted thought signature.")
+    standard = signature.replace("-", "+").replace("_", "/")
     try:
-        base64.b64decode(signature, validate=True)
+        sent = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise GeminiInvalid("Corrupted thought signature.") from None
-    if not verify(KIND, payload, signature, seed):
+    if not verify(KIND, payload, base64.b64encode(sent).decode("ascii"), seed):
         raise GeminiInvalid("Invalid thought signature.")
