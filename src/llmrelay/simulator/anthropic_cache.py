@@ -68,9 +68,24 @@ def _block_text(block: object) -> str:
     return str(block)
 
 
+def _marked(body: Mapping[str, Any]) -> bool:
+    """Whether any tool, system block or message block carries ``cache_control``."""
+    blocks: list[Any] = list(body.get("tools") or ())
+    system = body.get("system")
+    if isinstance(system, list):
+        blocks.extend(system)
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            blocks.extend(content)
+    return any(isinstance(b, dict) and "cache_control" in b for b in blocks)
+
+
 def breakpoints(body: Mapping[str, Any]) -> list[Breakpoint]:
     """The request's breakpoints in API order; raises for more than four, or for a 1h
     breakpoint after a 5m one."""
+    if not _marked(body):
+        return []  # most requests: no need to count every block
     digest = hashlib.blake2b(str(body.get("model")).encode(), digest_size=16)
     found: list[Breakpoint] = []
     tokens = 0

@@ -257,8 +257,10 @@ class _Api:
         thinking leaves of ``maxOutputTokens``."""
         inp, seed = call.generation, self.sim.config.seed
         rule = AutoRule(implicit_cache_minimum(inp.model), IMPLICIT_CACHE_STEP, IMPLICIT_CACHE_TTL)
-        hit = self.sim.prompt_cache.longest_prefix(f"gemini\x00{inp.model}", prompt_sequence(inp), rule)
-        cached = min(hit, prompt)
+        cached = 0
+        if prompt >= rule.minimum:
+            hit = self.sim.prompt_cache.longest_prefix(f"gemini\x00{inp.model}", prompt_sequence(inp), rule)
+            cached = min(hit, prompt)
         if thinking is None:
             return Extras(None, seed, cached), inp
         thought = think(thinking, inp.conversation, seed)

@@ -86,6 +86,8 @@ def reasoning_effort(body: Mapping[str, Any], model: str) -> str | None:
 
 def cached_tokens(cache: PromptCache, inp: GenerationInput, extras: Extras, prompt: int) -> int:
     """The prompt tokens served from the cache (0, or 1,024 and up in 128-token steps)."""
+    if prompt < MIN_CACHED:
+        return 0  # too short to cache: skip tokenizing the prompt again
     ttl = EXTENDED_TTL if extras.retention == "24h" else IN_MEMORY_TTL
     rule = AutoRule(MIN_CACHED, CACHE_STEP, ttl)
     hit = cache.longest_prefix(f"openai\x00{inp.model}\x00{extras.cache_key}", prompt_sequence(inp), rule)

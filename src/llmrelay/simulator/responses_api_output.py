@@ -15,9 +15,7 @@ from typing import Any
 
 from llmrelay.simulator.engine import Generation, count_tokens, expected_text, split_tokens
 from llmrelay.simulator.responses_api_request import Reasoning, ResponsesCall, seal
-
-#: reasoning tokens spent per token of the (summarised) thought, by effort
-EFFORT_FACTOR = {"minimal": 1, "low": 2, "medium": 3, "high": 5, "xhigh": 8}
+from llmrelay.simulator.thinking import EFFORT_FACTOR
 
 
 @dataclass(frozen=True, slots=True)
