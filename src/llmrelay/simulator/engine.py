@@ -278,9 +278,15 @@ def _calls_tool(inp: GenerationInput) -> bool:
 # --------------------------------------------------------------------------- generate
 
 
-def prompt_tokens(inp: GenerationInput) -> int:
-    """Prompt token count: the conversation, per-message overhead, and the tool definitions."""
-    total = count_tokens(inp.conversation) + MESSAGE_OVERHEAD * inp.message_count + REPLY_OVERHEAD
+def prompt_tokens(inp: GenerationInput, conversation_tokens: int | None = None) -> int:
+    """Prompt token count: the conversation, per-message overhead, and the tool definitions.
+
+    ``conversation_tokens`` passes in ``count_tokens(inp.conversation)`` when the caller
+    already split the conversation (the prompt cache needs the tokens themselves).
+    """
+    if conversation_tokens is None:
+        conversation_tokens = count_tokens(inp.conversation)
+    total = conversation_tokens + MESSAGE_OVERHEAD * inp.message_count + REPLY_OVERHEAD
     total += inp.extra_prompt_tokens
     for tool in inp.tools:
         total += count_tokens(tool.name) + count_tokens(tool.description or "")

@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
-from llmrelay.simulator.engine import GenerationInput, prompt_tokens
+from llmrelay.simulator.engine import GenerationInput, prompt_tokens, split_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.gemini_request import (
     GeminiInvalid,
@@ -224,7 +224,8 @@ class _Api:
             return _error(403, "CachedContent not found (or permission denied)")
         thinking = parse_thinking(body, model)
         check_signatures(body["contents"], model, self.sim.config.seed)
-        prompt = prompt_tokens(call.generation)
+        conversation = split_tokens(call.generation.conversation)  # counted once, for the count and the cache
+        prompt = prompt_tokens(call.generation, len(conversation))
         window = self.sim.config.context_window
         if prompt > window:
             return _error(
@@ -239,7 +240,7 @@ class _Api:
         await self.sim.delay()
         if fault is not None and (not stream or fault.kind in ("status", "reset")):
             return self._unary_fault(fault, lambda: dumps(self._response(call, info, prompt)))
-        extras, inp = self._extras(call, thinking, prompt)
+        extras, inp = self._extras(call, thinking, prompt, conversation)
         gens = self.sim.generate_many(inp, call.candidates, prompt=prompt)
         self.sim.stats.completion_tokens += extras.thoughts(len(gens))
         response_id = self.sim.new_id("", info, 22)
@@ -251,7 +252,7 @@ class _Api:
         return StreamingResponse(self._stream(chunks, fault, sse=False), media_type="application/json")
 
     def _extras(
-        self, call: GenerateCall, thinking: GeminiThinking | None, prompt: int
+        self, call: GenerateCall, thinking: GeminiThinking | None, prompt: int, conversation: list[str]
     ) -> tuple[Extras, GenerationInput]:
         """The thought, the implicitly cached prompt prefix, and the input whose reply fits what
         thinking leaves of ``maxOutputTokens``."""
@@ -259,7 +260,9 @@ class _Api:
         rule = AutoRule(implicit_cache_minimum(inp.model), IMPLICIT_CACHE_STEP, IMPLICIT_CACHE_TTL)
         cached = 0
         if prompt >= rule.minimum:
-            hit = self.sim.prompt_cache.longest_prefix(f"gemini\x00{inp.model}", prompt_sequence(inp), rule)
+            hit = self.sim.prompt_cache.longest_prefix(
+                f"gemini\x00{inp.model}", prompt_sequence(inp, conversation), rule
+            )
             cached = min(hit, prompt)
         if thinking is None:
             return Extras(None, seed, cached), inp

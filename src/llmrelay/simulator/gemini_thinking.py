@@ -139,7 +139,9 @@ def check_signatures(contents: Sequence[Any], model: str, seed: int) -> None:
     start = 0
     for i, content in enumerate(contents):
         parts = content.get("parts") or []
-        if (content.get("role") or "user") != "model" and any(get(p, "functionResponse") is None for p in parts):
+        if (content.get("role") or "user") != "model" and any(
+            get(p, "functionResponse") is None for p in parts
+        ):
             start = i + 1
     for i in range(start, len(contents)):
         content = contents[i]

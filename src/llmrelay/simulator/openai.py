@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from llmrelay.errors import InvalidRequestError
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
-from llmrelay.simulator.engine import GenerationInput, prompt_tokens
+from llmrelay.simulator.engine import GenerationInput, prompt_tokens, split_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.openai_checks import (
     BAD_KEY,
@@ -162,7 +162,8 @@ class _OpenAI:
             call = parse_chat(parse_json(await request.body()), model=model)
             if not self.sim.knows_model(call.model):
                 raise model_not_found(call.model)
-            prompt = prompt_tokens(call.inp)
+            conversation = split_tokens(call.inp.conversation)  # counted once, for the count and the cache
+            prompt = prompt_tokens(call.inp, len(conversation))
             self._check_context(prompt, call.max_tokens)
         except OpenAIError as error:
             return self._error(error, started)
@@ -178,7 +179,7 @@ class _OpenAI:
             refusal = OpenAIError(f"Invalid schema: {exc.message}", param="response_format")
             return self._error(refusal, started, request_id)
         self.sim.stats.completion_tokens += reasoning * call.n
-        cached = cached_tokens(self.sim.prompt_cache, call.inp, call.extras, prompt)
+        cached = cached_tokens(self.sim.prompt_cache, call.inp, call.extras, prompt, conversation)
         billing = Billing(reasoning, cached, call.extras.service_tier)
         remaining = RATE_LIMIT_TOKENS - prompt - (call.max_tokens or 0)
         headers = self._headers(started, request_id, azure=azure, remaining_tokens=remaining)

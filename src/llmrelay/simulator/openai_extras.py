@@ -84,11 +84,19 @@ def reasoning_effort(body: Mapping[str, Any], model: str) -> str | None:
     return None if effort == "none" else str(effort)
 
 
-def cached_tokens(cache: PromptCache, inp: GenerationInput, extras: Extras, prompt: int) -> int:
+def cached_tokens(
+    cache: PromptCache,
+    inp: GenerationInput,
+    extras: Extras,
+    prompt: int,
+    conversation: list[str] | None = None,
+) -> int:
     """The prompt tokens served from the cache (0, or 1,024 and up in 128-token steps)."""
     if prompt < MIN_CACHED:
         return 0  # too short to cache: skip tokenizing the prompt again
     ttl = EXTENDED_TTL if extras.retention == "24h" else IN_MEMORY_TTL
     rule = AutoRule(MIN_CACHED, CACHE_STEP, ttl)
-    hit = cache.longest_prefix(f"openai\x00{inp.model}\x00{extras.cache_key}", prompt_sequence(inp), rule)
+    hit = cache.longest_prefix(
+        f"openai\x00{inp.model}\x00{extras.cache_key}", prompt_sequence(inp, conversation), rule
+    )
     return min(hit, prompt - prompt % CACHE_STEP)

@@ -87,10 +87,15 @@ class PromptCache:
         return hit
 
 
-def prompt_sequence(inp: GenerationInput) -> list[str]:
+def prompt_sequence(inp: GenerationInput, conversation: list[str] | None = None) -> list[str]:
     """The prompt as the tokens an automatic cache sees, in order: tool definitions first,
-    then the conversation (so a new last message leaves the earlier prefix cached)."""
+    then the conversation (so a new last message leaves the earlier prefix cached).
+    ``conversation`` passes in ``split_tokens(inp.conversation)`` when already split."""
+    if conversation is None:
+        conversation = split_tokens(inp.conversation)
+    if not inp.tools:
+        return conversation
     tools = json.dumps(
         [[t.name, t.description, t.parameters] for t in inp.tools], sort_keys=True, separators=(",", ":")
     )
-    return split_tokens(tools + "\n" + inp.conversation) if inp.tools else split_tokens(inp.conversation)
+    return [*split_tokens(tools + "\n"), *conversation]
