@@ -1,5 +1,5 @@
 """The official google-genai SDK parses the simulator's thought parts, thought signatures,
-thoughtsTokenCount and cachedContentTokenCount, streamed and not."""
+thoughtsTokenCount and cachedContentTokenCount, streamed and not, and manages cachedContents."""
 
 from __future__ import annotations
 
@@ -83,3 +83,27 @@ async def test_cached_content_token_count(server: Server) -> None:
     r = await sdk.aio.models.generate_content(model="gemini-2.5-flash", contents=long + " Second?")
     assert r.usage_metadata.cached_content_token_count >= 1024
     assert r.usage_metadata.cached_content_token_count <= r.usage_metadata.prompt_token_count
+
+
+async def test_cached_contents_through_the_sdk(server: Server) -> None:
+    sdk = make_sdk(server.base)
+    long = " ".join(f"conformance cache rule {i} holds." for i in range(400))
+    config = types.CreateCachedContentConfig(
+        contents=[types.Content(role="user", parts=[types.Part(text=long)])],
+        system_instruction="Answer from the rules.",
+        ttl="300s",
+        display_name="conformance",
+    )
+    cache = await sdk.aio.caches.create(model="gemini-2.5-flash", config=config)
+    assert cache.name and cache.name.startswith("cachedContents/") and cache.display_name == "conformance"
+    assert cache.usage_metadata.total_token_count >= 1024 and cache.expire_time is not None
+    r = await sdk.aio.models.generate_content(
+        model="gemini-2.5-flash",
+        contents="Which rule?",
+        config=types.GenerateContentConfig(cached_content=cache.name),
+    )
+    assert r.usage_metadata.cached_content_token_count == cache.usage_metadata.total_token_count
+    assert r.usage_metadata.prompt_token_count > r.usage_metadata.cached_content_token_count
+    await sdk.aio.caches.delete(name=cache.name)
+    with pytest.raises(Exception, match="CachedContent not found"):
+        await sdk.aio.caches.get(name=cache.name)

@@ -1,4 +1,4 @@
-"""Gemini thinking, thought signatures, implicit caching and cachedContent in the simulator."""
+"""Gemini thinking, thought signatures and implicit caching in the simulator."""
 
 from __future__ import annotations
 
@@ -162,13 +162,3 @@ async def test_implicit_caching_reports_a_repeated_prefix() -> None:
     sim.clock.advance(301)
     expired = (await generate(sim, "gemini-2.5-flash", body(long + " Fourth?"))).json()["usageMetadata"]
     assert "cachedContentTokenCount" not in expired
-
-
-async def test_an_unknown_cached_content_is_refused() -> None:
-    r = await generate(Simulator(), "gemini-2.5-flash", body(QUESTION, cachedContent="cachedContents/abc123"))
-    assert r.status_code == 403
-    assert r.json()["error"] == {
-        "code": 403,
-        "message": "CachedContent not found (or permission denied)",
-        "status": "PERMISSION_DENIED",
-    }

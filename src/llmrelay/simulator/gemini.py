@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
 from llmrelay.simulator.engine import GenerationInput, prompt_tokens, split_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
+from llmrelay.simulator.gemini_cache import CachedContents, CacheRefused
 from llmrelay.simulator.gemini_request import (
     GeminiInvalid,
     GenerateCall,
@@ -146,12 +147,37 @@ class _Api:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        self.caches = CachedContents(sim.clock, implicit_cache_minimum)
 
     def _gate(self, request: Request) -> Response | None:
         presented = request.headers.get("x-goog-api-key") or request.query_params.get("key")
         if self.sim.check_key(presented):
             return None
         return _key_invalid() if presented else _error(403, _UNREGISTERED)
+
+    async def cached_contents(self, request: Request) -> Response:
+        """``cachedContents`` (POST: create; GET: list) and ``cachedContents/{id}`` (GET, DELETE)."""
+        refusal = self._gate(request)
+        if refusal is not None:
+            return refusal
+        name = request.path_params.get("cache")
+        try:
+            if name is None and request.method == "POST":
+                try:
+                    body = json.loads(await request.body())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    return _error(400, "Invalid JSON payload received.")
+                return json_response(self.caches.create(body))
+            if name is None:
+                return json_response({"cachedContents": self.caches.list()})
+            if request.method == "DELETE":
+                self.caches.delete(f"cachedContents/{name}")
+                return json_response({})
+            return json_response(self.caches.get(f"cachedContents/{name}"))
+        except CacheRefused as exc:
+            return _error(exc.status, exc.message)
+        except GeminiInvalid as exc:
+            return _error(400, exc.message)
 
     async def unknown(self, request: Request) -> Response:
         return _error(404, f"Method not found: {request.method} {request.url.path}")
@@ -217,11 +243,13 @@ class _Api:
         return json_response(payload)
 
     async def _generate(self, request: Request, model: str, method: str, body: Any) -> Response:
+        explicit = None
+        if isinstance(body, dict) and get(body, "cachedContent") is not None:
+            try:
+                body, explicit = self.caches.apply(body, model)
+            except CacheRefused as exc:
+                return _error(exc.status, exc.message)
         call = parse_generate(model, body)
-        cached_content = get(body, "cachedContent")
-        if cached_content is not None:
-            # No cachedContents resource is kept: every name is unknown, as a deleted one would be.
-            return _error(403, "CachedContent not found (or permission denied)")
         thinking = parse_thinking(body, model)
         check_signatures(body["contents"], model, self.sim.config.seed)
         conversation = split_tokens(call.generation.conversation)  # counted once, for the count and the cache
@@ -240,7 +268,7 @@ class _Api:
         await self.sim.delay()
         if fault is not None and (not stream or fault.kind in ("status", "reset")):
             return self._unary_fault(fault, lambda: dumps(self._response(call, info, prompt)))
-        extras, inp = self._extras(call, thinking, prompt, conversation)
+        extras, inp = self._extras(call, thinking, prompt, conversation, explicit)
         gens = self.sim.generate_many(inp, call.candidates, prompt=prompt)
         self.sim.stats.completion_tokens += extras.thoughts(len(gens))
         response_id = self.sim.new_id("", info, 22)
@@ -252,14 +280,20 @@ class _Api:
         return StreamingResponse(self._stream(chunks, fault, sse=False), media_type="application/json")
 
     def _extras(
-        self, call: GenerateCall, thinking: GeminiThinking | None, prompt: int, conversation: list[str]
+        self,
+        call: GenerateCall,
+        thinking: GeminiThinking | None,
+        prompt: int,
+        conversation: list[str],
+        explicit: int | None,
     ) -> tuple[Extras, GenerationInput]:
-        """The thought, the implicitly cached prompt prefix, and the input whose reply fits what
-        thinking leaves of ``maxOutputTokens``."""
+        """The thought, the cached prompt prefix (``explicit``: a cachedContent's tokens, else
+        what the implicit cache holds), and the input whose reply fits what thinking leaves
+        of ``maxOutputTokens``."""
         inp, seed = call.generation, self.sim.config.seed
         rule = AutoRule(implicit_cache_minimum(inp.model), IMPLICIT_CACHE_STEP, IMPLICIT_CACHE_TTL)
-        cached = 0
-        if prompt >= rule.minimum:
+        cached = explicit or 0
+        if explicit is None and prompt >= rule.minimum:
             hit = self.sim.prompt_cache.longest_prefix(
                 f"gemini\x00{inp.model}", prompt_sequence(inp, conversation), rule
             )
@@ -331,6 +365,11 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         Route("/v1beta/models/{target}", api.model, methods=["GET", "POST"]),
         Route("/v1/models/{target}", api.model, methods=["POST"]),
     ]
+    for version in ("v1beta", "v1"):
+        result.append(Route(f"/{version}/cachedContents", api.cached_contents, methods=["GET", "POST"]))
+        result.append(
+            Route(f"/{version}/cachedContents/{{cache}}", api.cached_contents, methods=["GET", "DELETE"])
+        )
     result.append(
         Route("/v1beta/{rest:path}", api.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     )
