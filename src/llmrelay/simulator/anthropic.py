@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from llmrelay.simulator.anthropic_cache import account, breakpoints
+from llmrelay.simulator.anthropic_invalid import AnthropicInvalid
 from llmrelay.simulator.anthropic_request import (
-    AnthropicInvalid,
     MessagesCall,
     parse_count_tokens,
     parse_messages,

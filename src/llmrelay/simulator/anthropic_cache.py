@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from llmrelay.simulator.anthropic_invalid import AnthropicInvalid
 from llmrelay.simulator.anthropic_models import min_cacheable
-from llmrelay.simulator.anthropic_request import AnthropicInvalid
 from llmrelay.simulator.engine import MESSAGE_OVERHEAD, count_tokens
 from llmrelay.simulator.prompt_cache import PromptCache
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmrelay.simulator.anthropic_invalid import AnthropicInvalid
 from llmrelay.simulator.anthropic_models import ADAPTIVE, ADAPTIVE_ONLY, is_family
-from llmrelay.simulator.anthropic_request import AnthropicInvalid
 from llmrelay.simulator.thinking import sign, thought_text, thought_tokens, verify
 
 MIN_BUDGET = 1024

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmrelay.simulator.anthropic_request import AnthropicInvalid
+from llmrelay.simulator.anthropic_invalid import AnthropicInvalid
 
 BETA_PREFIX = "message-threads-"
 CREATE_ONLY = ("system", "tools")
