@@ -87,9 +87,14 @@ async def client() -> AsyncIterator[llmrelay.Client]:
         yield c
 
 
-async def _ask(client: llmrelay.Client, alias: str, messages: list[Message]) -> ChatResponse:
+async def _ask(
+    client: llmrelay.Client, alias: str, messages: list[Message], stream: bool = False
+) -> ChatResponse:
     _, _, extra, max_tokens = CASES[alias]
-    return await client.chat(messages, model=alias, tools=[WEATHER], extra=extra, max_tokens=max_tokens)
+    if not stream:
+        return await client.chat(messages, model=alias, tools=[WEATHER], extra=extra, max_tokens=max_tokens)
+    chat_stream = client.stream(messages, model=alias, tools=[WEATHER], extra=extra, max_tokens=max_tokens)
+    return await chat_stream.final()
 
 
 def _answered(first: ChatResponse, message: Message) -> list[Message]:
@@ -97,11 +102,12 @@ def _answered(first: ChatResponse, message: Message) -> list[Message]:
     return [Message(role="user", content=QUESTION), message, *results]
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["unary", "stream"])
 @pytest.mark.parametrize("alias", list(CASES))
 async def test_a_tool_turn_with_reasoning_is_replayed_and_accepted(
-    client: llmrelay.Client, alias: str
+    client: llmrelay.Client, alias: str, stream: bool
 ) -> None:
-    first = await _ask(client, alias, [Message(role="user", content=QUESTION)])
+    first = await _ask(client, alias, [Message(role="user", content=QUESTION)], stream)
     assert first.finish_reason == "tool_calls" and first.tool_calls
     assert first.usage is not None and first.usage.output_tokens > 0
     if alias != "anthropic":  # Anthropic folds thinking into output_tokens without a separate count
@@ -109,7 +115,7 @@ async def test_a_tool_turn_with_reasoning_is_replayed_and_accepted(
         assert first.usage.output_tokens > first.usage.reasoning_tokens
     if alias != "chat":  # Chat Completions keeps no reasoning to replay
         assert first.provider_state
-    second = await _ask(client, alias, _answered(first, first.message))
+    second = await _ask(client, alias, _answered(first, first.message), stream)
     assert second.finish_reason == "stop" and second.text
     assert client.simulator.stats.statuses[400] == 0
 
