@@ -146,3 +146,15 @@ async def test_reasoning_effort_is_refused_on_a_model_that_does_not_reason() -> 
     async with llmrelay.Client(Settings.load(ledger={"enabled": False}, models=models)) as c:
         with pytest.raises(errors.InvalidRequestError, match="reasoning_effort"):
             await c.chat("Hello", model="plain", extra={"reasoning_effort": "low"})
+
+
+async def test_redacted_thinking_is_replayed_whole(client: llmrelay.Client) -> None:
+    trigger = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253"
+    question = Message(role="user", content=f"{trigger} {QUESTION}")
+    first = await _ask(client, "anthropic", [question], stream=True)
+    assert first.provider_state is not None
+    assert [b["type"] for b in first.provider_state["anthropic"]["content"]] == ["redacted_thinking"]
+    results = [Message(role="tool", content="sunny", tool_call_id=c.id) for c in first.tool_calls]
+    second = await _ask(client, "anthropic", [question, first.message, *results])
+    assert second.finish_reason == "stop"
+    assert client.simulator.stats.statuses[400] == 0

@@ -118,15 +118,19 @@ async def test_replayed_thinking_is_verified() -> None:
     ok = await post(sim, ask(tools=[WEATHER], messages=messages))
     assert ok.status_code == 200 and ok.json()["stop_reason"] == "end_turn"
 
-    for field, value in (("signature", "QUJD" * 30), ("thinking", "I changed my mind.")):
+    edited = "`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be modified."
+    forged = "Invalid `signature` in `thinking` block"
+    for field, value, refusal in (
+        ("signature", "QUJD" * 30, forged),
+        ("thinking", "I changed my mind.", edited),
+    ):
         changed = [dict(m) for m in messages]
-        changed[1] = {
-            "role": "assistant",
-            "content": [{**messages[1]["content"][0], field: value}, *messages[1]["content"][1:]],
-        }
+        block = {**messages[1]["content"][0], field: value}
+        changed[1] = {"role": "assistant", "content": [block, *messages[1]["content"][1:]]}
         r = await post(sim, ask(tools=[WEATHER], messages=changed))
         assert r.status_code == 400
-        assert r.json()["error"]["message"] == "messages.1.content.0: Invalid `signature` in `thinking` block"
+        message = r.json()["error"]["message"]
+        assert message.startswith(f"messages.1.content.0: {refusal}")
 
     other_seed = await post(Simulator(), ask(tools=[WEATHER], messages=messages))
     assert other_seed.status_code == 200  # same seed, same key: another instance accepts it too
@@ -173,3 +177,34 @@ async def test_sampling_rules_per_version_and_model(
         assert r.status_code == 200
     else:
         assert r.status_code == 400 and refusal in r.json()["error"]["message"]
+
+
+REDACT = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253"
+
+
+async def test_the_documented_trigger_redacts_the_thinking() -> None:
+    sim = Simulator()
+    question = {"role": "user", "content": f"{REDACT} What is the weather in Paris?"}
+    first = await post(sim, ask(tools=[WEATHER], messages=[question]))
+    block = first.json()["content"][0]
+    assert block["type"] == "redacted_thinking" and set(block) == {"type", "data"}
+    assert thought_text(question["content"], 0) not in first.text  # the thought itself is not shown
+    streamed = sse_events((await post(sim, ask(tools=[WEATHER], messages=[question], stream=True))).text)
+    starts = [d["content_block"] for e, d in streamed if e == "content_block_start"]
+    assert starts[0] == block  # whole in its start event, no deltas
+    assert not [d for e, d in streamed if e == "content_block_delta" and d["index"] == 0]
+    results = [
+        {"type": "tool_result", "tool_use_id": b["id"], "content": "sunny"}
+        for b in first.json()["content"]
+        if b["type"] == "tool_use"
+    ]
+    history = [
+        question,
+        {"role": "assistant", "content": first.json()["content"]},
+        {"role": "user", "content": results},
+    ]
+    assert (await post(sim, ask(tools=[WEATHER], messages=history))).status_code == 200
+    broken = {**block, "data": block["data"][:-6] + "AAAAAA"}
+    history[1] = {"role": "assistant", "content": [broken, *first.json()["content"][1:]]}
+    refused = await post(sim, ask(tools=[WEATHER], messages=history))
+    assert refused.status_code == 400 and "cannot be modified" in refused.json()["error"]["message"]

@@ -205,12 +205,13 @@ class _Api:
         thought, gen = self._reply(call, thinking)
         cache = account(self.sim.prompt_cache, points, call.model, gen.prompt_tokens)
         message_id = self.sim.new_id("msg_", info)
-        self.threads.keep(turn, message_id, content_blocks(gen, thought))
+        seed = self.sim.config.seed
+        self.threads.keep(turn, message_id, content_blocks(gen, thought, seed))
         if call.stream:
-            events = stream_events(message_id, call.model, gen, thought, cache)
+            events = stream_events(message_id, call.model, gen, thought, cache, seed)
             live = fault if fault is not None and fault.kind != "hang" else None
             return sse_response(self._stream(events, live), headers)
-        return json_response(message_body(message_id, call.model, gen, thought, cache), headers=headers)
+        return json_response(message_body(message_id, call.model, gen, thought, cache, seed), headers=headers)
 
     def _reply(self, call: MessagesCall, thinking: ThinkingAsk | None) -> tuple[Thought | None, Generation]:
         """The thought (when thinking is on) and the reply; thinking spends ``max_tokens`` first."""

@@ -49,10 +49,10 @@ def _output_tokens(gen: Generation, thought: Thought | None) -> int:
     return gen.completion_tokens + (thought.tokens if thought is not None else 0)
 
 
-def content_blocks(gen: Generation, thought: Thought | None = None) -> list[dict[str, Any]]:
+def content_blocks(gen: Generation, thought: Thought | None = None, seed: int = 0) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if thought is not None:
-        blocks.append({"type": "thinking", "thinking": thought.text, "signature": thought.signature})
+        blocks.append(thought.block(seed))
     if gen.text:
         blocks.append({"type": "text", "text": gen.text})
     for call in gen.tool_calls:
@@ -73,13 +73,14 @@ def message_body(
     gen: Generation,
     thought: Thought | None = None,
     cache: CacheUsage | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": content_blocks(gen, thought),
+        "content": content_blocks(gen, thought, seed),
         "stop_reason": _STOP_REASONS.get(gen.finish, "end_turn"),
         "stop_sequence": gen.stop_sequence,
         "usage": usage(gen.prompt_tokens, _output_tokens(gen, thought), cache),
@@ -109,6 +110,7 @@ def stream_events(
     gen: Generation,
     thought: Thought | None = None,
     cache: CacheUsage | None = None,
+    seed: int = 0,
 ) -> list[StreamEvent]:
     """The full event sequence of a streamed message, in the order the real API sends it."""
     start: dict[str, Any] = {
@@ -150,7 +152,10 @@ def stream_events(
         events.append(StreamEvent("content_block_stop", {"type": "content_block_stop", "index": index}))
         index += 1
 
-    if thought is not None:
+    if thought is not None and thought.redacted:
+        open_block(thought.block(seed))  # arrives whole, without deltas
+        close_block()
+    elif thought is not None:
         open_block({"type": "thinking", "thinking": "", "signature": ""})
         for piece in split_tokens(thought.text):
             delta({"type": "thinking_delta", "thinking": piece}, piece)

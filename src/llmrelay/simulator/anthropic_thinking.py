@@ -8,17 +8,21 @@ signature or a changed thought is refused, as Anthropic refuses it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from llmrelay.simulator.anthropic_invalid import AnthropicInvalid
 from llmrelay.simulator.anthropic_models import ADAPTIVE, ADAPTIVE_ONLY, is_family
-from llmrelay.simulator.thinking import sign, thought_text, thought_tokens, verify
+from llmrelay.simulator.thinking import check, sign, thought_text, thought_tokens
 
 MIN_BUDGET = 1024
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 SIGNATURE_KIND = "anthropic-thinking"
+# Anthropic documents this prompt string for testing: it makes the reply's thinking redacted.
+REDACT_TRIGGER = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253"
 _DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 
 
@@ -37,6 +41,35 @@ class Thought:
     text: str
     signature: str
     tokens: int
+    redacted: bool = False
+
+    def block(self, seed: int) -> dict[str, Any]:
+        """The content block as sent: ``thinking`` with its signature, or ``redacted_thinking``."""
+        if self.redacted:
+            return {"type": "redacted_thinking", "data": seal_redacted(self.text, seed)}
+        return {"type": "thinking", "thinking": self.text, "signature": self.signature}
+
+
+def _keystream(seed: int, size: int) -> bytes:
+    return hashlib.shake_256(f"llmrelay-simulator-redacted:{seed}".encode()).digest(size)
+
+
+def seal_redacted(text: str, seed: int) -> str:
+    """A ``redacted_thinking`` block's ``data``: the thought, enciphered, and its signature."""
+    raw = text.encode("utf-8", "surrogatepass")
+    hidden = bytes(a ^ b for a, b in zip(raw, _keystream(seed, len(raw)), strict=True))
+    return base64.b64encode(hidden).decode("ascii") + "." + sign(SIGNATURE_KIND, text, seed)
+
+
+def open_redacted(data: str, seed: int) -> bool:
+    """Whether ``data`` is a ``redacted_thinking`` payload of this simulator, unchanged."""
+    hidden, _, signature = data.partition(".")
+    try:
+        raw = base64.b64decode(hidden.encode("ascii"), validate=True)
+        text = bytes(a ^ b for a, b in zip(raw, _keystream(seed, len(raw)), strict=True)).decode("utf-8")
+    except (ValueError, UnicodeError):
+        return False
+    return check(SIGNATURE_KIND, text, signature, seed) == "ok"
 
 
 def parse_thinking(body: Mapping[str, Any], model: str) -> ThinkingAsk | None:
@@ -119,25 +152,43 @@ def check_replayed(messages: Sequence[Any], seed: int, thinking_on: bool) -> Non
     """Every replayed ``thinking`` block must be signed by this simulator for exactly its text;
     with thinking on, the assistant turn whose tool calls the last user turn answers must
     start with its thinking."""
+    latest = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
     for i, message in enumerate(messages):
         content = message.get("content") if isinstance(message, dict) else None
         if message.get("role") != "assistant" or not isinstance(content, list):
             continue
         for j, block in enumerate(content):
-            if isinstance(block, dict) and block.get("type") == "thinking":
-                _check_block(block, f"messages.{i}.content.{j}", seed)
+            if not isinstance(block, dict) or block.get("type") not in ("thinking", "redacted_thinking"):
+                continue
+            path = f"messages.{i}.content.{j}"
+            if block["type"] == "thinking":
+                _check_block(block, path, seed, latest=i == latest)
+            elif i == latest and not open_redacted(str(block.get("data")), seed):
+                raise AnthropicInvalid(_modified(path))
     if thinking_on:
         _check_leading_thinking(messages)
 
 
-def _check_block(block: Mapping[str, Any], path: str, seed: int) -> None:
+def _check_block(block: Mapping[str, Any], path: str, seed: int, *, latest: bool) -> None:
+    """A forged signature is refused anywhere; a genuine signature of another text (the thought
+    was edited) only in the latest assistant turn, the one the API reads thinking from."""
     text, signature = block.get("thinking"), block.get("signature")
     if not isinstance(text, str):
         raise AnthropicInvalid(f"{path}.thinking.thinking: Field required")
     if not isinstance(signature, str):
         raise AnthropicInvalid(f"{path}.thinking.signature: Field required")
-    if not verify(SIGNATURE_KIND, text, signature, seed):
+    status = check(SIGNATURE_KIND, text, signature, seed)
+    if status == "forged":
         raise AnthropicInvalid(f"{path}: Invalid `signature` in `thinking` block")
+    if status == "modified" and latest:
+        raise AnthropicInvalid(_modified(path))
+
+
+def _modified(path: str) -> str:
+    return (
+        f"{path}: `thinking` or `redacted_thinking` blocks in the latest assistant message cannot be "
+        "modified. These blocks must remain as they were in the original response."
+    )
 
 
 def _check_leading_thinking(messages: Sequence[Any]) -> None:
@@ -169,4 +220,4 @@ def think(ask: ThinkingAsk, conversation: str, seed: int, max_tokens: int) -> Th
     text = thought_text(conversation, seed)
     cap = ask.budget if ask.budget is not None else max(max_tokens - 1, 1)
     tokens = min(thought_tokens(text, ask.effort), cap)
-    return Thought(text, sign(SIGNATURE_KIND, text, seed), tokens)
+    return Thought(text, sign(SIGNATURE_KIND, text, seed), tokens, REDACT_TRIGGER in conversation)
