@@ -7,6 +7,7 @@ from typing import Any
 
 import anthropic
 import httpx2
+import pytest
 from anthropic import beta_async_tool
 from tests.simulator.test_anthropic import HEADERS, WEATHER, client_for
 
@@ -81,7 +82,10 @@ async def test_thread_refusals() -> None:
         assert repeated.status_code == 400 and "system" in repeated.json()["error"]["message"]
 
 
-async def test_the_sdk_tool_runner_runs_on_a_thread() -> None:
+@pytest.mark.parametrize(
+    "thinking", [None, {"type": "enabled", "budget_tokens": 1024}], ids=["plain", "thinking"]
+)
+async def test_the_sdk_tool_runner_runs_on_a_thread(thinking: dict[str, Any] | None) -> None:
     sim = Simulator()
     sent: list[dict[str, Any]] = []
 
@@ -98,12 +102,15 @@ async def test_the_sdk_tool_runner_runs_on_a_thread() -> None:
     )
     async with http:
         sdk = anthropic.AsyncAnthropic(api_key="k", base_url="http://sim", http_client=http, max_retries=0)
+        extra: dict[str, Any] = {"thinking": thinking} if thinking else {}
         runner = sdk.beta.messages.tool_runner(
-            model="claude-sonnet-4-5", max_tokens=300, tools=[get_weather], messages=[QUESTION]
+            model="claude-sonnet-4-5", max_tokens=3000, tools=[get_weather], messages=[QUESTION], **extra
         )
         replies = [message async for message in runner]
     assert [r.stop_reason for r in replies] == ["tool_use", "end_turn"]
     assert sent[0]["thread"] == {"type": "create"}
     assert sent[1]["thread"] == {"type": "continue", "previous_message_id": replies[0].id}
     assert [m["role"] for m in sent[1]["messages"]] == ["user"]  # only the new turn travelled
+    if thinking:  # the thread held the signed thinking of the tool turn, and it verified
+        assert [b.type for b in replies[0].content][0] == "thinking"
     assert sim.stats.statuses[200] == 2 and sum(sim.stats.statuses.values()) == 2
