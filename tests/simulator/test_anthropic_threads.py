@@ -112,5 +112,5 @@ async def test_the_sdk_tool_runner_runs_on_a_thread(thinking: dict[str, Any] | N
     assert sent[1]["thread"] == {"type": "continue", "previous_message_id": replies[0].id}
     assert [m["role"] for m in sent[1]["messages"]] == ["user"]  # only the new turn travelled
     if thinking:  # the thread held the signed thinking of the tool turn, and it verified
-        assert [b.type for b in replies[0].content][0] == "thinking"
+        assert replies[0].content[0].type == "thinking"
     assert sim.stats.statuses[200] == 2 and sum(sim.stats.statuses.values()) == 2
