@@ -29,7 +29,8 @@ async def test_text_stream() -> None:
     assert data[-1] == "[DONE]"
     events = [json.loads(d) for d in data[:-1]]
     assert all(
-        set(e) == {"id", "object", "created", "model", "system_fingerprint", "choices"} for e in events
+        set(e) == {"id", "object", "created", "model", "service_tier", "system_fingerprint", "choices"}
+        for e in events
     )
     assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
     assert [e["choices"][0]["delta"]["content"] for e in events[1:-1]] == list(TEXT.pieces)

@@ -12,21 +12,38 @@ import math
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from llmrelay.simulator.anthropic_cache import account, breakpoints
+from llmrelay.simulator.anthropic_invalid import AnthropicInvalid
 from llmrelay.simulator.anthropic_request import (
-    AnthropicInvalid,
     MessagesCall,
     parse_count_tokens,
     parse_messages,
 )
-from llmrelay.simulator.anthropic_response import StreamEvent, error_body, message_body, stream_events
+from llmrelay.simulator.anthropic_response import (
+    StreamEvent,
+    content_blocks,
+    error_body,
+    message_body,
+    stream_events,
+)
+from llmrelay.simulator.anthropic_thinking import (
+    ThinkingAsk,
+    Thought,
+    check_replayed,
+    check_with_thinking,
+    parse_thinking,
+    think,
+)
+from llmrelay.simulator.anthropic_threads import ThreadRefused, ThreadStore
 from llmrelay.simulator.core import Simulator
-from llmrelay.simulator.engine import prompt_tokens
+from llmrelay.simulator.engine import Generation, prompt_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.responses import (
     ResetResponse,
@@ -108,6 +125,7 @@ class _Api:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        self.threads = ThreadStore()
 
     def _gate(self, request: Request, request_id: str) -> Response | None:
         """Credentials and the version header, checked before the body is read."""
@@ -156,9 +174,19 @@ class _Api:
         if refusal is not None:
             return refusal
         try:
-            call = parse_messages(await self._json(request), request.headers["anthropic-version"])
+            turn = self.threads.resolve(await self._json(request), request.headers.get("anthropic-beta", ""))
+            call = parse_messages(turn.body, request.headers["anthropic-version"])
+            thinking = parse_thinking(turn.body, call.model)
+            if thinking is not None:
+                check_with_thinking(turn.body)
+            check_replayed(turn.body["messages"], self.sim.config.seed, thinking is not None)
+            points = breakpoints(turn.body)
         except AnthropicInvalid as exc:
             return _error(400, exc.message, request_id)
+        except ThreadRefused as exc:
+            body = error_body(error_type(exc.status), exc.message, request_id)
+            body["error"]["details"] = {"error_code": exc.code}
+            return json_response(body, exc.status, {"request-id": request_id})
         refusal = self._check_model(call.model, request_id) or self._check_window(call, request_id)
         if refusal is not None:
             return refusal
@@ -174,13 +202,27 @@ class _Api:
             and (not call.stream or fault.kind in ("status", "reset"))
         ):
             return self._unary_fault(fault, call, info, headers)
-        gen = self.sim.generate(call.generation)
+        thought, gen = self._reply(call, thinking)
+        cache = account(self.sim.prompt_cache, points, call.model, gen.prompt_tokens)
         message_id = self.sim.new_id("msg_", info)
+        seed = self.sim.config.seed
+        self.threads.keep(turn, message_id, content_blocks(gen, thought, seed))
         if call.stream:
-            events = stream_events(message_id, call.model, gen)
+            events = stream_events(message_id, call.model, gen, thought, cache, seed)
             live = fault if fault is not None and fault.kind != "hang" else None
             return sse_response(self._stream(events, live), headers)
-        return json_response(message_body(message_id, call.model, gen), headers=headers)
+        return json_response(message_body(message_id, call.model, gen, thought, cache, seed), headers=headers)
+
+    def _reply(self, call: MessagesCall, thinking: ThinkingAsk | None) -> tuple[Thought | None, Generation]:
+        """The thought (when thinking is on) and the reply; thinking spends ``max_tokens`` first."""
+        if thinking is None:
+            return None, self.sim.generate(call.generation)
+        inp = call.generation
+        thought = think(thinking, inp.conversation, self.sim.config.seed, inp.max_tokens or 1)
+        room = max((inp.max_tokens or 0) - thought.tokens, 1)
+        gen = self.sim.generate(replace(inp, max_tokens=room))
+        self.sim.stats.completion_tokens += thought.tokens
+        return thought, gen
 
     def _check_window(self, call: MessagesCall, request_id: str) -> Response | None:
         window = self.sim.config.context_window

@@ -8,21 +8,21 @@ path (``messages.1.content.0``) the way the service does.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmrelay.simulator.anthropic_invalid import AnthropicInvalid, is_int
+from llmrelay.simulator.anthropic_sampling import check_sampling
+from llmrelay.simulator.anthropic_tools import parse_tool_choice, parse_tools
 from llmrelay.simulator.engine import (
     GenerationInput,
-    ToolSpec,
     conversation_of,
     count_tokens,
     prompt_tokens,
 )
 from llmrelay.simulator.openai_request import IMAGE_TOKENS
 
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _CONTENT_TYPES = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking", "search_result"}
 )
@@ -34,14 +34,6 @@ DEFAULT_VERSION = "2023-06-01"
 MODERN_VERSION = "2026-10-21"
 
 
-class AnthropicInvalid(Exception):
-    """A request the real API would refuse with 400 invalid_request_error."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 @dataclass(frozen=True)
 class MessagesCall:
     """A validated ``POST /v1/messages`` body."""
@@ -49,26 +41,6 @@ class MessagesCall:
     model: str
     stream: bool
     generation: GenerationInput
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number_in(body: Mapping[str, Any], name: str, low: float, high: float | None) -> None:
-    if name not in body or body[name] is None:
-        return
-    value = body[name]
-    if not _is_number(value):
-        raise AnthropicInvalid(f"{name}: Input should be a valid number")
-    if value < low:
-        raise AnthropicInvalid(f"{name}: Input should be greater than or equal to {low:g}")
-    if high is not None and value > high:
-        raise AnthropicInvalid(f"{name}: Input should be less than or equal to {high:g}")
 
 
 def _text_of_blocks(blocks: object, path: str) -> str:
@@ -215,74 +187,6 @@ def _check_tool_pairing(turns: Sequence[_Turn]) -> None:
                 )
 
 
-def _parse_tools(raw: object) -> tuple[ToolSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise AnthropicInvalid("tools: Input should be a valid list")
-    specs: list[ToolSpec] = []
-    names: set[str] = set()
-    for i, tool in enumerate(raw):
-        path = f"tools.{i}"
-        if not isinstance(tool, dict):
-            raise AnthropicInvalid(f"{path}: Input should be a valid dictionary")
-        kind = tool.get("type")
-        name = tool.get("name")
-        if kind not in (None, "custom"):
-            # Server tools (web search, code execution…) run at Anthropic; the simulator never calls them.
-            if isinstance(name, str):
-                names.add(name)
-            continue
-        if not isinstance(name, str):
-            raise AnthropicInvalid(f"{path}.custom.name: Field required")
-        if not _TOOL_NAME.match(name):
-            raise AnthropicInvalid(
-                f"{path}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'"
-            )
-        if name in names:
-            raise AnthropicInvalid(f"tools: Tool names must be unique. Duplicate name: {name}")
-        names.add(name)
-        schema = tool.get("input_schema")
-        if not isinstance(schema, dict):
-            raise AnthropicInvalid(f"{path}.custom.input_schema: Field required")
-        if schema.get("type") != "object":
-            raise AnthropicInvalid(f"{path}.custom.input_schema.type: Input should be 'object'")
-        description = tool.get("description")
-        if description is not None and not isinstance(description, str):
-            raise AnthropicInvalid(f"{path}.custom.description: Input should be a valid string")
-        specs.append(ToolSpec(name=name, description=description, parameters=schema))
-    return tuple(specs)
-
-
-def _parse_tool_choice(raw: object, tools: Sequence[ToolSpec]) -> tuple[str | tuple[str, str], bool]:
-    """(engine tool_choice, parallel allowed)."""
-    if raw is None:
-        return "auto", True
-    if not isinstance(raw, dict):
-        raise AnthropicInvalid("tool_choice: Input should be a valid dictionary")
-    kind = raw.get("type")
-    parallel = raw.get("disable_parallel_tool_use") is not True
-    if kind == "auto":
-        return "auto", parallel
-    if kind == "none":
-        return "none", parallel
-    if kind == "any":
-        if not tools:
-            raise AnthropicInvalid("tool_choice: tool_choice.type 'any' requires `tools` to be provided")
-        return "required", parallel
-    if kind == "tool":
-        name = raw.get("name")
-        if not isinstance(name, str):
-            raise AnthropicInvalid("tool_choice.tool.name: Field required")
-        if name not in {t.name for t in tools}:
-            raise AnthropicInvalid(f"tool_choice: Tool '{name}' not found in provided tools")
-        return ("tool", name), parallel
-    raise AnthropicInvalid(
-        "tool_choice: Input tag found using 'type' does not match any of the expected tags: "
-        "'auto', 'any', 'tool', 'none'"
-    )
-
-
 def _parse_output_format(body: Mapping[str, Any]) -> dict[str, Any] | None:
     """The JSON schema of ``output_config.format`` (GA) or the older beta ``output_format``."""
     config = body.get("output_config")
@@ -327,7 +231,7 @@ def _conversation(
     if require_max_tokens:
         if "max_tokens" not in body:
             raise AnthropicInvalid("max_tokens: Field required")
-        if not _is_int(body["max_tokens"]):
+        if not is_int(body["max_tokens"]):
             raise AnthropicInvalid("max_tokens: Input should be a valid integer")
         if body["max_tokens"] < 1:
             raise AnthropicInvalid("max_tokens: Input should be greater than or equal to 1")
@@ -364,34 +268,18 @@ def is_modern(api_version: str) -> bool:
     return api_version >= MODERN_VERSION
 
 
-def _check_sampling(body: Mapping[str, Any], modern: bool) -> None:
-    if modern:
-        # 2026-10-21 dropped the sampling knobs: any value, even the default, is an unknown field.
-        for name in ("temperature", "top_p", "top_k"):
-            if name in body:
-                raise AnthropicInvalid(f"{name}: Extra inputs are not permitted")
-        return
-    _number_in(body, "temperature", 0.0, 1.0)
-    _number_in(body, "top_p", 0.0, 1.0)
-    if body.get("top_k") is not None:
-        if not _is_int(body["top_k"]):
-            raise AnthropicInvalid("top_k: Input should be a valid integer")
-        if body["top_k"] < 0:
-            raise AnthropicInvalid("top_k: Input should be greater than or equal to 0")
-
-
 def parse_messages(body: object, api_version: str = DEFAULT_VERSION) -> MessagesCall:
     """Validate a ``POST /v1/messages`` body under ``api_version``, refusing it as the API would."""
     if not isinstance(body, dict):
         raise AnthropicInvalid("Input should be a valid dictionary")
     modern = is_modern(api_version)
     conversation, message_count, turns = _conversation(body, require_max_tokens=True, modern=modern)
-    _check_sampling(body, modern)
+    check_sampling(body, modern)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise AnthropicInvalid("stream: Input should be a valid boolean")
-    tools = _parse_tools(body.get("tools"))
-    choice, parallel = _parse_tool_choice(body.get("tool_choice"), tools)
+    tools = parse_tools(body.get("tools"))
+    choice, parallel = parse_tool_choice(body.get("tool_choice"), tools)
     schema = _parse_output_format(body)
     stops = _parse_stop_sequences(body.get("stop_sequences"))
     last = turns[-1]
@@ -433,8 +321,8 @@ def parse_count_tokens(body: object, api_version: str = DEFAULT_VERSION) -> tupl
     conversation, message_count, _ = _conversation(
         body, require_max_tokens=False, modern=is_modern(api_version)
     )
-    tools = _parse_tools(body.get("tools"))
-    _parse_tool_choice(body.get("tool_choice"), tools)
+    tools = parse_tools(body.get("tools"))
+    parse_tool_choice(body.get("tool_choice"), tools)
     inp = GenerationInput(
         model=body["model"],
         conversation=conversation,

@@ -9,7 +9,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from llmrelay.simulator.engine import Generation, SimToolCall
+from llmrelay.simulator.anthropic_cache import CacheUsage
+from llmrelay.simulator.anthropic_thinking import Thought
+from llmrelay.simulator.engine import Generation, SimToolCall, split_tokens
 
 _STOP_REASONS = {
     "stop": "end_turn",
@@ -26,18 +28,31 @@ def tool_use_id(call: SimToolCall) -> str:
     return call.id if call.id.startswith("toolu_") else f"toolu_{call.id.removeprefix('call_')}"
 
 
-def usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def usage(input_tokens: int, output_tokens: int, cache: CacheUsage | None = None) -> dict[str, Any]:
+    """``input_tokens`` is the whole prompt: the cached part is taken out here, as Anthropic
+    counts only the tokens after the last breakpoint as input."""
+    cache = cache or CacheUsage()
     return {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "input_tokens": max(input_tokens - cache.read - cache.written, 0),
+        "cache_creation_input_tokens": cache.written,
+        "cache_read_input_tokens": cache.read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": cache.write_5m,
+            "ephemeral_1h_input_tokens": cache.write_1h,
+        },
         "output_tokens": output_tokens,
         "service_tier": "standard",
     }
 
 
-def content_blocks(gen: Generation) -> list[dict[str, Any]]:
+def _output_tokens(gen: Generation, thought: Thought | None) -> int:
+    return gen.completion_tokens + (thought.tokens if thought is not None else 0)
+
+
+def content_blocks(gen: Generation, thought: Thought | None = None, seed: int = 0) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
+    if thought is not None:
+        blocks.append(thought.block(seed))
     if gen.text:
         blocks.append({"type": "text", "text": gen.text})
     for call in gen.tool_calls:
@@ -52,16 +67,23 @@ def content_blocks(gen: Generation) -> list[dict[str, Any]]:
     return blocks
 
 
-def message_body(message_id: str, model: str, gen: Generation) -> dict[str, Any]:
+def message_body(
+    message_id: str,
+    model: str,
+    gen: Generation,
+    thought: Thought | None = None,
+    cache: CacheUsage | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": content_blocks(gen),
+        "content": content_blocks(gen, thought, seed),
         "stop_reason": _STOP_REASONS.get(gen.finish, "end_turn"),
         "stop_sequence": gen.stop_sequence,
-        "usage": usage(gen.prompt_tokens, gen.completion_tokens),
+        "usage": usage(gen.prompt_tokens, _output_tokens(gen, thought), cache),
     }
 
 
@@ -82,7 +104,14 @@ def _fragments(text: str) -> list[str]:
     return [text[i : i + _JSON_FRAGMENT] for i in range(0, len(text), _JSON_FRAGMENT)] or [""]
 
 
-def stream_events(message_id: str, model: str, gen: Generation) -> list[StreamEvent]:
+def stream_events(
+    message_id: str,
+    model: str,
+    gen: Generation,
+    thought: Thought | None = None,
+    cache: CacheUsage | None = None,
+    seed: int = 0,
+) -> list[StreamEvent]:
     """The full event sequence of a streamed message, in the order the real API sends it."""
     start: dict[str, Any] = {
         "id": message_id,
@@ -92,7 +121,7 @@ def stream_events(message_id: str, model: str, gen: Generation) -> list[StreamEv
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": usage(gen.prompt_tokens, 1),
+        "usage": usage(gen.prompt_tokens, 1, cache),
     }
     events = [StreamEvent("message_start", {"type": "message_start", "message": start})]
     index = 0
@@ -123,6 +152,15 @@ def stream_events(message_id: str, model: str, gen: Generation) -> list[StreamEv
         events.append(StreamEvent("content_block_stop", {"type": "content_block_stop", "index": index}))
         index += 1
 
+    if thought is not None and thought.redacted:
+        open_block(thought.block(seed))  # arrives whole, without deltas
+        close_block()
+    elif thought is not None:
+        open_block({"type": "thinking", "thinking": "", "signature": ""})
+        for piece in split_tokens(thought.text):
+            delta({"type": "thinking_delta", "thinking": piece}, piece)
+        delta({"type": "signature_delta", "signature": thought.signature}, "")
+        close_block()
     if gen.text or not gen.tool_calls:
         open_block({"type": "text", "text": ""})
         for piece in gen.pieces:
@@ -144,7 +182,7 @@ def stream_events(message_id: str, model: str, gen: Generation) -> list[StreamEv
                     "stop_reason": _STOP_REASONS.get(gen.finish, "end_turn"),
                     "stop_sequence": gen.stop_sequence,
                 },
-                "usage": {"output_tokens": gen.completion_tokens},
+                "usage": {"output_tokens": _output_tokens(gen, thought)},
             },
         )
     )

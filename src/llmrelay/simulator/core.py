@@ -28,8 +28,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llmrelay.errors import ConfigError
+from llmrelay.simulator.clock import SimClock
 from llmrelay.simulator.engine import Generation, GenerationInput, generate, scripted_generation
 from llmrelay.simulator.faults import Fault, FaultPlan, NoFaults, RequestInfo
+from llmrelay.simulator.prompt_cache import PromptCache
 from llmrelay.simulator.script import NoReplies, ReplyPlan
 
 # "batches" goes before "gemini", whose catch-all route would otherwise answer Gemini's batch paths
@@ -182,6 +184,10 @@ class Simulator:
         self._next_index = 0
         self._accepted: deque[float] = deque()  # arrival times within the rate window
         self._app: ASGIApp | None = None
+        #: the clock prompt-cache entries expire on; ``sim.clock.advance(s)`` moves it forward
+        self.clock = SimClock()
+        #: what the providers' prompt caches remember (digests of prompt prefixes, bounded)
+        self.prompt_cache = PromptCache(self.clock)
 
     def __repr__(self) -> str:
         return f"Simulator({self.config!r}, faults={self.faults!r})"

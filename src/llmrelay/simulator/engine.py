@@ -268,15 +268,25 @@ def _tool_calls(inp: GenerationInput, rng: random.Random) -> tuple[SimToolCall, 
 
 
 def _calls_tool(inp: GenerationInput) -> bool:
-    return bool(inp.tools) and inp.tool_choice != "none" and not inp.last_is_tool_result
+    """A forced choice (``required`` or a named tool) always calls, even right after a tool
+    result, as the real APIs do; ``auto`` answers a tool result with text."""
+    if not inp.tools or inp.tool_choice == "none":
+        return False
+    return inp.tool_choice != "auto" or not inp.last_is_tool_result
 
 
 # --------------------------------------------------------------------------- generate
 
 
-def prompt_tokens(inp: GenerationInput) -> int:
-    """Prompt token count: the conversation, per-message overhead, and the tool definitions."""
-    total = count_tokens(inp.conversation) + MESSAGE_OVERHEAD * inp.message_count + REPLY_OVERHEAD
+def prompt_tokens(inp: GenerationInput, conversation_tokens: int | None = None) -> int:
+    """Prompt token count: the conversation, per-message overhead, and the tool definitions.
+
+    ``conversation_tokens`` passes in ``count_tokens(inp.conversation)`` when the caller
+    already split the conversation (the prompt cache needs the tokens themselves).
+    """
+    if conversation_tokens is None:
+        conversation_tokens = count_tokens(inp.conversation)
+    total = conversation_tokens + MESSAGE_OVERHEAD * inp.message_count + REPLY_OVERHEAD
     total += inp.extra_prompt_tokens
     for tool in inp.tools:
         total += count_tokens(tool.name) + count_tokens(tool.description or "")

@@ -20,27 +20,43 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
-from llmrelay.simulator.engine import prompt_tokens
+from llmrelay.simulator.engine import GenerationInput, prompt_tokens, split_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
+from llmrelay.simulator.gemini_cache import CachedContents, CacheRefused
 from llmrelay.simulator.gemini_request import (
     GeminiInvalid,
     GenerateCall,
+    get,
     parse_batch_embed,
     parse_count_tokens,
     parse_embed,
     parse_generate,
 )
 from llmrelay.simulator.gemini_response import (
+    Extras,
     StreamChunk,
     chunk_pieces,
     error_body,
     response_body,
     stream_chunks,
 )
+from llmrelay.simulator.gemini_thinking import GeminiThinking, check_signatures, parse_thinking, think
+from llmrelay.simulator.prompt_cache import AutoRule, prompt_sequence
 from llmrelay.simulator.responses import ResetResponse, TruncatedResponse, dumps, json_response, sse_response
 from llmrelay.simulator.vectors import embedding_vector
 
 PROTOCOL = "gemini"
+# Implicit caching: Google documents a minimum prompt per model (1,024 tokens for Flash models,
+# 4,096 for Pro) and no increment; the simulator counts hits in 128-token steps, and an entry
+# lives five minutes after its last use.
+IMPLICIT_CACHE_STEP = 128
+IMPLICIT_CACHE_TTL = 300.0
+
+
+def implicit_cache_minimum(model: str) -> int:
+    return 4096 if "-pro" in model.lower() else 1024
+
+
 _UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
@@ -131,12 +147,37 @@ class _Api:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        self.caches = CachedContents(sim.clock, implicit_cache_minimum)
 
     def _gate(self, request: Request) -> Response | None:
         presented = request.headers.get("x-goog-api-key") or request.query_params.get("key")
         if self.sim.check_key(presented):
             return None
         return _key_invalid() if presented else _error(403, _UNREGISTERED)
+
+    async def cached_contents(self, request: Request) -> Response:
+        """``cachedContents`` (POST: create; GET: list) and ``cachedContents/{id}`` (GET, DELETE)."""
+        refusal = self._gate(request)
+        if refusal is not None:
+            return refusal
+        name = request.path_params.get("cache")
+        try:
+            if name is None and request.method == "POST":
+                try:
+                    body = json.loads(await request.body())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    return _error(400, "Invalid JSON payload received.")
+                return json_response(self.caches.create(body))
+            if name is None:
+                return json_response({"cachedContents": self.caches.list()})
+            if request.method == "DELETE":
+                self.caches.delete(f"cachedContents/{name}")
+                return json_response({})
+            return json_response(self.caches.get(f"cachedContents/{name}"))
+        except CacheRefused as exc:
+            return _error(exc.status, exc.message)
+        except GeminiInvalid as exc:
+            return _error(400, exc.message)
 
     async def unknown(self, request: Request) -> Response:
         return _error(404, f"Method not found: {request.method} {request.url.path}")
@@ -202,8 +243,17 @@ class _Api:
         return json_response(payload)
 
     async def _generate(self, request: Request, model: str, method: str, body: Any) -> Response:
+        explicit = None
+        if isinstance(body, dict) and get(body, "cachedContent") is not None:
+            try:
+                body, explicit = self.caches.apply(body, model)
+            except CacheRefused as exc:
+                return _error(exc.status, exc.message)
         call = parse_generate(model, body)
-        prompt = prompt_tokens(call.generation)
+        thinking = parse_thinking(body, model)
+        check_signatures(body["contents"], model, self.sim.config.seed)
+        conversation = split_tokens(call.generation.conversation)  # counted once, for the count and the cache
+        prompt = prompt_tokens(call.generation, len(conversation))
         window = self.sim.config.context_window
         if prompt > window:
             return _error(
@@ -218,14 +268,43 @@ class _Api:
         await self.sim.delay()
         if fault is not None and (not stream or fault.kind in ("status", "reset")):
             return self._unary_fault(fault, lambda: dumps(self._response(call, info, prompt)))
-        gens = self.sim.generate_many(call.generation, call.candidates, prompt=prompt)
+        extras, inp = self._extras(call, thinking, prompt, conversation, explicit)
+        gens = self.sim.generate_many(inp, call.candidates, prompt=prompt)
+        self.sim.stats.completion_tokens += extras.thoughts(len(gens))
         response_id = self.sim.new_id("", info, 22)
         if not stream:
-            return json_response(response_body(model, response_id, gens, call.enum_output))
-        chunks = stream_chunks(model, response_id, gens, call.enum_output)
+            return json_response(response_body(model, response_id, gens, call.enum_output, extras))
+        chunks = stream_chunks(model, response_id, gens, call.enum_output, extras)
         if request.query_params.get("alt") == "sse":
             return sse_response(self._stream(chunks, fault, sse=True))
         return StreamingResponse(self._stream(chunks, fault, sse=False), media_type="application/json")
+
+    def _extras(
+        self,
+        call: GenerateCall,
+        thinking: GeminiThinking | None,
+        prompt: int,
+        conversation: list[str],
+        explicit: int | None,
+    ) -> tuple[Extras, GenerationInput]:
+        """The thought, the cached prompt prefix (``explicit``: a cachedContent's tokens, else
+        what the implicit cache holds), and the input whose reply fits what thinking leaves
+        of ``maxOutputTokens``."""
+        inp, seed = call.generation, self.sim.config.seed
+        rule = AutoRule(implicit_cache_minimum(inp.model), IMPLICIT_CACHE_STEP, IMPLICIT_CACHE_TTL)
+        cached = explicit or 0
+        if explicit is None and prompt >= rule.minimum:
+            hit = self.sim.prompt_cache.longest_prefix(
+                f"gemini\x00{inp.model}", prompt_sequence(inp, conversation), rule
+            )
+            cached = min(hit, prompt)
+        if thinking is None:
+            return Extras(None, seed, cached), inp
+        thought = think(thinking, inp.conversation, seed)
+        if inp.max_tokens is not None:
+            thought = replace(thought, tokens=min(thought.tokens, max(inp.max_tokens - 1, 0)))
+            inp = replace(inp, max_tokens=max(inp.max_tokens - thought.tokens, 1))
+        return Extras(thought, seed, cached), inp
 
     def _response(self, call: GenerateCall, info: RequestInfo, prompt: int) -> dict[str, Any]:
         gens = self.sim.generate_many(call.generation, call.candidates, prompt=prompt)
@@ -286,6 +365,11 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         Route("/v1beta/models/{target}", api.model, methods=["GET", "POST"]),
         Route("/v1/models/{target}", api.model, methods=["POST"]),
     ]
+    for version in ("v1beta", "v1"):
+        result.append(Route(f"/{version}/cachedContents", api.cached_contents, methods=["GET", "POST"]))
+        result.append(
+            Route(f"/{version}/cachedContents/{{cache}}", api.cached_contents, methods=["GET", "DELETE"])
+        )
     result.append(
         Route("/v1beta/{rest:path}", api.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     )

@@ -76,6 +76,8 @@ class _Contents:
 
 
 def _part_text(part: Mapping[str, Any]) -> str:
+    if part.get("thought") is True:
+        return ""  # a replayed thought summary is not prompt text (the service drops it too)
     if isinstance(part.get("text"), str):
         return str(part["text"])
     call = get(part, "functionCall")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmrelay.simulator.engine import Generation
+from llmrelay.simulator.gemini_thinking import GeminiThought, call_signature, text_signature
 
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "stop_sequence": "STOP"}
 
@@ -25,21 +26,65 @@ def _parts(gen: Generation, enum_output: bool) -> list[dict[str, Any]]:
     return parts
 
 
-def usage_metadata(prompt: int, completion: int) -> dict[str, Any]:
-    return {
+def usage_metadata(prompt: int, completion: int, thoughts: int = 0, cached: int = 0) -> dict[str, Any]:
+    meta: dict[str, Any] = {
         "promptTokenCount": prompt,
         "candidatesTokenCount": completion,
-        "totalTokenCount": prompt + completion,
+        "totalTokenCount": prompt + completion + thoughts,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
     }
+    if cached:
+        meta["cachedContentTokenCount"] = cached
+        meta["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
+    if thoughts:
+        meta["thoughtsTokenCount"] = thoughts
+    return meta
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a reply carries besides its candidates: the thought (when the model thought),
+    the seed its signatures are made with, and the prompt tokens read from the cache."""
+
+    thought: GeminiThought | None = None
+    seed: int = 0
+    cached: int = 0
+
+    def thoughts(self, candidates: int) -> int:
+        return self.thought.tokens * candidates if self.thought is not None else 0
+
+
+def _sign(parts: list[dict[str, Any]], gen: Generation, extras: Extras) -> list[dict[str, Any]]:
+    """Put the thought signature where Gemini does: on the first function call, or else on
+    the first text part (which signs the whole reply text)."""
+    if extras.thought is None:
+        return parts
+    for part in parts:
+        call = part.get("functionCall")
+        if call is not None:
+            part["thoughtSignature"] = call_signature(call["name"], call["args"], extras.seed)
+            return parts
+    for part in parts:
+        if "text" in part and not part.get("thought"):
+            part["thoughtSignature"] = text_signature(gen.text, extras.seed)
+            return parts
+    return parts
+
+
+def _thought_part(extras: Extras) -> list[dict[str, Any]]:
+    thought = extras.thought
+    return [{"text": thought.text, "thought": True}] if thought is not None and thought.include else []
 
 
 def response_body(
-    model: str, response_id: str, gens: Sequence[Generation], enum_output: bool
+    model: str, response_id: str, gens: Sequence[Generation], enum_output: bool, extras: Extras = Extras()
 ) -> dict[str, Any]:
     candidates = [
         {
-            "content": {"parts": _parts(gen, enum_output), "role": "model"},
+            "content": {
+                "parts": _thought_part(extras) + _sign(_parts(gen, enum_output), gen, extras),
+                "role": "model",
+            },
             "finishReason": _FINISH.get(gen.finish, "STOP"),
             "index": i,
         }
@@ -47,7 +92,12 @@ def response_body(
     ]
     return {
         "candidates": candidates,
-        "usageMetadata": usage_metadata(gens[0].prompt_tokens, sum(g.completion_tokens for g in gens)),
+        "usageMetadata": usage_metadata(
+            gens[0].prompt_tokens,
+            sum(g.completion_tokens for g in gens),
+            extras.thoughts(len(gens)),
+            extras.cached,
+        ),
         "modelVersion": model,
         "responseId": response_id,
     }
@@ -62,7 +112,7 @@ class StreamChunk:
 
 
 def stream_chunks(
-    model: str, response_id: str, gens: Sequence[Generation], enum_output: bool
+    model: str, response_id: str, gens: Sequence[Generation], enum_output: bool, extras: Extras = Extras()
 ) -> list[StreamChunk]:
     """Text arrives piece by piece; function calls arrive whole, in the final chunk with finishReason."""
     if enum_output:
@@ -95,8 +145,28 @@ def stream_chunks(
                 "index": i,
             }
         )
-    usage = usage_metadata(prompt, sum(g.completion_tokens for g in gens))
+    usage = usage_metadata(
+        prompt, sum(g.completion_tokens for g in gens), extras.thoughts(len(gens)), extras.cached
+    )
     chunks.append(StreamChunk({"candidates": finals, "usageMetadata": usage, **meta}, final=True))
+    if extras.thought is None:
+        return chunks
+    for i, gen in enumerate(gens):  # the signature goes on the candidate's first text part or call
+        parts = [
+            p
+            for ch in chunks
+            for c in ch.body["candidates"]
+            if c["index"] == i
+            for p in c["content"]["parts"]
+        ]
+        texts = [p for p in parts if "text" in p]
+        calls = [p for p in parts if "functionCall" in p]
+        if calls or (texts and gen.text):
+            _sign(calls or texts[:1], gen, extras)
+    thought = _thought_part(extras)
+    if thought:
+        first = [{"content": {"parts": thought, "role": "model"}, "index": i} for i in range(len(gens))]
+        chunks.insert(0, StreamChunk({"candidates": first, "usageMetadata": running, **meta}))
     return chunks
 
 

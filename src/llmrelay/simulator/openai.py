@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from llmrelay.errors import InvalidRequestError
 from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
-from llmrelay.simulator.engine import prompt_tokens
+from llmrelay.simulator.engine import GenerationInput, prompt_tokens, split_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.openai_checks import (
     BAD_KEY,
@@ -29,10 +30,12 @@ from llmrelay.simulator.openai_checks import (
     status_error,
 )
 from llmrelay.simulator.openai_embeddings import embeddings_payload, input_tokens, parse_embeddings
-from llmrelay.simulator.openai_request import parse_chat
-from llmrelay.simulator.openai_response import completion_payload
+from llmrelay.simulator.openai_extras import cached_tokens
+from llmrelay.simulator.openai_request import ChatCall, parse_chat
+from llmrelay.simulator.openai_response import Billing, completion_payload
 from llmrelay.simulator.openai_stream import stream_chunks
 from llmrelay.simulator.responses import ResetResponse, TruncatedResponse, dumps, json_response, sse_response
+from llmrelay.simulator.thinking import thought_text, thought_tokens
 
 PROTOCOL = "openai"
 RATE_LIMIT_REQUESTS = 10_000
@@ -159,7 +162,8 @@ class _OpenAI:
             call = parse_chat(parse_json(await request.body()), model=model)
             if not self.sim.knows_model(call.model):
                 raise model_not_found(call.model)
-            prompt = prompt_tokens(call.inp)
+            conversation = split_tokens(call.inp.conversation)  # counted once, for the count and the cache
+            prompt = prompt_tokens(call.inp, len(conversation))
             self._check_context(prompt, call.max_tokens)
         except OpenAIError as error:
             return self._error(error, started)
@@ -168,11 +172,15 @@ class _OpenAI:
         answer = await self._fault_answer(fault, info, started, request_id, azure=azure)
         if answer is not None:
             return answer
+        reasoning, inp = self._reasoning(call)
         try:
-            generations = self.sim.generate_many(call.inp, call.n, prompt=prompt)
+            generations = self.sim.generate_many(inp, call.n, prompt=prompt)
         except InvalidRequestError as exc:
             refusal = OpenAIError(f"Invalid schema: {exc.message}", param="response_format")
             return self._error(refusal, started, request_id)
+        self.sim.stats.completion_tokens += reasoning * call.n
+        cached = cached_tokens(self.sim.prompt_cache, call.inp, call.extras, prompt, conversation)
+        billing = Billing(reasoning, cached, call.extras.service_tier)
         remaining = RATE_LIMIT_TOKENS - prompt - (call.max_tokens or 0)
         headers = self._headers(started, request_id, azure=azure, remaining_tokens=remaining)
         completion_id = self.sim.new_id("chatcmpl-", info)
@@ -185,12 +193,24 @@ class _OpenAI:
                 include_usage=call.include_usage,
                 fault=fault,
                 azure=azure,
+                billing=billing,
             )
             return sse_response(chunks, headers=headers)
-        payload = completion_payload(call.model, generations, completion_id, azure=azure)
+        payload = completion_payload(call.model, generations, completion_id, azure=azure, billing=billing)
         if fault is not None and fault.kind == "cut_stream":
             return TruncatedResponse(dumps(payload), headers=headers)
         return json_response(payload, headers=headers)
+
+    def _reasoning(self, call: ChatCall) -> tuple[int, GenerationInput]:
+        """Hidden reasoning tokens per choice, and the input whose visible reply fits what they
+        leave of ``max_completion_tokens`` (nothing at all when they use it up)."""
+        if call.effort is None:
+            return 0, call.inp
+        tokens = thought_tokens(thought_text(call.inp.conversation, self.sim.config.seed), call.effort)
+        if call.max_tokens is None:
+            return tokens, call.inp
+        tokens = min(tokens, call.max_tokens)
+        return tokens, replace(call.inp, max_tokens=call.max_tokens - tokens)
 
     def _check_context(self, prompt: int, max_tokens: int | None) -> None:
         window = self.sim.config.context_window

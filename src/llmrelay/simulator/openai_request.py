@@ -24,6 +24,7 @@ from llmrelay.simulator.openai_checks import (
     typed,
     wrong_type,
 )
+from llmrelay.simulator.openai_extras import DEFAULT_EXTRAS, Extras, extras_of, reasoning_effort
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 PART_TYPES = ("text", "image_url", "input_audio", "refusal", "audio", "file")
@@ -50,6 +51,8 @@ class ChatCall:
     n: int
     max_tokens: int | None
     inp: GenerationInput
+    effort: str | None = None  # reasoning effort (reasoning models only)
+    extras: Extras = DEFAULT_EXTRAS
 
 
 # --------------------------------------------------------------------------- messages
@@ -357,4 +360,5 @@ def parse_chat(body: Mapping[str, Any], *, model: str | None = None) -> ChatCall
         extra_prompt_tokens=IMAGE_TOKENS * conv.images,
     )
     include_usage = bool(options and options.get("include_usage"))
-    return ChatCall(name, stream, include_usage, n, limit, inp)
+    effort = reasoning_effort(body, name)
+    return ChatCall(name, stream, include_usage, n, limit, inp, effort, extras_of(body))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from llmrelay.simulator.engine import Generation
@@ -17,14 +18,27 @@ AZURE_FILTER = {
 AZURE_PROMPT_FILTER = [{"prompt_index": 0, "content_filter_results": AZURE_FILTER}]
 
 
-def usage(prompt: int, completion: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """What a reply's usage adds to its tokens: reasoning tokens per choice (counted in the
+    completion), prompt tokens served from the cache, and the tier that served it."""
+
+    reasoning: int = 0
+    cached: int = 0
+    service_tier: str = "default"
+
+
+NO_BILLING = Billing()
+
+
+def usage(prompt: int, completion: int, reasoning: int = 0, cached: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": reasoning,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -32,13 +46,20 @@ def usage(prompt: int, completion: int) -> dict[str, Any]:
     }
 
 
-def total_usage(generations: list[Generation]) -> dict[str, Any]:
-    """The prompt once, every choice's completion."""
-    return usage(generations[0].prompt_tokens, sum(g.completion_tokens for g in generations))
+def total_usage(generations: list[Generation], billing: Billing = NO_BILLING) -> dict[str, Any]:
+    """The prompt once, every choice's completion (its reasoning included)."""
+    reasoning = billing.reasoning * len(generations)
+    completion = sum(g.completion_tokens for g in generations) + reasoning
+    return usage(generations[0].prompt_tokens, completion, reasoning, billing.cached)
 
 
 def completion_payload(
-    model: str, generations: list[Generation], completion_id: str, *, azure: bool
+    model: str,
+    generations: list[Generation],
+    completion_id: str,
+    *,
+    azure: bool,
+    billing: Billing = NO_BILLING,
 ) -> dict[str, Any]:
     """A ``chat.completion`` object with one choice per generation."""
     choices = []
@@ -69,8 +90,8 @@ def completion_payload(
         "created": int(time.time()),
         "model": model,
         "choices": choices,
-        "usage": total_usage(generations),
-        "service_tier": "default",
+        "usage": total_usage(generations, billing),
+        "service_tier": billing.service_tier,
         "system_fingerprint": FINGERPRINT,
     }
     if azure:

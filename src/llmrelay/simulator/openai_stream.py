@@ -17,7 +17,14 @@ from typing import Any
 from llmrelay.simulator.core import Simulator
 from llmrelay.simulator.engine import Generation, split_tokens
 from llmrelay.simulator.faults import Fault
-from llmrelay.simulator.openai_response import AZURE_PROMPT_FILTER, FINGERPRINT, FINISH, total_usage
+from llmrelay.simulator.openai_response import (
+    AZURE_PROMPT_FILTER,
+    FINGERPRINT,
+    FINISH,
+    NO_BILLING,
+    Billing,
+    total_usage,
+)
 from llmrelay.simulator.responses import dumps
 
 MID_STREAM = frozenset(("cut_stream", "stream_error", "malformed"))
@@ -33,9 +40,10 @@ async def stream_chunks(
     include_usage: bool,
     fault: Fault | None = None,
     azure: bool = False,
+    billing: Billing = NO_BILLING,
 ) -> AsyncIterator[bytes]:
     """The stream's bytes; unpaced, in one write (same bytes, far fewer sends for a benchmark)."""
-    events = _events(sim, model, generations, completion_id, include_usage, fault, azure)
+    events = _events(sim, model, generations, completion_id, include_usage, fault, azure, billing)
     if sim.paces:
         async for chunk in events:
             yield chunk
@@ -51,11 +59,13 @@ async def _events(
     include_usage: bool,
     fault: Fault | None,
     azure: bool,
+    billing: Billing,
 ) -> AsyncIterator[bytes]:
     # Every chunk shares its envelope; building it once keeps a token's event to one dumps().
     head = (
         b'data: {"id":' + dumps(completion_id) + b',"object":"chat.completion.chunk","created":'
         + str(int(time.time())).encode() + b',"model":' + dumps(model)
+        + b',"service_tier":' + dumps(billing.service_tier)
         + b',"system_fingerprint":"' + FINGERPRINT.encode() + b'","choices":['
     )  # fmt: skip
     tail = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
@@ -93,7 +103,7 @@ async def _events(
             finish["content_filter_results"] = {}
         yield head + dumps(finish) + tail
     if include_usage:
-        yield head + b'],"usage":' + dumps(total_usage(generations)) + b"}\n\n"
+        yield head + b'],"usage":' + dumps(total_usage(generations, billing)) + b"}\n\n"
     yield b"data: [DONE]\n\n"
     sim.stream_finished()
 

@@ -37,6 +37,7 @@ from llmrelay.simulator.openai_checks import (
     parse_json,
     status_error,
 )
+from llmrelay.simulator.openai_extras import cached_tokens
 from llmrelay.simulator.responses import (
     ResetResponse,
     TruncatedResponse,
@@ -193,6 +194,7 @@ class _Responses:
             return self._error(
                 OpenAIError(f"Invalid schema: {exc.message}", param="text.format"), started, request_id
             )
+        extras = call.extras
         reply = answer_for(
             call,
             generation,
@@ -200,6 +202,8 @@ class _Responses:
             response_id=response_id,
             seed=self.sim.config.seed,
             prompt_tokens=prompt,
+            cached_tokens=cached_tokens(self.sim.prompt_cache, call.inp, extras, prompt),
+            service_tier=extras.service_tier,
         )
         if call.store:
             self._remember(reply)

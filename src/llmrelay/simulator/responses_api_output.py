@@ -15,9 +15,7 @@ from typing import Any
 
 from llmrelay.simulator.engine import Generation, count_tokens, expected_text, split_tokens
 from llmrelay.simulator.responses_api_request import Reasoning, ResponsesCall, seal
-
-#: reasoning tokens spent per token of the (summarised) thought, by effort
-EFFORT_FACTOR = {"minimal": 1, "low": 2, "medium": 3, "high": 5, "xhigh": 8}
+from llmrelay.simulator.thinking import EFFORT_FACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +46,8 @@ class Answer:
     thought: Thought | None
     seed: int
     prompt_tokens: int
+    cached_tokens: int = 0
+    service_tier: str = "default"
 
     @property
     def incomplete(self) -> bool:
@@ -58,8 +58,19 @@ class Answer:
 
 
 def answer_for(call: ResponsesCall, generation: Generation | None, thought: Thought | None, *,
-               response_id: str, seed: int, prompt_tokens: int) -> Answer:  # fmt: skip
-    return Answer(call, response_id, int(time.time()), generation, thought, seed, prompt_tokens)
+               response_id: str, seed: int, prompt_tokens: int, cached_tokens: int = 0,
+               service_tier: str = "default") -> Answer:  # fmt: skip
+    return Answer(
+        call,
+        response_id,
+        int(time.time()),
+        generation,
+        thought,
+        seed,
+        prompt_tokens,
+        cached_tokens,
+        service_tier,
+    )
 
 
 # --------------------------------------------------------------------------- items
@@ -127,7 +138,7 @@ def usage(answer: Answer) -> dict[str, Any]:
     output = visible + reasoning
     return {
         "input_tokens": answer.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {"cached_tokens": answer.cached_tokens, "cache_write_tokens": 0},
         "output_tokens": output,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": answer.prompt_tokens + output,
@@ -149,7 +160,7 @@ def response_object(answer: Answer, status: str, output: list[dict[str, Any]] | 
         "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
         "model": answer.call.model,
         "output": output_items(answer) if output is None and final else (output or []),
-        "service_tier": "default",
+        "service_tier": answer.service_tier,
         "top_logprobs": 0,
         "truncation": "disabled",
         "usage": usage(answer) if final else None,

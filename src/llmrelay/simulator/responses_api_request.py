@@ -29,6 +29,7 @@ from llmrelay.simulator.openai_checks import (
     typed,
     wrong_type,
 )
+from llmrelay.simulator.openai_extras import DEFAULT_EXTRAS, Extras, extras_of, is_reasoning_model
 from llmrelay.simulator.openai_request import IMAGE_TOKENS
 from llmrelay.simulator.responses_api_tools import text_format_of, tool_choice_of, tools_of
 
@@ -58,7 +59,6 @@ INCLUDABLE = (
 )
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 SUMMARIES = ("auto", "concise", "detailed")
-REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 MIN_OUTPUT_TOKENS = 16
 _USER_PARTS = ("input_text", "input_image", "input_file")
 _ASSISTANT_PARTS = ("output_text", "refusal")
@@ -84,10 +84,7 @@ class ResponsesCall:
     echo: dict[str, Any] = field(default_factory=dict)  # request fields the response repeats
     texts: tuple[str, ...] = ()  # the conversation so far, for a later previous_response_id
     items: int = 0
-
-
-def is_reasoning_model(model: str) -> bool:
-    return model.rsplit("/", 1)[-1].lower().startswith(REASONING_PREFIXES)
+    extras: Extras = DEFAULT_EXTRAS
 
 
 # --------------------------------------------------------------------------- encrypted reasoning
@@ -372,4 +369,7 @@ def parse_responses(
         "user": body.get("user"),
         "metadata": body.get("metadata") or {},
     }
-    return ResponsesCall(model, stream, gen, max_output, reasoning, store, echo, tuple(inp.texts), inp.items)
+    extras = extras_of(body)
+    return ResponsesCall(
+        model, stream, gen, max_output, reasoning, store, echo, tuple(inp.texts), inp.items, extras
+    )
