@@ -6,7 +6,7 @@ Gemini ``thoughtSignature``, Responses ``encrypted_content``) and refuses a repl
 whose signature or thought was changed. So a second turn that the simulator accepts
 proves the adapters replay the signatures byte-identical, and a tampered
 ``provider_state`` must come back as llmrelay's ``InvalidRequestError`` (a 400).
-Reasoning is turned on with the request's ``extra`` passthrough.
+Reasoning is turned on with the first-class ``reasoning=`` field (``llmrelay.Reasoning``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import llmrelay
 from llmrelay import errors
 from llmrelay.settings import Settings
-from llmrelay.types import ChatResponse, Message, Tool
+from llmrelay.types import ChatResponse, Message, Reasoning, Tool
 
 WEATHER = Tool(
     "get_weather",
@@ -51,27 +51,25 @@ def _responses_sig(state: dict[str, Any]) -> None:
     item["encrypted_content"] = item["encrypted_content"][:-4] + "0000"
 
 
-# alias: (provider, model, extra that turns reasoning on, max_tokens)
-CASES: dict[str, tuple[str, str, dict[str, Any], int | None]] = {
-    "anthropic": (
-        "simulator-anthropic",
-        "claude-sonnet-4-5",
-        {"thinking": {"type": "enabled", "budget_tokens": 2048}},
-        4096,
-    ),
+# alias: (provider, model, reasoning, extra, max_tokens)
+CASES: dict[str, tuple[str, str, Reasoning, dict[str, Any] | None, int | None]] = {
+    "anthropic": ("simulator-anthropic", "claude-sonnet-4-5", Reasoning(budget_tokens=2048), None, 4096),
     "gemini": (
         "simulator-gemini",
         "gemini-3-flash-preview",
-        {"generationConfig": {"thinkingConfig": {"includeThoughts": True}}},
+        Reasoning(effort="low", summary=True),
+        None,
         None,
     ),
+    # store: false (nothing kept at the provider), so the encrypted reasoning is what is replayed
     "responses": (
         "simulator-responses",
         "o4-mini",
-        {"include": ["reasoning.encrypted_content"], "store": False},
+        Reasoning(effort="low", summary=True),
+        {"store": False},
         None,
     ),
-    "chat": ("simulator", "o4-mini", {"reasoning_effort": "low"}, None),
+    "chat": ("simulator", "o4-mini", Reasoning(effort="low"), None, None),
 }
 TAMPER: dict[str, list[Callable[[dict[str, Any]], None]]] = {
     "anthropic": [_anthropic_sig, _anthropic_text],
@@ -82,7 +80,9 @@ TAMPER: dict[str, list[Callable[[dict[str, Any]], None]]] = {
 
 @pytest.fixture
 async def client() -> AsyncIterator[llmrelay.Client]:
-    models = {alias: {"deployments": [{"provider": p, "model": m}]} for alias, (p, m, _, _) in CASES.items()}
+    models = {
+        alias: {"deployments": [{"provider": p, "model": m}]} for alias, (p, m, _, _, _) in CASES.items()
+    }
     async with llmrelay.Client(Settings.load(ledger={"enabled": False}, models=models)) as c:
         yield c
 
@@ -90,10 +90,16 @@ async def client() -> AsyncIterator[llmrelay.Client]:
 async def _ask(
     client: llmrelay.Client, alias: str, messages: list[Message], stream: bool = False
 ) -> ChatResponse:
-    _, _, extra, max_tokens = CASES[alias]
+    _, _, reasoning, extra, max_tokens = CASES[alias]
+    kw: dict[str, Any] = {
+        "tools": [WEATHER],
+        "reasoning": reasoning,
+        "extra": extra,
+        "max_tokens": max_tokens,
+    }
     if not stream:
-        return await client.chat(messages, model=alias, tools=[WEATHER], extra=extra, max_tokens=max_tokens)
-    chat_stream = client.stream(messages, model=alias, tools=[WEATHER], extra=extra, max_tokens=max_tokens)
+        return await client.chat(messages, model=alias, **kw)
+    chat_stream = client.stream(messages, model=alias, **kw)
     return await chat_stream.final()
 
 
