@@ -88,7 +88,7 @@ async def test_block_is_a_typed_error_naming_the_policy(caplog: pytest.LogCaptur
             await r.client.chat(f"use my key {KEY}")
     assert info.value.policy == "input.api_key" and KEY not in str(info.value)
     assert r.recorders["a"].bodies == []  # nothing was sent
-    assert r.samples("llmrelay_refusals_total", reason="other") == 1
+    assert r.samples("llmrelay_refusals_total", reason="guard") == 1
     assert r.samples("llmrelay_guard_decisions_total", kind="api_key", action="block") == 1
     assert r.samples("llmrelay_errors_total", error_type="GuardBlockedError") == 1
     assert KEY not in everything(r, caplog.records)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from llmrelay.hosts import HOSTS
+from llmrelay.middleware.budget import BudgetSpend
 from llmrelay.middleware.guard import GuardDecisions
 from llmrelay.observe import AttemptRecord, CallRecord, LabelBounds, Telemetry
 from llmrelay.observe.labels import error_label
@@ -97,6 +98,7 @@ class ObserveMiddleware(Observer):
         call.ext[_Observed] = state
         if t.metrics is not None:
             t.metrics.started(call.stream)
+            call.setdefault(BudgetSpend)  # asks the budget layer to say what budgets hold
         if t.tracing is not None:
             state.span = t.tracing.start_call(_request_record(call))
         return state
@@ -235,6 +237,7 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
         r.input_tokens = u.input_tokens
         r.output_tokens = u.output_tokens
         r.cached_tokens = u.cached_input_tokens
+        r.cache_write_tokens = u.cache_write_tokens
         r.reasoning_tokens = u.reasoning_tokens
     r.cost = out.cost
     r.ttft = out.ttft
@@ -250,6 +253,9 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
     guarded = call.get(GuardDecisions)
     if guarded is not None:
         r.guards = [(d.kind, d.action, d.where) for d in guarded.decisions]
+    spend = call.get(BudgetSpend)
+    if spend is not None:
+        r.budgets = spend.levels
     if error is not None:
         r.outcome = "cancelled" if isinstance(error, _CANCELLED) else "error"
         r.error_type = error_label(type(error))

@@ -43,6 +43,7 @@ def call_event(r: CallRecord) -> dict[str, Any]:
         "input_tokens": r.input_tokens,
         "output_tokens": r.output_tokens,
         "cached_tokens": r.cached_tokens or None,
+        "cache_write_tokens": r.cache_write_tokens or None,
         "reasoning_tokens": r.reasoning_tokens or None,
         "cost": r.cost,
         "latency_ms": round(r.latency * 1000, 3),
