@@ -23,7 +23,6 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from llmrelay.hosts import HOSTS
 from llmrelay.middleware.budget import BudgetSpend
@@ -53,6 +52,8 @@ class _Observed:
     telemetry: Telemetry
     t0: float
     span: Span | None = None
+    #: the request's part of the record, when the span needed it at the start
+    record: CallRecord | None = None
     #: the attempt layer that reports this call's attempts (the first to see one), so a
     #: client with two of them (settings and ``instrument``) does not report twice
     claimed: AttemptObserver | None = None
@@ -100,12 +101,13 @@ class ObserveMiddleware(Observer):
             t.metrics.started(call.stream)
             call.setdefault(BudgetSpend)  # asks the budget layer to say what budgets hold
         if t.tracing is not None:
-            state.span = t.tracing.start_call(_request_record(call))
+            state.record = _request_record(call)
+            state.span = t.tracing.start_call(state.record)
         return state
 
     async def after(self, call: Call, state: _Observed, error: BaseException | None) -> None:
         t = self.telemetry
-        r = call_record(call, state.t0, error, t)
+        r = call_record(call, state.t0, error, t, state.record)
         if t.metrics is not None:
             t.metrics.finished(r)
         if t.tracing is not None and state.span is not None:
@@ -141,7 +143,7 @@ class AttemptObserver(Observer):
         dep = attempt.deployment
         ep = dep.endpoint
         tracing = t.tracing
-        server = _server(ep.base_url) if tracing is not None else None  # only spans name the server
+        server = tracing.server(ep.base_url) if tracing is not None else None  # only spans name the server
         rec = AttemptRecord(
             attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, server, 0.0
         )
@@ -211,9 +213,12 @@ def _request_record(call: Call) -> CallRecord:
     return r
 
 
-def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry) -> CallRecord:
-    """Everything the engines report about a finished call, read off the call."""
-    r = _request_record(call)
+def call_record(
+    call: Call, t0: float, error: BaseException | None, t: Telemetry, started: CallRecord | None = None
+) -> CallRecord:
+    """Everything the engines report about a finished call, read off the call (onto
+    ``started``, the request's part, when the call's start already read it)."""
+    r = started if started is not None else _request_record(call)
     rep = call.report
     out = call.outcome
     r.latency = time.perf_counter() - t0
@@ -286,11 +291,3 @@ def _with_headers(req: Any, headers: dict[str, str]) -> Any:
     if any(k.lower() == "traceparent" for k in own):
         return req
     return replace(req, extra_headers={**own, **headers})
-
-
-def _server(base_url: str) -> str | None:
-    """``host:port`` of a base URL (for ``server.address``); None for an in-process mount."""
-    parts = urlsplit(base_url)
-    if not parts.hostname:
-        return None
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
