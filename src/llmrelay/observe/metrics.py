@@ -28,7 +28,6 @@ from prometheus_client.metrics_core import (
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.utils import floatToGoString
 
 from llmrelay.observe.labels import OTHER, LabelBounds
 
@@ -105,10 +104,16 @@ ATTEMPTS = Family(
 )  # fmt: skip
 RETRIES = Family("llmrelay_retries", "Upstream requests beyond a call's first", "counter", ("alias",))
 FALLBACKS = Family(
-    "llmrelay_fallbacks", "Fallbacks from one alias to another", "counter", ("from_alias", "to_alias", "reason")
+    "llmrelay_fallbacks",
+    "Fallbacks from one alias to another",
+    "counter",
+    ("from_alias", "to_alias", "reason"),
 )
 CIRCUIT = Family(
-    "llmrelay_circuit_state", "Circuit state last seen (0 closed, 1 half-open, 2 open)", "gauge", ("deployment",)
+    "llmrelay_circuit_state",
+    "Circuit state last seen (0 closed, 1 half-open, 2 open)",
+    "gauge",
+    ("deployment",),
 )
 CIRCUIT_CHANGES = Family(
     "llmrelay_circuit_transitions", "Circuit state changes", "counter", ("deployment", "state")
@@ -167,7 +172,9 @@ class Metrics:
         # writes, a scrape (another thread) reads
         self._lock = threading.Lock()
         self._values: dict[Family, dict[_Key, float]] = {f: {} for f in FAMILIES if f.kind != "histogram"}
-        self._hists: dict[Family, dict[_Key, list[float]]] = {f: {} for f in FAMILIES if f.kind == "histogram"}
+        self._hists: dict[Family, dict[_Key, list[float]]] = {
+            f: {} for f in FAMILIES if f.kind == "histogram"
+        }
         # the gauge's children exist up front so a scrape shows 0, not nothing
         self._in_flight = self._values[IN_FLIGHT]
         self._in_flight[("unary",)] = 0.0
@@ -193,7 +200,7 @@ class Metrics:
                     total, cumulative = 0.0, []
                     for bound, n in zip((*fam.buckets, float("inf")), row, strict=False):
                         total += n
-                        cumulative.append((floatToGoString(bound), total))
+                        cumulative.append((_le(bound), total))
                     metric.add_metric(key, cumulative, row[-1])
             else:
                 assert isinstance(metric, CounterMetricFamily | GaugeMetricFamily)
@@ -277,6 +284,11 @@ class Metrics:
             limits[(*key, "hard")] = level.hard
         if level.soft is not None:
             limits[(*key, "soft")] = level.soft
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as prometheus_client writes it (``0.05``, ``1.0``, ``+Inf``)."""
+    return "+Inf" if bound == float("inf") else repr(float(bound))
 
 
 def _empty(f: Family) -> Metric:

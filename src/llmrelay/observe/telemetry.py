@@ -54,22 +54,40 @@ class Telemetry:
         """The parts that ``settings`` turn on. ``registry`` (metrics) and
         ``tracer_provider`` (traces) override where they report; ``log`` replaces the
         log sink (a ``LogSink``, or a function taking a level and the event's fields)."""
-        emit: LogSink | None = None
+        sinks: list[LogSink] = []
         if log is not None:
-            emit = log if isinstance(log, LogSink) else FunctionLog(log)
+            sinks.append(log if isinstance(log, LogSink) else FunctionLog(log))
         elif settings.logs:
-            emit = (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(
-                settings.logger
+            sinks.append(
+                (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(settings.logger)
             )
+        closers: list[Callable[[], None]] = []
+        if settings.log_file is not None or settings.log_socket is not None:
+            from llmrelay.observe.sinks import FileLog, SocketLog
+
+            if settings.log_file is not None:
+                file_log = FileLog(settings.log_file)
+                sinks.append(file_log)
+                closers.append(file_log.close)
+            if settings.log_socket is not None:
+                socket_log = SocketLog(settings.log_socket)
+                sinks.append(socket_log)
+                closers.append(socket_log.close)
+        emit: LogSink | None = None
+        if len(sinks) == 1:
+            emit = sinks[0]
+        elif sinks:
+            from llmrelay.observe.sinks import Fanout
+
+            emit = Fanout(sinks)
         metrics = None
         if settings.metrics or registry is not None:
             metrics = _metrics(registry, settings.registry == "global", bounds)
         tracing = None
-        shutdown = None
         if settings.traces or settings.otlp_endpoint or tracer_provider is not None:
             if tracer_provider is None and settings.otlp_endpoint:
                 tracer_provider = _otlp_provider(settings.otlp_endpoint, settings.service_name)
-                shutdown = tracer_provider.shutdown
+                closers.append(tracer_provider.shutdown)
             tracing = _tracing(tracer_provider, settings.content)
         return cls(
             bounds,
@@ -78,7 +96,7 @@ class Telemetry:
             tracing,
             content=settings.content,
             content_limit=settings.content_limit,
-            shutdown=shutdown,
+            shutdown=_all(closers) if closers else None,
         )
 
     @property
@@ -88,6 +106,17 @@ class Telemetry:
     def close(self) -> None:
         if self.shutdown is not None:
             self.shutdown()
+
+
+def _all(closers: list[Callable[[], None]]) -> Callable[[], None]:
+    if len(closers) == 1:
+        return closers[0]
+
+    def close() -> None:
+        for c in closers:
+            c()
+
+    return close
 
 
 def _metrics(registry: CollectorRegistry | None, use_global: bool, bounds: LabelBounds) -> Metrics:
