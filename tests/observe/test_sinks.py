@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from llmrelay.errors import ConfigError
-from llmrelay.observe.sinks import RECHECK, FileLog, Fanout, SocketLog, encode
+from llmrelay.observe.sinks import RECHECK, Fanout, FileLog, SocketLog, encode
 
 
 class Clock:
@@ -46,7 +46,7 @@ def test_file_log_appends_lines_and_follows_rotation(tmp_path: Path) -> None:
 
 
 def test_file_log_that_cannot_be_opened_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="observe.log_file"):
+    with pytest.raises(ConfigError, match=r"observe\.log_file"):
         FileLog(str(tmp_path / "missing-dir" / "calls.jsonl"))
 
 
