@@ -14,7 +14,16 @@ simulator's or the network's, which would drown them:
 * traces:  OpenTelemetry SDK spans (a call span and an attempt span per call, with the
            traceparent header), handed to a BatchSpanProcessor (the production choice:
            it queues spans for a background thread) whose exporter drops them;
-* all:     the three together.
+* all:     the three together;
+* traces-1%, all-1%: the same with the tracer provider sampling 1% of traces
+           (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
+           non-recording, and nothing is described for them;
+* socket-idle: call events to ``observe.log_socket`` with nobody listening there
+           (the ``llmrelay tail --socket`` sink's cost when no tail runs).
+
+``--sdk`` also prints what the OpenTelemetry SDK's own calls cost here, one at a time
+(a span started and ended, attributes given at the start or set later, a child span,
+the ``traceparent`` injection, an event), to show where the traces' time goes.
 
 Modes alternate in blocks of ``--block`` calls, ``--rounds`` times, so drift affects all
 alike; a mode's figure is the median over rounds of the process's CPU time per call
@@ -35,12 +44,16 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
 import llmrelay
@@ -59,7 +72,7 @@ from llmrelay.types import (
     UsageEvent,
 )
 
-MODES = ("off", "logs", "metrics", "traces", "all")
+MODES = ("off", "logs", "metrics", "traces", "all", "traces-1%", "all-1%", "socket-idle")
 
 
 class Drop(SpanExporter):
@@ -108,14 +121,19 @@ def client_for(mode: str, settings: Settings, tokens: int) -> llmrelay.Client:
 def _client(mode: str, settings: Settings) -> llmrelay.Client:
     if mode == "off":
         return llmrelay.Client(settings, environ={})
+    everything = mode.startswith("all")
     provider = None
-    if mode in ("traces", "all"):
-        provider = TracerProvider()
+    if mode.startswith("traces") or everything:
+        sampler = ParentBased(TraceIdRatioBased(0.01)) if mode.endswith("1%") else None
+        provider = TracerProvider(sampler=sampler)
         provider.add_span_processor(BatchSpanProcessor(Drop()))
+    update: dict[str, Any] = {"logs": mode == "logs" or everything}
+    if mode == "socket-idle":
+        update["log_socket"] = os.path.join(tempfile.gettempdir(), f"llmrelay-bench-{os.getpid()}.sock")
     t = Telemetry.from_settings(
-        settings.observe.model_copy(update={"logs": mode in ("logs", "all")}),
+        settings.observe.model_copy(update=update),
         bounds_from_settings(settings),
-        registry=CollectorRegistry() if mode in ("metrics", "all") else None,
+        registry=CollectorRegistry() if mode == "metrics" or everything else None,
         tracer_provider=provider,
     )
     return llmrelay.Client(settings, environ={}, layers=instrument(t))
@@ -151,11 +169,66 @@ async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, float
     return out
 
 
+def sdk_costs(rounds: int, n: int) -> dict[str, float]:
+    """CPU seconds per operation of the OpenTelemetry SDK (BatchSpanProcessor, exporter
+    dropping spans), each the median over ``rounds`` runs of ``n``."""
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    tracer = trace.get_tracer("bench", tracer_provider=provider)
+    four = {"a.one": "chat", "a.two": "fast", "a.three": 20, "a.four": True}
+    parent = tracer.start_span("parent")
+    ctx = trace.set_span_in_context(parent)
+
+    def bare() -> None:
+        tracer.start_span("chat fast").end()
+
+    def at_start() -> None:
+        tracer.start_span("chat fast", attributes=four).end()
+
+    def set_later() -> None:
+        span = tracer.start_span("chat fast")
+        span.set_attributes(four)
+        span.end()
+
+    def child() -> None:
+        tracer.start_span("chat gpt", context=ctx).end()
+
+    def inject() -> None:
+        propagate.inject({}, context=ctx)
+
+    def event() -> None:
+        parent.add_event("llmrelay.retry", {"attempt": 1, "deployment": "east"})
+
+    ops: dict[str, Callable[[], None]] = {
+        "span started and ended, no attributes": bare,
+        "  + 4 attributes given at start_span": at_start,
+        "  + 4 attributes set before end": set_later,
+        "child span (parent context given)": child,
+        "traceparent injection": inject,
+        "span event with 2 attributes": event,
+    }
+    out: dict[str, float] = {}
+    for name, fn in ops.items():
+        for _ in range(200):
+            fn()
+        runs = []
+        for _ in range(rounds):
+            t0 = time.process_time()
+            for _ in range(n):
+                fn()
+            runs.append((time.process_time() - t0) / n)
+        out[name] = statistics.median(runs)
+    parent.end()
+    provider.shutdown()
+    return out
+
+
 def main(argv: Any = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--block", type=int, default=500)
     ap.add_argument("--tokens", type=int, default=20)
+    ap.add_argument("--sdk", action="store_true", help="also time the OpenTelemetry SDK's own calls")
     args = ap.parse_args(argv)
     sink = logging.getLogger("llmrelay.calls")
     sink.setLevel(logging.INFO)
@@ -166,11 +239,16 @@ def main(argv: Any = None) -> None:
     print(f"# {machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"# {args.rounds} rounds x {args.block} calls per mode, {args.tokens} tokens per reply")
-    print(f"{'kind':<7} {'mode':<8} {'µs/call':>12} {'overhead µs':>12}")
+    print("# exporter: BatchSpanProcessor over an exporter that drops the spans")
+    print(f"{'kind':<7} {'mode':<12} {'µs/call':>10} {'overhead µs':>12}")
     for kind, per in results.items():
         base = per["off"]
         for m in MODES:
-            print(f"{kind:<7} {m:<8} {per[m] * 1e6:>12.1f} {(per[m] - base) * 1e6:>12.1f}")
+            print(f"{kind:<7} {m:<12} {per[m] * 1e6:>10.1f} {(per[m] - base) * 1e6:>12.1f}")
+    if args.sdk:
+        print("\n# OpenTelemetry SDK calls alone (µs each, median of the rounds)")
+        for name, cost in sdk_costs(args.rounds, 2000).items():
+            print(f"{name:<40} {cost * 1e6:>8.1f}")
 
 
 if __name__ == "__main__":
