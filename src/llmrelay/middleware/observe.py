@@ -107,15 +107,16 @@ class ObserveMiddleware(Observer):
 
     async def after(self, call: Call, state: _Observed, error: BaseException | None) -> None:
         t = self.telemetry
+        level = logging.INFO if error is None or isinstance(error, _CANCELLED) else logging.WARNING
+        if t.metrics is None and t.tracing is None and (t.log is None or not t.log.enabled(level)):
+            return  # nobody would hear of this call (a socket sink with no listener, say)
         r = call_record(call, state.t0, error, t, state.record)
         if t.metrics is not None:
             t.metrics.finished(r)
         if t.tracing is not None and state.span is not None:
             t.tracing.end_call(state.span, r)
-        if t.log is not None:
-            level = logging.INFO if r.outcome != "error" else logging.WARNING
-            if t.log.enabled(level):
-                t.log(level, call_event(r))
+        if t.log is not None and t.log.enabled(level):
+            t.log(level, call_event(r))
 
     async def aclose(self) -> None:
         self.telemetry.close()
