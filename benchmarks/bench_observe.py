@@ -10,14 +10,16 @@ simulator's or the network's, which would drown them:
 * logs:    one INFO event per call through stdlib logging to a handler that drops it
            (the record is built: the logger is enabled at INFO; with DEBUG on, each
            attempt adds a second record);
-* metrics: prometheus_client on a registry of its own;
+* metrics: llmrelay's metrics on a prometheus_client registry of its own;
+* logs+metrics: the two together;
 * traces:  OpenTelemetry SDK spans (a call span and an attempt span per call, with the
            traceparent header), handed to a BatchSpanProcessor (the production choice:
            it queues spans for a background thread) whose exporter drops them;
-* all:     the three together;
-* traces-1%, all-1%: the same with the tracer provider sampling 1% of traces
+* traces-1span: the same with ``observe.attempt_spans: false`` (the call's span only);
+* traces-1%: the tracer provider sampling 1% of traces
            (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
            non-recording, and nothing is described for them;
+* all, all-1span, all-1%: logs, metrics and the traces of the same name together;
 * socket-idle: call events to ``observe.log_socket`` with nobody listening there
            (the ``llmrelay tail --socket`` sink's cost when no tail runs).
 
@@ -71,7 +73,10 @@ from llmrelay.types import (
     UsageEvent,
 )
 
-MODES = ("off", "logs", "metrics", "traces", "all", "traces-1%", "all-1%", "socket-idle")
+MODES = (
+    "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
+    "all-1%", "socket-idle",
+)  # fmt: skip
 
 
 class Drop(SpanExporter):
@@ -126,13 +131,16 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
         sampler = ParentBased(TraceIdRatioBased(0.01)) if mode.endswith("1%") else None
         provider = TracerProvider(sampler=sampler)
         provider.add_span_processor(BatchSpanProcessor(Drop()))
-    update: dict[str, Any] = {"logs": mode == "logs" or everything}
+    update: dict[str, Any] = {
+        "logs": mode in ("logs", "logs+metrics") or everything,
+        "attempt_spans": not mode.endswith("1span"),
+    }
     if mode == "socket-idle":
         update["log_socket"] = os.path.join(tempfile.gettempdir(), f"llmrelay-bench-{os.getpid()}.sock")
     t = Telemetry.from_settings(
         settings.observe.model_copy(update=update),
         bounds_from_settings(settings),
-        registry=CollectorRegistry() if mode == "metrics" or everything else None,
+        registry=CollectorRegistry() if mode in ("metrics", "logs+metrics") or everything else None,
         tracer_provider=provider,
     )
     return llmrelay.Client(settings, environ={}, layers=instrument(t))

@@ -14,7 +14,7 @@ from tests.observe.kit import rig, sim_deployment
 import llmrelay
 from llmrelay.middleware.observe import AttemptObserver, ObserveMiddleware
 from llmrelay.settings import Settings
-from llmrelay.simulator import Simulator
+from llmrelay.simulator import Fault, FaultSequence, Simulator
 
 KEY = "sk-proj-secretsecretsecret0123456789"
 MODELS = {"chat": {"deployments": [sim_deployment("a")]}}
@@ -110,3 +110,24 @@ async def test_a_callers_own_traceparent_is_kept() -> None:
     async with rig({"a": Simulator()}, MODELS) as r:
         await r.client.chat("hi", extra_headers={"TraceParent": mine})
     assert r.recorders["a"].headers[0]["traceparent"] == mine
+
+
+async def test_without_attempt_spans_the_call_span_is_every_requests_parent() -> None:
+    a = Simulator()
+    a.faults = FaultSequence([Fault.error(503), None])
+    async with rig(
+        {"a": a}, MODELS, telemetry={"attempt_spans": False}, retry={"max_attempts": 2, "base_delay": 0.001}
+    ) as r:
+        await r.client.chat("hello")
+        async for _ in r.client.stream("again"):
+            pass
+    spans = r.spans()
+    assert len(spans) == 2 and all(s.parent is None for s in spans)  # one span per call
+    first, second = sorted(spans, key=lambda s: s.start_time or 0)
+    sent = [h["traceparent"] for h in r.recorders["a"].headers]
+    assert len(sent) == 3  # the retried call's two requests, then the stream's
+    ids = [(format(s.context.trace_id, "032x"), format(s.context.span_id, "016x")) for s in (first, second)]
+    assert [tuple(tp.split("-")[1:3]) for tp in sent] == [ids[0], ids[0], ids[1]]
+    retries = [e for e in first.events if e.name == "llmrelay.retry"]
+    assert len(retries) == 1 and dict(retries[0].attributes or {})["attempt"] == 1
+    assert dict(first.attributes or {})["llmrelay.attempts"] == 2

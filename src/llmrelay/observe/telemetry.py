@@ -88,7 +88,7 @@ class Telemetry:
             if tracer_provider is None and settings.otlp_endpoint:
                 tracer_provider = _otlp_provider(settings.otlp_endpoint, settings.service_name)
                 closers.append(tracer_provider.shutdown)
-            tracing = _tracing(tracer_provider, settings.content)
+            tracing = _tracing(tracer_provider, settings.content, settings.attempt_spans)
         return cls(
             bounds,
             emit,
@@ -133,12 +133,12 @@ def _metrics(registry: CollectorRegistry | None, use_global: bool, bounds: Label
     return Metrics(registry, bounds)
 
 
-def _tracing(provider: Any, content: bool) -> Tracing:
+def _tracing(provider: Any, content: bool, attempt_spans: bool) -> Tracing:
     try:
         from llmrelay.observe.tracing import Tracing
     except ImportError:
         raise ConfigError("observe.traces needs OpenTelemetry: pip install 'llmrelay[otel]'") from None
-    return Tracing.from_provider(provider, content=content)
+    return Tracing.from_provider(provider, content=content, attempt_spans=attempt_spans)
 
 
 def _otlp_provider(endpoint: str, service_name: str) -> Any:

@@ -25,19 +25,24 @@ INSTRUMENTATION = "llmrelay"
 
 
 class Tracing:
-    def __init__(self, tracer: Tracer, *, content: bool = False) -> None:
+    def __init__(self, tracer: Tracer, *, content: bool = False, attempt_spans: bool = True) -> None:
         self.tracer = tracer
         self.content = content
+        #: a child span per upstream request; without them the call's span is the only
+        #: one, and the parent every request names
+        self.attempt_spans = attempt_spans
         # ``host:port`` per base URL: parsing a URL on every attempt costs more than the
         # attribute; bounded by the configured deployments (cleared if it ever fills)
         self._servers: dict[str, str | None] = {}
 
     @classmethod
-    def from_provider(cls, provider: trace.TracerProvider | None, *, content: bool = False) -> Tracing:
+    def from_provider(
+        cls, provider: trace.TracerProvider | None, *, content: bool = False, attempt_spans: bool = True
+    ) -> Tracing:
         """Spans from ``provider``, else from the global tracer provider (the usual
         place an application configures OpenTelemetry)."""
         tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=provider)
-        return cls(tracer, content=content)
+        return cls(tracer, content=content, attempt_spans=attempt_spans)
 
     def server(self, base_url: str) -> str | None:
         """``host:port`` of a base URL (for ``server.address``); None for an in-process mount."""
