@@ -28,7 +28,8 @@ simulator's or the network's, which would drown them:
 the ``traceparent`` injection, an event), to show where the traces' time goes.
 
 Modes alternate in blocks of ``--block`` calls, ``--rounds`` times, so drift affects all
-alike; a mode's figure is the median over rounds of the process's CPU time per call
+alike; a mode's figure is the median (and the minimum) over rounds of the process's CPU
+time per call
 (``time.process_time``: every thread, so the span exporter's thread counts too; nothing
 waits, and CPU time is less disturbed than wall time on a shared machine), and the
 overhead is its difference from ``off``. Unary chat
@@ -157,10 +158,10 @@ async def block(client: llmrelay.Client, n: int, stream: bool, tokens: int) -> f
     return (time.process_time() - t0) / n
 
 
-async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, float]]:
+async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, list[float]]]:
     settings = Settings.load(ledger={"enabled": False})
     clients = {m: client_for(m, settings, tokens) for m in MODES}
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, list[float]]] = {}
     try:
         for stream in (False, True):
             for c in clients.values():  # warm up: imports, pools, caches
@@ -169,14 +170,14 @@ async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, float
             for _ in range(rounds):
                 for m, c in clients.items():
                     per[m].append(await block(c, n, stream, tokens))
-            out["stream" if stream else "unary"] = {m: statistics.median(v) for m, v in per.items()}
+            out["stream" if stream else "unary"] = per
     finally:
         for c in clients.values():
             await c.aclose()
     return out
 
 
-def sdk_costs(rounds: int, n: int) -> dict[str, float]:
+def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
     """CPU seconds per operation of the OpenTelemetry SDK (BatchSpanProcessor, exporter
     dropping spans), each the median over ``rounds`` runs of ``n``."""
     provider = TracerProvider()
@@ -214,7 +215,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, float]:
         "traceparent injection": inject,
         "span event with 2 attributes": event,
     }
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     for name, fn in ops.items():
         for _ in range(200):
             fn()
@@ -224,7 +225,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, float]:
             for _ in range(n):
                 fn()
             runs.append((time.process_time() - t0) / n)
-        out[name] = statistics.median(runs)
+        out[name] = (statistics.median(runs), min(runs))
     parent.end()
     provider.shutdown()
     return out
@@ -247,15 +248,19 @@ def main(argv: Any = None) -> None:
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"# {args.rounds} rounds x {args.block} calls per mode, {args.tokens} tokens per reply")
     print("# exporter: BatchSpanProcessor over an exporter that drops the spans")
-    print(f"{'kind':<7} {'mode':<12} {'µs/call':>10} {'overhead µs':>12}")
+    print(f"{'kind':<7} {'mode':<12} {'µs/call':>9} {'overhead':>9} {'min µs':>9} {'min over':>9}")
     for kind, per in results.items():
-        base = per["off"]
+        med = {m: statistics.median(v) for m, v in per.items()}
+        low = {m: min(v) for m, v in per.items()}
         for m in MODES:
-            print(f"{kind:<7} {m:<12} {per[m] * 1e6:>10.1f} {(per[m] - base) * 1e6:>12.1f}")
+            print(
+                f"{kind:<7} {m:<12} {med[m] * 1e6:>9.1f} {(med[m] - med['off']) * 1e6:>9.1f}"
+                f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"
+            )
     if args.sdk:
-        print("\n# OpenTelemetry SDK calls alone (µs each, median of the rounds)")
-        for name, cost in sdk_costs(args.rounds, 2000).items():
-            print(f"{name:<40} {cost * 1e6:>8.1f}")
+        print("\n# OpenTelemetry SDK calls alone (µs each: median and min of the rounds)")
+        for name, (median, least) in sdk_costs(args.rounds, 2000).items():
+            print(f"{name:<40} {median * 1e6:>8.1f} {least * 1e6:>8.1f}")
 
 
 if __name__ == "__main__":
