@@ -258,3 +258,38 @@ def test_a_stale_socket_is_replaced_and_a_live_one_refused(tmp_path: Path) -> No
     path.write_text("x")
     with pytest.raises(TailError, match="not a socket"):
         list(listen(path, until=lambda: True))
+
+
+# ---------------------------------------------------------------- one line
+
+
+def test_a_line_shows_what_the_pipeline_did_and_never_the_content() -> None:
+    from llmrelay.cli.tail import line, parse
+
+    e = parse(
+        '{"event":"llm.call","ts":1700000000.25,"op":"chat","stream":true,"outcome":"ok","alias":"fast",'
+        '"deployment":"east","response_model":"gpt-4o","input_tokens":900,"output_tokens":50,'
+        '"cached_tokens":512,"cache_write_tokens":64,"reasoning_tokens":20,"cost":0.0123,"latency_ms":15300,'
+        '"ttft_ms":420.4,"cache":"miss","attempts":3,"fallbacks":["fast->spare"],'
+        '"guards":["input.email:mask"],"prompt":"tell nobody","completion":"secret answer",'
+        '"error":"provider said: tell nobody"}'
+    )
+    assert e is not None
+    text = line(e).plain
+    for part in (
+        "fast → east (gpt-4o)", "in 900 out 50 (cached 512, cache-write 64, reasoning 20)", "$0.012300",
+        "15.30 s", "ttft 420 ms", "cache miss", "3 attempts", "fallback fast->spare",
+        "guard input.email:mask", "chat/stream",
+    ):  # fmt: skip
+        assert part in text, (part, text)
+    assert "tell nobody" not in text and "secret answer" not in text
+
+
+def test_parse_takes_call_events_only() -> None:
+    from llmrelay.cli.tail import parse
+
+    assert parse(b'{"event":"llm.attempt"}') is None
+    assert parse(b"plain text") is None
+    assert parse(b"[1, 2]") is None
+    nested = parse(b'{"ts": 5, "message": "x", "llmrelay": {"event": "llm.call", "outcome": "ok"}}')
+    assert nested == {"event": "llm.call", "outcome": "ok", "ts": 5}
