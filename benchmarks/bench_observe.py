@@ -25,7 +25,9 @@ simulator's or the network's, which would drown them:
 
 ``--sdk`` also prints what the OpenTelemetry SDK's own calls cost here, one at a time
 (a span started and ended, attributes given at the start or set later, a child span,
-the ``traceparent`` injection, an event), to show where the traces' time goes.
+the ``traceparent`` injection, an event), and llmrelay's whole tracing path for a
+one-attempt call with the SDK and with the API's no-op tracer, to show where the traces'
+time goes.
 
 Modes alternate in blocks of ``--block`` calls, ``--rounds`` times, so drift affects all
 alike; a mode's figure is the median (and the minimum) over rounds of the process's CPU
@@ -59,13 +61,17 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
 import llmrelay
+from llmrelay.middleware.observe import _with_headers as with_headers
 from llmrelay.middleware.observe import bounds_from_settings, instrument
-from llmrelay.observe import Telemetry
+from llmrelay.observe import AttemptRecord, CallRecord, Telemetry
+from llmrelay.observe.tracing import Tracing
 from llmrelay.pipeline import Call, Pipeline
 from llmrelay.settings import Settings
 from llmrelay.types import (
+    ChatRequest,
     ChatResponse,
     FinishEvent,
+    Message,
     StreamEnd,
     StreamEvent,
     StreamStart,
@@ -207,7 +213,30 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
     def event() -> None:
         parent.add_event("llmrelay.retry", {"attempt": 1, "deployment": "east"})
 
+    # llmrelay's tracing path for a one-attempt call (call span, attempt span, traceparent
+    # on a copy of the request, both spans ended with their attributes), with the SDK and
+    # with the API's no-op tracer: the difference is the SDK's share
+    record = CallRecord(
+        "chat", False, "fast", alias="fast", deployment="east", provider="openai", model="gpt-4o-mini",
+        response_model="gpt-4o-mini", response_id="r1", request_id="q1", finish_reason="stop",
+        input_tokens=12, output_tokens=20, cost=1e-5, attempts=1, max_tokens=20,
+    )  # fmt: skip
+    attempt = AttemptRecord(1, "east", "openai", "openai", "gpt-4o-mini", "api.openai.com", 0.0)
+    request = ChatRequest("fast", [Message.user("benchmark prompt")], max_tokens=20)
+
+    def path(tracing: Tracing) -> Callable[[], None]:
+        def run() -> None:
+            call = tracing.start_call(record)
+            span = tracing.start_attempt(call, "chat", attempt)
+            with_headers(request, tracing.headers(span))
+            tracing.end_attempt(span, attempt, "gpt-4o-mini")
+            tracing.end_call(call, record)
+
+        return run
+
     ops: dict[str, Callable[[], None]] = {
+        "llmrelay's tracing path, SDK": path(Tracing(tracer)),
+        "llmrelay's tracing path, no-op tracer": path(Tracing(trace.NoOpTracer())),
         "span started and ended, no attributes": bare,
         "  + 4 attributes given at start_span": at_start,
         "  + 4 attributes set before end": set_later,
@@ -258,7 +287,7 @@ def main(argv: Any = None) -> None:
                 f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"
             )
     if args.sdk:
-        print("\n# OpenTelemetry SDK calls alone (µs each: median and min of the rounds)")
+        print("\n# tracing, one operation at a time (µs each: median and min of the rounds)")
         for name, (median, least) in sdk_costs(args.rounds, 2000).items():
             print(f"{name:<40} {median * 1e6:>8.1f} {least * 1e6:>8.1f}")
 
