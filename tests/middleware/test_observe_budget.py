@@ -79,3 +79,22 @@ async def test_without_metrics_the_budget_layer_reads_nothing_back() -> None:
     async with llmrelay.Client(settings, environ={}, layers=[llmrelay.before("budget", Spy())]) as client:
         await client.chat("hello", max_tokens=5)
     assert seen == [None]
+
+
+async def test_a_backend_that_cannot_be_read_back_fails_no_call() -> None:
+    from llmrelay.limits.budget import Account
+    from llmrelay.limits.budget_memory import MemoryBudgetBackend
+    from llmrelay.middleware.budget import BudgetMiddleware
+
+    class Unreadable(MemoryBudgetBackend):
+        async def read(self, account: Account) -> tuple[int, int]:
+            raise ConnectionError("backend went away")
+
+    rules = [{"scope": "global", "period": "day", "hard": 10}]
+    async with rig({"a": Simulator()}, MODELS, budgets={"rules": rules}) as r:
+        layer = next(x for x in r.client._middleware if isinstance(x, BudgetMiddleware))
+        layer.budgets.backend = Unreadable()
+        reply = await r.client.chat("hello", max_tokens=5)
+        assert reply.text
+        assert r.samples("llmrelay_requests_total", outcome="ok") == 1
+        assert "llmrelay_budget_spent_usd{" not in r.scrape()

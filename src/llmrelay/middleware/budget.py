@@ -155,7 +155,10 @@ class BudgetMiddleware(Observer):
             await state.release()  # providers do not bill a request that failed
         watch = call.get(BudgetSpend)
         if watch is not None and state.accounts:
-            await self._report(watch, state.accounts)
+            try:
+                await self._report(watch, state.accounts)
+            except Exception as exc:  # a gauge is never worth failing a call that was settled
+                log.debug("budget: could not read what the budgets hold for the metrics: %r", exc)
 
     async def _report(self, watch: BudgetSpend, accounts: tuple[Account, ...]) -> None:
         """What each budget holds now (one backend read per budget: from memory, or a
