@@ -131,3 +131,38 @@ async def test_without_attempt_spans_the_call_span_is_every_requests_parent() ->
     retries = [e for e in first.events if e.name == "llmrelay.retry"]
     assert len(retries) == 1 and dict(retries[0].attributes or {})["attempt"] == 1
     assert dict(first.attributes or {})["llmrelay.attempts"] == 2
+
+
+async def test_metrics_alone_count_attempts_by_outcome() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from llmrelay.middleware.observe import bounds_from_settings, instrument
+    from llmrelay.observe import Telemetry
+    from llmrelay.transport.asgi import StreamingASGITransport
+    from llmrelay.transport.http import Timeouts, Transport
+
+    a = Simulator()
+    a.faults = FaultSequence([Fault.error(503), None])
+    transport = Transport(
+        timeouts=Timeouts(connect=2, read=5), mounts={"http://a.sim": StreamingASGITransport(a.app)}
+    )
+    s = Settings.load(
+        models=MODELS, default_model="chat", ledger={"enabled": False}, catalog={"preflight": False},
+        retry={"max_attempts": 2, "base_delay": 0.001, "max_delay": 0.005},
+    )  # fmt: skip
+    registry = CollectorRegistry()
+    t = Telemetry.from_settings(
+        s.observe.model_copy(update={"metrics": True}), bounds_from_settings(s), registry=registry
+    )
+    assert t.tracing is None and t.log is None  # the attempts counter is all that hears of attempts
+    try:
+        async with llmrelay.Client(s, environ={}, transport=transport, layers=instrument(t)) as client:
+            await client.chat("hi")
+    finally:
+        await transport.aclose()
+    get = registry.get_sample_value
+    assert (
+        get("llmrelay_attempts_total", {"deployment": "a", "provider": "simulator", "outcome": "error"}) == 1
+    )
+    assert get("llmrelay_attempts_total", {"deployment": "a", "provider": "simulator", "outcome": "ok"}) == 1
+    assert get("llmrelay_retries_total", {"alias": "chat"}) == 1

@@ -75,6 +75,10 @@ class _AttemptState:
     restore: Any
 
 
+#: the state of an attempt only the attempts counter hears of
+_COUNT: Any = _AttemptState(AttemptRecord(0, "", "", "", "", None, 0.0), 0.0, None, None)
+
+
 def bounds_from_settings(settings: Settings) -> LabelBounds:
     """Label values the configuration knows: aliases (with the default ``local``),
     deployment names, deployment models and ``observe.labels``, host names."""
@@ -147,8 +151,10 @@ class AttemptObserver(Observer):
         elif obs.claimed is not self:
             return None
         t = obs.telemetry
-        if t.tracing is None and t.metrics is None and (t.log is None or not t.log.enabled(logging.DEBUG)):
-            return None  # nobody would hear of this attempt
+        if t.tracing is None and (t.log is None or not t.log.enabled(logging.DEBUG)):
+            # nobody would hear of this attempt, or only the attempts counter: it needs
+            # no record, only the attempt's outcome
+            return _COUNT if t.metrics is not None else None
         dep = attempt.deployment
         ep = dep.endpoint
         tracing = t.tracing
@@ -176,6 +182,14 @@ class AttemptObserver(Observer):
 
     async def after(self, call: Call, state: _AttemptState | None, error: BaseException | None) -> None:
         if state is None:
+            return
+        if state is _COUNT:
+            attempt = call.attempt
+            metrics = call.ext[_Observed].telemetry.metrics
+            if attempt is not None and metrics is not None:
+                ep = attempt.deployment.endpoint
+                outcome = "ok" if error is None else "cancelled" if isinstance(error, _CANCELLED) else "error"
+                metrics.count_attempt(attempt.deployment.name, ep.host or ep.provider, outcome)
             return
         if state.restore is not None:
             call.request = state.restore

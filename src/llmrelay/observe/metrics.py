@@ -215,8 +215,11 @@ class Metrics:
             _add(self._in_flight, ("stream",) if stream else ("unary",), 1.0)
 
     def attempt(self, a: AttemptRecord) -> None:
+        self.count_attempt(a.deployment, a.provider, a.outcome)
+
+    def count_attempt(self, deployment: str, provider: str, outcome: str) -> None:
         b = self.bounds
-        key = (b.deployment(a.deployment), b.provider(a.provider), a.outcome)
+        key = (b.deployment(deployment), b.provider(provider), outcome)
         with self._lock:
             _add(self._values[ATTEMPTS], key, 1.0)
 
