@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -166,3 +167,33 @@ async def test_metrics_alone_count_attempts_by_outcome() -> None:
     )
     assert get("llmrelay_attempts_total", {"deployment": "a", "provider": "simulator", "outcome": "ok"}) == 1
     assert get("llmrelay_retries_total", {"alias": "chat"}) == 1
+
+
+async def test_a_call_the_sampler_dropped_gets_no_attempt_spans_but_propagates_its_context() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    from llmrelay.observe.tracing import Tracing
+
+    started: list[str] = []
+
+    class Counting(Tracing):
+        def start_attempt(self, call_span: Any, op: str, a: Any) -> Any:
+            started.append(a.deployment)
+            return super().start_attempt(call_span, op, a)
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with rig({"a": Simulator()}, MODELS) as r:
+        (outer,) = [
+            m for m in r.client._middleware if isinstance(m, ObserveMiddleware) and m.telemetry.tracing
+        ]
+        outer.telemetry.tracing = Counting(provider.get_tracer("t"))
+        await r.client.chat("hello")
+    assert started == [] and exporter.get_finished_spans() == ()
+    (sent,) = r.recorders["a"].headers
+    flags = int(sent["traceparent"].rsplit("-", 1)[1], 16)
+    assert flags & 1 == 0  # not sampled: downstream knows not to record either

@@ -165,11 +165,14 @@ class AttemptObserver(Observer):
         span = None
         restore = None
         if tracing is not None:
-            if tracing.attempt_spans:
+            if tracing.attempt_spans and (obs.span is None or obs.span.is_recording()):
                 span = tracing.start_attempt(obs.span, call.op, rec)
                 headers = tracing.headers(span)
             elif obs.span is not None:
-                # the call's span is every attempt's parent: its headers are made once
+                # the call's span is every attempt's parent (no attempt spans, or the
+                # sampler dropped the call: its children would be dropped too, and
+                # nobody will see which unexported span a request names): its headers
+                # are made once
                 if obs.headers is None:
                     obs.headers = tracing.headers(obs.span)
                 headers = obs.headers
