@@ -107,11 +107,13 @@ class Follower:
     def __init__(self, path: Path, **kw: Any) -> None:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stop = threading.Event()
+        self.caught_up = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(path,), kwargs=kw, daemon=True)
         self.thread.start()
+        assert self.caught_up.wait(5)  # it has looked at the path (and read what was there)
 
     def _run(self, path: Path, **kw: Any) -> None:
-        for e in follow_file(path, until=self.stop.is_set, poll=0.01, **kw):
+        for e in follow_file(path, until=self.stop.is_set, poll=0.01, idle=self.caught_up.set, **kw):
             self.events.put(e)
 
     def next(self) -> str:
@@ -144,8 +146,7 @@ def append(path: Path, text: str) -> None:
 def test_starts_at_the_end_and_survives_rotation_and_truncation(tmp_path: Path, follower: Any) -> None:
     log = tmp_path / "calls.jsonl"
     log.write_text(event(0) + "not json\n" + '{"event":"llm.attempt"}\n')
-    f = follower(log)
-    time.sleep(0.1)  # the follower has opened the file and gone to its end
+    f = follower(log)  # has opened the file and gone to its end
     append(log, event(1))
     assert f.next() == "a1"  # the line already there was skipped
     append(log, event(2)[:20])  # half a line: held until its newline arrives
@@ -168,8 +169,7 @@ def test_starts_at_the_end_and_survives_rotation_and_truncation(tmp_path: Path, 
 def test_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path, follower: Any) -> None:
     log = tmp_path / "later.jsonl"
     f = follower(log)
-    time.sleep(0.05)
-    log.write_text(event(5))
+    log.write_text(event(5))  # read from its start: it was not there when the tail began
     assert f.next() == "a5"
 
 
@@ -177,7 +177,6 @@ def test_a_client_writing_while_tail_follows(tmp_path: Path, follower: Any) -> N
     log = tmp_path / "calls.jsonl"
     log.touch()
     f = follower(log)
-    time.sleep(0.05)
     asyncio.run(some_calls(settings(log_file=str(log))))
     assert [f.next(), f.next(), f.next()] == ["local", "local", "local"]
 

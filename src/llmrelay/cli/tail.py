@@ -146,11 +146,12 @@ def follow_file(
     follow: bool = True,
     until: Callable[[], bool] = lambda: False,
     poll: float = POLL,
+    idle: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Call events from a JSON-lines file, like ``tail -F``: waits for the file to
     exist, reads a file rotated in at the path from its start, and starts over when
     the file is truncated. Ends at the end of the file unless ``follow``, else when
-    ``until()`` says so."""
+    ``until()`` says so. ``idle`` is called whenever everything there was has been read."""
     f: IO[bytes] | None = None
     pending = b""
     first = True
@@ -189,6 +190,8 @@ def follow_file(
                 continue
             if until():
                 return
+            if idle is not None:
+                idle()
             time.sleep(poll)
     finally:
         if f is not None:
