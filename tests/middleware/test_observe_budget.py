@@ -98,3 +98,29 @@ async def test_a_backend_that_cannot_be_read_back_fails_no_call() -> None:
         assert reply.text
         assert r.samples("llmrelay_requests_total", outcome="ok") == 1
         assert "llmrelay_budget_spent_usd{" not in r.scrape()
+
+
+async def test_with_redis_each_process_reports_the_shared_spend() -> None:
+    from tests.limits.redis_support import REDIS_URL, clean, redis_or_skip, unique_prefix
+
+    redis = await redis_or_skip()
+    prefix = unique_prefix()
+    state = {"redis_url": REDIS_URL, "prefix": prefix}
+    rules = [{"scope": "global", "period": "day", "hard": 10}]
+    labels = {"scope": "global", "budget": "global", "window": "day"}
+    try:
+        # two clients on one Redis budget, as two replicas of a service would be
+        async with (
+            rig({"a": Simulator()}, MODELS, budgets={"rules": rules}, state=state) as one,
+            rig({"a": Simulator()}, MODELS, budgets={"rules": rules}, state=state) as two,
+        ):
+            first = await one.client.chat("one", max_tokens=20)
+            second = await two.client.chat("two", max_tokens=20)
+            assert first.cost and second.cost
+            assert one.samples("llmrelay_budget_spent_usd", **labels) == pytest.approx(first.cost)
+            assert two.samples("llmrelay_budget_spent_usd", **labels) == pytest.approx(
+                first.cost + second.cost
+            )
+    finally:
+        await clean(redis, prefix)
+        await redis.aclose()  # type: ignore[attr-defined]
