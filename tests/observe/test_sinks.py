@@ -102,3 +102,8 @@ def test_fanout_asks_each_sink() -> None:
     fan(logging.DEBUG, {})
     fan(logging.INFO, {})
     assert got == ["debug", "debug", "info"]
+
+
+def test_a_socket_path_too_long_names_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"observe\.log_socket.*shorter"):
+        SocketLog("/tmp/" + "x" * 200 + ".sock")

@@ -33,6 +33,8 @@ _NOT_SENT = ("prompt", "completion")
 #: seconds between checks that the log file is still the one at its path, and between
 #: attempts to reach an absent socket listener
 RECHECK = 1.0
+#: sun_path's size on Linux (104 on the BSDs and macOS: the kernel refuses longer ones)
+_MAX_SOCKET_PATH = 108
 _LEVELS = {logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
 
 
@@ -107,6 +109,11 @@ class SocketLog:
     def __init__(self, path: str, *, clock: Any = time.monotonic) -> None:
         if not hasattr(socket, "AF_UNIX"):
             raise ConfigError("observe.log_socket needs Unix domain sockets, which this platform lacks")
+        if len(os.fsencode(path)) >= _MAX_SOCKET_PATH:
+            raise ConfigError(
+                f"observe.log_socket: {path!r} is longer than a Unix socket path may be "
+                f"({_MAX_SOCKET_PATH - 1} bytes); choose a shorter one, e.g. /tmp/llmrelay.sock"
+            )
         self.path = path
         self.dropped = 0
         self._clock = clock
