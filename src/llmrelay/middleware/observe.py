@@ -75,8 +75,13 @@ class _AttemptState:
     restore: Any
 
 
-#: the state of an attempt only the attempts counter hears of
-_COUNT: Any = _AttemptState(AttemptRecord(0, "", "", "", "", None, 0.0), 0.0, None, None)
+class _CountOnly:
+    """The state of an attempt only the attempts counter hears of: nothing to keep."""
+
+    __slots__ = ()
+
+
+_COUNT = _CountOnly()
 
 
 def bounds_from_settings(settings: Settings) -> LabelBounds:
@@ -141,7 +146,7 @@ class AttemptObserver(Observer):
     def from_context(cls, ctx: StackContext) -> AttemptObserver | None:
         return cls() if ctx.settings.observe.enabled else None
 
-    async def before(self, call: Call) -> _AttemptState | None:
+    async def before(self, call: Call) -> _AttemptState | _CountOnly | None:
         obs: _Observed | None = call.ext.get(_Observed)
         attempt = call.attempt
         if obs is None or attempt is None:
@@ -183,10 +188,12 @@ class AttemptObserver(Observer):
                 call.request = _with_headers(call.request, headers)
         return _AttemptState(rec, time.perf_counter(), span, restore)
 
-    async def after(self, call: Call, state: _AttemptState | None, error: BaseException | None) -> None:
+    async def after(
+        self, call: Call, state: _AttemptState | _CountOnly | None, error: BaseException | None
+    ) -> None:
         if state is None:
             return
-        if state is _COUNT:
+        if isinstance(state, _CountOnly):
             attempt = call.attempt
             metrics = call.ext[_Observed].telemetry.metrics
             if attempt is not None and metrics is not None:
