@@ -107,3 +107,15 @@ def test_fanout_asks_each_sink() -> None:
 def test_a_socket_path_too_long_names_the_setting() -> None:
     with pytest.raises(ConfigError, match=r"observe\.log_socket.*shorter"):
         SocketLog("/tmp/" + "x" * 200 + ".sock")
+
+
+def test_a_sink_that_fails_closes_what_was_opened_before_it(tmp_path: Path) -> None:
+    from llmrelay.observe import LabelBounds, Telemetry
+    from llmrelay.settings.observe import ObserveSettings
+
+    settings = ObserveSettings(log_file=str(tmp_path / "calls.jsonl"), log_socket="/tmp/" + "x" * 200)
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(ConfigError, match=r"observe\.log_socket"):
+        Telemetry.from_settings(settings, LabelBounds())
+    assert (tmp_path / "calls.jsonl").exists()  # the file was opened first…
+    assert set(os.listdir("/proc/self/fd")) == before  # …and closed again
