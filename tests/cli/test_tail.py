@@ -84,14 +84,27 @@ def test_filters(tmp_path: Path, args: list[str], expected: int) -> None:
     assert len(lines(result.stdout)) == expected
 
 
-def test_bad_arguments_are_refused() -> None:
+def test_bad_arguments_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("LLMRELAY_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    assert runner.invoke(app, ["tail"]).exit_code == 2
+    nothing = runner.invoke(app, ["tail"])
+    assert nothing.exit_code == 2 and "observe.log_file" in nothing.stderr
     assert runner.invoke(app, ["tail", "x.jsonl", "--socket", "/tmp/x"]).exit_code == 2
     bad = runner.invoke(app, ["tail", "x.jsonl", "--outcome", "fine"])
     assert bad.exit_code == 2 and "ok, error or cancelled" in bad.stderr
     missing = runner.invoke(app, ["tail", "--once", "/nonexistent/calls.jsonl"])
     assert missing.exit_code == 1 and "does not exist" in missing.stderr
+
+
+def test_the_configured_log_file_is_followed(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    asyncio.run(some_calls(settings(log_file=str(log))))
+    config = tmp_path / "llmrelay.yaml"
+    config.write_text(f"observe:\n  log_file: {log}\n")
+    result = CliRunner().invoke(app, ["tail", "--once", "--no-color", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert len(lines(result.stdout)) == 3
 
 
 # ------------------------------------------------------------------ following

@@ -271,6 +271,28 @@ def _clear(path: Path) -> None:
 # ---------------------------------------------------------------------- command
 
 
+def _configured(config: Path | None) -> tuple[Path | None, Path | None]:
+    """The log file or socket the configuration's ``observe`` section names."""
+    from llmrelay.errors import LLMRelayError
+    from llmrelay.settings import Settings
+
+    try:
+        observe = Settings.load(config).observe
+    except LLMRelayError as exc:
+        typer.echo(f"llmrelay tail: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if observe.log_file is not None:
+        return Path(observe.log_file), None
+    if observe.log_socket is not None:
+        return None, Path(observe.log_socket)
+    typer.echo(
+        "llmrelay tail: give a log FILE or --socket PATH, or set observe.log_file or observe.log_socket "
+        "in the configuration (--config or $LLMRELAY_CONFIG)",
+        err=True,
+    )
+    raise typer.Exit(code=2)
+
+
 def show(events: Iterator[dict[str, Any]], console: Any, filters: Filters, max_lines: int | None) -> int:
     """Print the events that pass ``filters``, at most ``max_lines``; how many were printed."""
     shown = 0
@@ -313,13 +335,24 @@ def tail(
         float | None, typer.Option("--seconds", min=0, help="Stop after following for this long.")
     ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain text.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="With no FILE or --socket: follow the configuration's observe.log_file, else listen "
+            "at its observe.log_socket (default config: $LLMRELAY_CONFIG).",
+        ),
+    ] = None,
 ) -> None:
     """Follow calls live: one line per call, coloured by outcome."""
     from rich.console import Console
 
-    if (file is None) == (sock is None):
-        typer.echo("llmrelay tail: give a log FILE or --socket PATH (one of them)", err=True)
+    if file is not None and sock is not None:
+        typer.echo("llmrelay tail: give a log FILE or --socket PATH, not both", err=True)
         raise typer.Exit(code=2)
+    if file is None and sock is None:
+        file, sock = _configured(config)
     for o in outcome or ():
         if o not in _STYLES:
             typer.echo(f"llmrelay tail: --outcome must be ok, error or cancelled, got {o!r}", err=True)
