@@ -306,3 +306,13 @@ def test_parse_takes_call_events_only() -> None:
     assert parse(b"[1, 2]") is None
     nested = parse(b'{"ts": 5, "message": "x", "llmrelay": {"event": "llm.call", "outcome": "ok"}}')
     assert nested == {"event": "llm.call", "outcome": "ok", "ts": 5}
+
+
+def test_control_characters_in_a_log_never_reach_the_terminal() -> None:
+    from llmrelay.cli.tail import line
+
+    e = {"event": "llm.call", "outcome": "ok\x1b[2J", "alias": "fast\x1b]0;owned\x07", "deployment": "a\x9bb",
+         "error_type": "X\rY", "fallbacks": ["a->\x1bb"], "input_tokens": "1\x1b[A"}  # fmt: skip
+    text = line(e).plain
+    assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text), repr(text)
+    assert "fast]0;owned" in text and "ab" in text

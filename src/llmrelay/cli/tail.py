@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import stat
 import time
@@ -36,6 +37,7 @@ POLL = 0.2
 #: the largest datagram read from the socket
 _DATAGRAM = 1 << 18
 _STYLES = {"ok": "green", "error": "bold red", "cancelled": "yellow"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class TailError(Exception):
@@ -76,6 +78,12 @@ class Filters:
         return not self.min_latency or (isinstance(latency, int | float) and latency >= self.min_latency)
 
 
+def _safe(value: Any) -> str:
+    """A field as text with control characters removed: whoever can write to the log file
+    must not be able to move the cursor or clear the terminal of whoever reads it."""
+    return _CONTROL.sub("", str(value))
+
+
 def _ms(value: Any) -> str:
     if not isinstance(value, int | float):
         return "-"
@@ -90,23 +98,23 @@ def line(e: dict[str, Any]) -> Any:
 
     ts = e.get("ts")
     when = datetime.fromtimestamp(ts) if isinstance(ts, int | float) else datetime.now()
-    outcome = str(e.get("outcome", "?"))
+    outcome = _safe(e.get("outcome", "?"))
     style = _STYLES.get(outcome, "magenta")
     text = Text()
     text.append(when.strftime("%H:%M:%S.%f")[:-3], style="dim")
     text.append(f" {outcome:<9}", style=style)
     op = e.get("op", "chat")
     if op != "chat" or e.get("stream"):
-        text.append(f"{op}{'/stream' if e.get('stream') else ''} ", style="dim")
-    text.append(str(e.get("alias") or e.get("model") or "?"), style="bold")
+        text.append(f"{_safe(op)}{'/stream' if e.get('stream') else ''} ", style="dim")
+    text.append(_safe(e.get("alias") or e.get("model") or "?"), style="bold")
     if e.get("deployment"):
-        text.append(f" → {e['deployment']}")
+        text.append(f" → {_safe(e['deployment'])}")
     if e.get("response_model"):
-        text.append(f" ({e['response_model']})", style="cyan")
+        text.append(f" ({_safe(e['response_model'])})", style="cyan")
     if "input_tokens" in e or "output_tokens" in e:
-        text.append(f"  in {e.get('input_tokens', '-')} out {e.get('output_tokens', '-')}")
+        text.append(f"  in {_safe(e.get('input_tokens', '-'))} out {_safe(e.get('output_tokens', '-'))}")
         extra = [
-            f"{label} {e[key]}"
+            f"{label} {_safe(e[key])}"
             for key, label in (
                 ("cached_tokens", "cached"),
                 ("cache_write_tokens", "cache-write"),
@@ -123,16 +131,16 @@ def line(e: dict[str, Any]) -> Any:
     if e.get("ttft_ms") is not None:
         text.append(f"  ttft {_ms(e['ttft_ms'])}")
     if e.get("cache"):
-        text.append(f"  cache {e['cache']}", style="blue")
+        text.append(f"  cache {_safe(e['cache'])}", style="blue")
     attempts = e.get("attempts")
     if isinstance(attempts, int) and attempts != 1:
         text.append(f"  {attempts} attempts", style="yellow" if attempts > 1 else "dim")
     if e.get("fallbacks"):
-        text.append(f"  fallback {', '.join(map(str, e['fallbacks']))}", style="yellow")
+        text.append(f"  fallback {', '.join(map(_safe, e['fallbacks']))}", style="yellow")
     if e.get("guards"):
-        text.append(f"  guard {', '.join(map(str, e['guards']))}", style="magenta")
+        text.append(f"  guard {', '.join(map(_safe, e['guards']))}", style="magenta")
     if e.get("error_type"):
-        text.append(f"  {e['error_type']}", style=style)
+        text.append(f"  {_safe(e['error_type'])}", style=style)
     return text
 
 
