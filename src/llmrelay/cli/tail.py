@@ -97,7 +97,10 @@ def line(e: dict[str, Any]) -> Any:
     from rich.text import Text
 
     ts = e.get("ts")
-    when = datetime.fromtimestamp(ts) if isinstance(ts, int | float) else datetime.now()
+    try:
+        when = datetime.fromtimestamp(ts) if isinstance(ts, int | float) else datetime.now()
+    except (OverflowError, OSError, ValueError):  # a time no clock can show
+        when = datetime.now()
     outcome = _safe(e.get("outcome", "?"))
     style = _STYLES.get(outcome, "magenta")
     text = Text()
