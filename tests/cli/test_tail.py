@@ -311,8 +311,10 @@ def test_parse_takes_call_events_only() -> None:
 def test_control_characters_in_a_log_never_reach_the_terminal() -> None:
     from llmrelay.cli.tail import line
 
-    e = {"event": "llm.call", "ts": 1e300, "outcome": "ok\x1b[2J", "alias": "fast\x1b]0;owned\x07",
-         "deployment": "a\x9bb", "error_type": "X\rY", "fallbacks": ["a->\x1bb"], "input_tokens": "1\x1b[A"}  # fmt: skip
+    e = {
+        "event": "llm.call", "ts": 1e300, "outcome": "ok\x1b[2J", "alias": "fast\x1b]0;owned\x07",
+        "deployment": "a\x9bb", "error_type": "X\rY", "fallbacks": ["a->\x1bb"], "input_tokens": "1\x1b[A",
+    }  # fmt: skip
     text = line(e).plain
     assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text), repr(text)
     assert "fast]0;owned" in text and "ab" in text
