@@ -10,14 +10,28 @@ simulator's or the network's, which would drown them:
 * logs:    one INFO event per call through stdlib logging to a handler that drops it
            (the record is built: the logger is enabled at INFO; with DEBUG on, each
            attempt adds a second record);
-* metrics: prometheus_client on a registry of its own;
+* metrics: llmrelay's metrics on a prometheus_client registry of its own;
+* logs+metrics: the two together;
 * traces:  OpenTelemetry SDK spans (a call span and an attempt span per call, with the
            traceparent header), handed to a BatchSpanProcessor (the production choice:
            it queues spans for a background thread) whose exporter drops them;
-* all:     the three together.
+* traces-1span: the same with ``observe.attempt_spans: false`` (the call's span only);
+* traces-1%: the tracer provider sampling 1% of traces
+           (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
+           non-recording, and nothing is described for them;
+* all, all-1span, all-1%: logs, metrics and the traces of the same name together;
+* socket-idle: call events to ``observe.log_socket`` with nobody listening there
+           (the ``llmrelay tail --socket`` sink's cost when no tail runs).
+
+``--sdk`` also prints what the OpenTelemetry SDK's own calls cost here, one at a time
+(a span started and ended, attributes given at the start or set later, a child span,
+the ``traceparent`` injection, an event), and llmrelay's whole tracing path for a
+one-attempt call with the SDK and with the API's no-op tracer, to show where the traces'
+time goes.
 
 Modes alternate in blocks of ``--block`` calls, ``--rounds`` times, so drift affects all
-alike; a mode's figure is the median over rounds of the process's CPU time per call
+alike; a mode's figure is the median (and the minimum) over rounds of the process's CPU
+time per call
 (``time.process_time``: every thread, so the span exporter's thread counts too; nothing
 waits, and CPU time is less disturbed than wall time on a shared machine), and the
 overhead is its difference from ``off``. Unary chat
@@ -35,22 +49,29 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
 import llmrelay
+from llmrelay.middleware.observe import _with_headers as with_headers
 from llmrelay.middleware.observe import bounds_from_settings, instrument
-from llmrelay.observe import Telemetry
+from llmrelay.observe import AttemptRecord, CallRecord, Telemetry
+from llmrelay.observe.tracing import Tracing
 from llmrelay.pipeline import Call, Pipeline
 from llmrelay.settings import Settings
 from llmrelay.types import (
+    ChatRequest,
     ChatResponse,
     FinishEvent,
+    Message,
     StreamEnd,
     StreamEvent,
     StreamStart,
@@ -59,7 +80,10 @@ from llmrelay.types import (
     UsageEvent,
 )
 
-MODES = ("off", "logs", "metrics", "traces", "all")
+MODES = (
+    "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
+    "all-1%", "socket-idle",
+)  # fmt: skip
 
 
 class Drop(SpanExporter):
@@ -108,14 +132,22 @@ def client_for(mode: str, settings: Settings, tokens: int) -> llmrelay.Client:
 def _client(mode: str, settings: Settings) -> llmrelay.Client:
     if mode == "off":
         return llmrelay.Client(settings, environ={})
+    everything = mode.startswith("all")
     provider = None
-    if mode in ("traces", "all"):
-        provider = TracerProvider()
+    if mode.startswith("traces") or everything:
+        sampler = ParentBased(TraceIdRatioBased(0.01)) if mode.endswith("1%") else None
+        provider = TracerProvider(sampler=sampler)
         provider.add_span_processor(BatchSpanProcessor(Drop()))
+    update: dict[str, Any] = {
+        "logs": mode in ("logs", "logs+metrics") or everything,
+        "attempt_spans": not mode.endswith("1span"),
+    }
+    if mode == "socket-idle":
+        update["log_socket"] = os.path.join(tempfile.gettempdir(), f"llmrelay-bench-{os.getpid()}.sock")
     t = Telemetry.from_settings(
-        settings.observe.model_copy(update={"logs": mode in ("logs", "all")}),
+        settings.observe.model_copy(update=update),
         bounds_from_settings(settings),
-        registry=CollectorRegistry() if mode in ("metrics", "all") else None,
+        registry=CollectorRegistry() if mode in ("metrics", "logs+metrics") or everything else None,
         tracer_provider=provider,
     )
     return llmrelay.Client(settings, environ={}, layers=instrument(t))
@@ -132,10 +164,10 @@ async def block(client: llmrelay.Client, n: int, stream: bool, tokens: int) -> f
     return (time.process_time() - t0) / n
 
 
-async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, float]]:
+async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, list[float]]]:
     settings = Settings.load(ledger={"enabled": False})
     clients = {m: client_for(m, settings, tokens) for m in MODES}
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, list[float]]] = {}
     try:
         for stream in (False, True):
             for c in clients.values():  # warm up: imports, pools, caches
@@ -144,10 +176,87 @@ async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, float
             for _ in range(rounds):
                 for m, c in clients.items():
                     per[m].append(await block(c, n, stream, tokens))
-            out["stream" if stream else "unary"] = {m: statistics.median(v) for m, v in per.items()}
+            out["stream" if stream else "unary"] = per
     finally:
         for c in clients.values():
             await c.aclose()
+    return out
+
+
+def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
+    """CPU seconds per operation of the OpenTelemetry SDK (BatchSpanProcessor, exporter
+    dropping spans), each the median over ``rounds`` runs of ``n``."""
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    tracer = trace.get_tracer("bench", tracer_provider=provider)
+    four = {"a.one": "chat", "a.two": "fast", "a.three": 20, "a.four": True}
+    parent = tracer.start_span("parent")
+    ctx = trace.set_span_in_context(parent)
+
+    def bare() -> None:
+        tracer.start_span("chat fast").end()
+
+    def at_start() -> None:
+        tracer.start_span("chat fast", attributes=four).end()
+
+    def set_later() -> None:
+        span = tracer.start_span("chat fast")
+        span.set_attributes(four)
+        span.end()
+
+    def child() -> None:
+        tracer.start_span("chat gpt", context=ctx).end()
+
+    def inject() -> None:
+        propagate.inject({}, context=ctx)
+
+    def event() -> None:
+        parent.add_event("llmrelay.retry", {"attempt": 1, "deployment": "east"})
+
+    # llmrelay's tracing path for a one-attempt call (call span, attempt span, traceparent
+    # on a copy of the request, both spans ended with their attributes), with the SDK and
+    # with the API's no-op tracer: the difference is the SDK's share
+    record = CallRecord(
+        "chat", False, "fast", alias="fast", deployment="east", provider="openai", model="gpt-4o-mini",
+        response_model="gpt-4o-mini", response_id="r1", request_id="q1", finish_reason="stop",
+        input_tokens=12, output_tokens=20, cost=1e-5, attempts=1, max_tokens=20,
+    )  # fmt: skip
+    attempt = AttemptRecord(1, "east", "openai", "openai", "gpt-4o-mini", "api.openai.com", 0.0)
+    request = ChatRequest("fast", [Message.user("benchmark prompt")], max_tokens=20)
+
+    def path(tracing: Tracing) -> Callable[[], None]:
+        def run() -> None:
+            call = tracing.start_call(record)
+            span = tracing.start_attempt(call, "chat", attempt)
+            with_headers(request, tracing.headers(span))
+            tracing.end_attempt(span, attempt, "gpt-4o-mini")
+            tracing.end_call(call, record)
+
+        return run
+
+    ops: dict[str, Callable[[], None]] = {
+        "llmrelay's tracing path, SDK": path(Tracing(tracer)),
+        "llmrelay's tracing path, no-op tracer": path(Tracing(trace.NoOpTracer())),
+        "span started and ended, no attributes": bare,
+        "  + 4 attributes given at start_span": at_start,
+        "  + 4 attributes set before end": set_later,
+        "child span (parent context given)": child,
+        "traceparent injection": inject,
+        "span event with 2 attributes": event,
+    }
+    out: dict[str, tuple[float, float]] = {}
+    for name, fn in ops.items():
+        for _ in range(200):
+            fn()
+        runs = []
+        for _ in range(rounds):
+            t0 = time.process_time()
+            for _ in range(n):
+                fn()
+            runs.append((time.process_time() - t0) / n)
+        out[name] = (statistics.median(runs), min(runs))
+    parent.end()
+    provider.shutdown()
     return out
 
 
@@ -156,6 +265,7 @@ def main(argv: Any = None) -> None:
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--block", type=int, default=500)
     ap.add_argument("--tokens", type=int, default=20)
+    ap.add_argument("--sdk", action="store_true", help="also time the OpenTelemetry SDK's own calls")
     args = ap.parse_args(argv)
     sink = logging.getLogger("llmrelay.calls")
     sink.setLevel(logging.INFO)
@@ -166,11 +276,20 @@ def main(argv: Any = None) -> None:
     print(f"# {machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"# {args.rounds} rounds x {args.block} calls per mode, {args.tokens} tokens per reply")
-    print(f"{'kind':<7} {'mode':<8} {'µs/call':>12} {'overhead µs':>12}")
+    print("# exporter: BatchSpanProcessor over an exporter that drops the spans")
+    print(f"{'kind':<7} {'mode':<12} {'µs/call':>9} {'overhead':>9} {'min µs':>9} {'min over':>9}")
     for kind, per in results.items():
-        base = per["off"]
+        med = {m: statistics.median(v) for m, v in per.items()}
+        low = {m: min(v) for m, v in per.items()}
         for m in MODES:
-            print(f"{kind:<7} {m:<8} {per[m] * 1e6:>12.1f} {(per[m] - base) * 1e6:>12.1f}")
+            print(
+                f"{kind:<7} {m:<12} {med[m] * 1e6:>9.1f} {(med[m] - med['off']) * 1e6:>9.1f}"
+                f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"
+            )
+    if args.sdk:
+        print("\n# tracing, one operation at a time (µs each: median and min of the rounds)")
+        for name, (median, least) in sdk_costs(args.rounds, 2000).items():
+            print(f"{name:<40} {median * 1e6:>8.1f} {least * 1e6:>8.1f}")
 
 
 if __name__ == "__main__":

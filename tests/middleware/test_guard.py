@@ -88,9 +88,16 @@ async def test_block_is_a_typed_error_naming_the_policy(caplog: pytest.LogCaptur
             await r.client.chat(f"use my key {KEY}")
     assert info.value.policy == "input.api_key" and KEY not in str(info.value)
     assert r.recorders["a"].bodies == []  # nothing was sent
-    assert r.samples("llmrelay_refusals_total", reason="other") == 1
+    assert r.samples("llmrelay_refusals_total", reason="guard") == 1
     assert r.samples("llmrelay_guard_decisions_total", kind="api_key", action="block") == 1
     assert r.samples("llmrelay_errors_total", error_type="GuardBlockedError") == 1
+    # the decision is in the call's log event and on its span too
+    event = next(x.llmrelay for x in caplog.records if getattr(x, "llmrelay", {}).get("event") == "llm.call")
+    assert event["guards"] == ["input.api_key:block"] and event["outcome"] == "error"
+    (call,) = [s for s in r.spans() if s.parent is None]
+    guard_events = [dict(e.attributes or {}) for e in call.events if e.name == "llmrelay.guard"]
+    assert guard_events == [{"kind": "api_key", "action": "block", "where": "input"}]
+    assert call.status.status_code.name == "ERROR"
     assert KEY not in everything(r, caplog.records)
 
 
@@ -111,7 +118,8 @@ async def test_a_key_split_across_stream_chunks_is_masked_before_delivery(
     assert KEY not in everything(r, caplog.records)
 
 
-async def test_output_block_in_a_stream_delivers_none_of_the_value() -> None:
+async def test_output_block_in_a_stream_delivers_none_of_the_value(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="llmrelay")
     async with rig(sim(Leak()), MODELS, observe=guards(output="block")) as r:
         stream = r.client.stream("what is the key?")
         got: list[str] = []
@@ -124,6 +132,12 @@ async def test_output_block_in_a_stream_delivers_none_of_the_value() -> None:
             await read()
     assert info.value.policy == "output.api_key"
     assert KEY[:10] not in "".join(got)
+    assert r.samples("llmrelay_guard_decisions_total", kind="api_key", action="block", where="output") == 1
+    event = next(x.llmrelay for x in caplog.records if getattr(x, "llmrelay", {}).get("event") == "llm.call")
+    assert event["guards"] == ["output.api_key:block"] and event["error_type"] == "GuardBlockedError"
+    (call,) = [s for s in r.spans() if s.parent is None]
+    assert [e.attributes["where"] for e in call.events if e.name == "llmrelay.guard"] == ["output"]  # type: ignore[index]
+    assert KEY not in everything(r, caplog.records)
 
 
 async def test_unary_output_mask() -> None:

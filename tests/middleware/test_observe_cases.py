@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -14,7 +15,7 @@ from tests.observe.kit import rig, sim_deployment
 import llmrelay
 from llmrelay.middleware.observe import AttemptObserver, ObserveMiddleware
 from llmrelay.settings import Settings
-from llmrelay.simulator import Simulator
+from llmrelay.simulator import Fault, FaultSequence, Simulator
 
 KEY = "sk-proj-secretsecretsecret0123456789"
 MODELS = {"chat": {"deployments": [sim_deployment("a")]}}
@@ -110,3 +111,89 @@ async def test_a_callers_own_traceparent_is_kept() -> None:
     async with rig({"a": Simulator()}, MODELS) as r:
         await r.client.chat("hi", extra_headers={"TraceParent": mine})
     assert r.recorders["a"].headers[0]["traceparent"] == mine
+
+
+async def test_without_attempt_spans_the_call_span_is_every_requests_parent() -> None:
+    a = Simulator()
+    a.faults = FaultSequence([Fault.error(503), None])
+    async with rig(
+        {"a": a}, MODELS, telemetry={"attempt_spans": False}, retry={"max_attempts": 2, "base_delay": 0.001}
+    ) as r:
+        await r.client.chat("hello")
+        async for _ in r.client.stream("again"):
+            pass
+    spans = r.spans()
+    assert len(spans) == 2 and all(s.parent is None for s in spans)  # one span per call
+    first, second = sorted(spans, key=lambda s: s.start_time or 0)
+    sent = [h["traceparent"] for h in r.recorders["a"].headers]
+    assert len(sent) == 3  # the retried call's two requests, then the stream's
+    ids = [(format(s.context.trace_id, "032x"), format(s.context.span_id, "016x")) for s in (first, second)]
+    assert [tuple(tp.split("-")[1:3]) for tp in sent] == [ids[0], ids[0], ids[1]]
+    retries = [e for e in first.events if e.name == "llmrelay.retry"]
+    assert len(retries) == 1 and dict(retries[0].attributes or {})["attempt"] == 1
+    assert dict(first.attributes or {})["llmrelay.attempts"] == 2
+
+
+async def test_metrics_alone_count_attempts_by_outcome() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from llmrelay.middleware.observe import bounds_from_settings, instrument
+    from llmrelay.observe import Telemetry
+    from llmrelay.transport.asgi import StreamingASGITransport
+    from llmrelay.transport.http import Timeouts, Transport
+
+    a = Simulator()
+    a.faults = FaultSequence([Fault.error(503), None])
+    transport = Transport(
+        timeouts=Timeouts(connect=2, read=5), mounts={"http://a.sim": StreamingASGITransport(a.app)}
+    )
+    s = Settings.load(
+        models=MODELS, default_model="chat", ledger={"enabled": False}, catalog={"preflight": False},
+        retry={"max_attempts": 2, "base_delay": 0.001, "max_delay": 0.005},
+    )  # fmt: skip
+    registry = CollectorRegistry()
+    t = Telemetry.from_settings(
+        s.observe.model_copy(update={"metrics": True}), bounds_from_settings(s), registry=registry
+    )
+    assert t.tracing is None and t.log is None  # the attempts counter is all that hears of attempts
+    try:
+        async with llmrelay.Client(s, environ={}, transport=transport, layers=instrument(t)) as client:
+            await client.chat("hi")
+    finally:
+        await transport.aclose()
+    get = registry.get_sample_value
+    assert (
+        get("llmrelay_attempts_total", {"deployment": "a", "provider": "simulator", "outcome": "error"}) == 1
+    )
+    assert get("llmrelay_attempts_total", {"deployment": "a", "provider": "simulator", "outcome": "ok"}) == 1
+    assert get("llmrelay_retries_total", {"alias": "chat"}) == 1
+
+
+async def test_a_call_the_sampler_dropped_gets_no_attempt_spans_but_propagates_its_context() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    from llmrelay.observe.tracing import Tracing
+
+    started: list[str] = []
+
+    class Counting(Tracing):
+        def start_attempt(self, call_span: Any, op: str, a: Any) -> Any:
+            started.append(a.deployment)
+            return super().start_attempt(call_span, op, a)
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with rig({"a": Simulator()}, MODELS) as r:
+        (outer,) = [
+            m for m in r.client._middleware if isinstance(m, ObserveMiddleware) and m.telemetry.tracing
+        ]
+        outer.telemetry.tracing = Counting(provider.get_tracer("t"))
+        await r.client.chat("hello")
+    assert started == [] and exporter.get_finished_spans() == ()
+    (sent,) = r.recorders["a"].headers
+    flags = int(sent["traceparent"].rsplit("-", 1)[1], 16)
+    assert flags & 1 == 0  # not sampled: downstream knows not to record either

@@ -134,3 +134,87 @@ def test_render_gives_the_text_format() -> None:
     Metrics(reg, BOUNDS)
     body, ctype = render(reg)
     assert ctype.startswith("text/plain") and b"# TYPE llmrelay_requests_total counter" in body
+
+
+def test_cache_writes_are_a_token_kind_of_their_own() -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg, BOUNDS)
+    m.started(stream=False)
+    m.finished(record(input_tokens=100, cached_tokens=60, cache_write_tokens=30))
+    assert value(reg, "llmrelay_tokens_total", kind="cache_write") == 30
+    assert value(reg, "llmrelay_tokens_total", kind="cached_input") == 60
+
+
+def test_a_budget_for_each_subject_keeps_the_highest_spend_of_its_window() -> None:
+    from llmrelay.observe.record import BudgetLevel
+
+    reg = CollectorRegistry()
+    m = Metrics(reg, BOUNDS)
+
+    def settle(spent: float, period: str) -> None:
+        m.started(stream=False)
+        m.finished(record(budgets=[BudgetLevel("user", "each", "day", period, spent, 1.0, 0.5, True)]))
+
+    settle(0.4, "2026-01-01")
+    settle(0.1, "2026-01-01")  # another user, who spent less: the gauge keeps the highest
+    assert value(reg, "llmrelay_budget_spent_usd", scope="user", budget="each", window="day") == 0.4
+    settle(0.05, "2026-01-02")  # a new day starts over
+    assert value(reg, "llmrelay_budget_spent_usd", scope="user", budget="each", window="day") == 0.05
+    assert value(reg, "llmrelay_budget_limit_usd", level="hard") == 1.0
+    assert value(reg, "llmrelay_budget_limit_usd", level="soft") == 0.5
+
+
+def test_a_named_budget_shows_what_it_holds_now() -> None:
+    from llmrelay.observe.record import BudgetLevel
+
+    reg = CollectorRegistry()
+    m = Metrics(reg, BOUNDS)
+    for spent in (0.3, 0.2):  # e.g. a reset by an operator: a gauge, not a running maximum
+        m.started(stream=False)
+        m.finished(
+            record(budgets=[BudgetLevel("team", "search", "month", "2026-01", spent, 2.0, None, False)])
+        )
+    assert value(reg, "llmrelay_budget_spent_usd", budget="search") == 0.2
+    assert value(reg, "llmrelay_budget_limit_usd", budget="search", level="soft") == 0
+
+
+def test_histograms_count_each_observation_in_its_bucket_and_above() -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg, BOUNDS)
+    for latency in (0.05, 0.07, 3.0, 1000.0):
+        m.started(stream=False)
+        m.finished(record(latency=latency))
+    name = "llmrelay_request_duration_seconds"
+    assert value(reg, f"{name}_bucket", le="0.05") == 1  # a bound is inclusive
+    assert value(reg, f"{name}_bucket", le="0.1") == 2
+    assert value(reg, f"{name}_bucket", le="4.0") == 3
+    assert value(reg, f"{name}_bucket", le="300.0") == 3
+    assert value(reg, f"{name}_bucket", le="+Inf") == 4
+    assert value(reg, f"{name}_count") == 4
+    assert value(reg, f"{name}_sum") == 0.05 + 0.07 + 3.0 + 1000.0
+
+
+def test_two_metrics_on_one_registry_are_refused() -> None:
+    import pytest
+
+    reg = CollectorRegistry()
+    Metrics(reg, BOUNDS)
+    with pytest.raises(ValueError, match="Duplicated"):
+        Metrics(reg, BOUNDS)
+
+
+def test_every_family_of_the_issue_is_scraped() -> None:
+    from llmrelay.observe.metrics import FAMILIES
+
+    reg = CollectorRegistry()
+    Metrics(reg, BOUNDS)
+    scraped = {f.name for f in text_string_to_metric_families(render(reg)[0].decode())}
+    assert {f.name for f in FAMILIES} <= scraped
+    wanted = {
+        "llmrelay_requests", "llmrelay_errors", "llmrelay_request_duration_seconds",
+        "llmrelay_time_to_first_token_seconds", "llmrelay_tokens", "llmrelay_cost_usd", "llmrelay_cache",
+        "llmrelay_retries", "llmrelay_fallbacks", "llmrelay_circuit_state", "llmrelay_in_flight",
+        "llmrelay_rate_limit_wait_seconds", "llmrelay_refusals", "llmrelay_budget_spent_usd",
+        "llmrelay_budget_limit_usd", "llmrelay_guard_decisions",
+    }  # fmt: skip
+    assert wanted <= scraped

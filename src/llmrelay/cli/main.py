@@ -16,6 +16,7 @@ from llmrelay.cli import session as session_cli
 from llmrelay.cli.batch import batch
 from llmrelay.cli.eval import eval_command
 from llmrelay.cli.prompts import app as prompts_app
+from llmrelay.cli.tail import tail
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
 from llmrelay.types import Usage
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.command()(batch)
 app.command(name="eval")(eval_command)
+app.command()(tail)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (default: $LLMRELAY_CONFIG).")

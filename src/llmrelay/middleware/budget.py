@@ -16,18 +16,41 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from llmrelay.catalog import Catalog
 from llmrelay.errors import BudgetExceededError, ConfigError, LLMRelayError
-from llmrelay.limits.budget import AlertHandler, BudgetRule, Budgets, Reservation
+from llmrelay.limits.budget import NANO, Account, AlertHandler, BudgetRule, Budgets, Reservation
 from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
+from llmrelay.observe.record import BudgetLevel
 from llmrelay.pipeline import Call, Observer, Op
 from llmrelay.pipeline.context import StackContext
 from llmrelay.resolve import Deployment, Route
 
 log = logging.getLogger("llmrelay.budget")
+
+
+@dataclass(slots=True)
+class BudgetSpend:
+    """Left on ``call.ext`` by a layer that reports budgets (the observe layer, with
+    metrics on): the budget layer fills ``levels`` when it settles the call. Without it
+    nothing is read back, so budgets cost no extra backend reads when nobody reports them."""
+
+    levels: list[BudgetLevel] = field(default_factory=list)
+
+
+def budget_label(rules: Sequence[BudgetRule], account: Account) -> tuple[str, bool]:
+    """The account's ``budget`` metric label, and whether it is one of many (a budget
+    applying to each key, user, team or tag separately). Bounded by the configuration:
+    team and tag names a rule gives, never a key or user id."""
+    if account.scope == "global":
+        return "global", False
+    for rule in rules:
+        if rule.scope == account.scope and rule.period == account.period and rule.name == account.value:
+            return (account.value if account.scope in ("team", "tag") else "named"), False
+    return "each", True
 
 
 class BudgetMiddleware(Observer):
@@ -130,6 +153,32 @@ class BudgetMiddleware(Observer):
             await state.settle(out.cost)
         else:
             await state.release()  # providers do not bill a request that failed
+        watch = call.get(BudgetSpend)
+        if watch is not None and state.accounts:
+            try:
+                await self._report(watch, state.accounts)
+            except Exception as exc:  # a gauge is never worth failing a call that was settled
+                log.debug("budget: could not read what the budgets hold for the metrics: %r", exc)
+
+    async def _report(self, watch: BudgetSpend, accounts: tuple[Account, ...]) -> None:
+        """What each budget holds now (one backend read per budget: from memory, or a
+        Redis round trip each)."""
+        rules = self.budgets.rules
+        for a in accounts:
+            spent, _reserved = await self.budgets.backend.read(a)
+            label, each = budget_label(rules, a)
+            watch.levels.append(
+                BudgetLevel(
+                    a.scope,
+                    label,
+                    a.period,
+                    a.id.rsplit(":", 1)[-1],
+                    spent / NANO,
+                    None if a.hard is None else a.hard / NANO,
+                    None if a.soft is None else a.soft / NANO,
+                    each,
+                )
+            )
 
 
 def load_callback(path: str) -> AlertHandler:

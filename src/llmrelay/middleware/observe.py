@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from llmrelay.hosts import HOSTS
+from llmrelay.middleware.budget import BudgetSpend
 from llmrelay.middleware.guard import GuardDecisions
 from llmrelay.observe import AttemptRecord, CallRecord, LabelBounds, Telemetry
 from llmrelay.observe.labels import error_label
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 
 _CANCELLED = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
 
+_CHAT_FIELDS = fields(ChatRequest)
+_CHAT_POSITIONAL = all(f.init for f in _CHAT_FIELDS)
+_CHAT_VALUES = attrgetter(*(f.name for f in _CHAT_FIELDS))
+_CHAT_HEADERS = [f.name for f in _CHAT_FIELDS].index("extra_headers")
+
 
 @dataclass(slots=True)
 class _Observed:
@@ -52,6 +58,10 @@ class _Observed:
     telemetry: Telemetry
     t0: float
     span: Span | None = None
+    #: the request's part of the record, when the span needed it at the start
+    record: CallRecord | None = None
+    #: the call span's propagation headers (without attempt spans: made once per call)
+    headers: dict[str, str] | None = None
     #: the attempt layer that reports this call's attempts (the first to see one), so a
     #: client with two of them (settings and ``instrument``) does not report twice
     claimed: AttemptObserver | None = None
@@ -63,6 +73,15 @@ class _AttemptState:
     t0: float
     span: Span | None
     restore: Any
+
+
+class _CountOnly:
+    """The state of an attempt only the attempts counter hears of: nothing to keep."""
+
+    __slots__ = ()
+
+
+_COUNT = _CountOnly()
 
 
 def bounds_from_settings(settings: Settings) -> LabelBounds:
@@ -97,21 +116,24 @@ class ObserveMiddleware(Observer):
         call.ext[_Observed] = state
         if t.metrics is not None:
             t.metrics.started(call.stream)
+            call.setdefault(BudgetSpend)  # asks the budget layer to say what budgets hold
         if t.tracing is not None:
-            state.span = t.tracing.start_call(_request_record(call))
+            state.record = _request_record(call)
+            state.span = t.tracing.start_call(state.record)
         return state
 
     async def after(self, call: Call, state: _Observed, error: BaseException | None) -> None:
         t = self.telemetry
-        r = call_record(call, state.t0, error, t)
+        level = logging.INFO if error is None or isinstance(error, _CANCELLED) else logging.WARNING
+        if t.metrics is None and t.tracing is None and (t.log is None or not t.log.enabled(level)):
+            return  # nobody would hear of this call (a socket sink with no listener, say)
+        r = call_record(call, state.t0, error, t, state.record)
         if t.metrics is not None:
             t.metrics.finished(r)
         if t.tracing is not None and state.span is not None:
             t.tracing.end_call(state.span, r)
-        if t.log is not None:
-            level = logging.INFO if r.outcome != "error" else logging.WARNING
-            if t.log.enabled(level):
-                t.log(level, call_event(r))
+        if t.log is not None and t.log.enabled(level):
+            t.log(level, call_event(r))
 
     async def aclose(self) -> None:
         self.telemetry.close()
@@ -124,7 +146,7 @@ class AttemptObserver(Observer):
     def from_context(cls, ctx: StackContext) -> AttemptObserver | None:
         return cls() if ctx.settings.observe.enabled else None
 
-    async def before(self, call: Call) -> _AttemptState | None:
+    async def before(self, call: Call) -> _AttemptState | _CountOnly | None:
         obs: _Observed | None = call.ext.get(_Observed)
         attempt = call.attempt
         if obs is None or attempt is None:
@@ -134,27 +156,50 @@ class AttemptObserver(Observer):
         elif obs.claimed is not self:
             return None
         t = obs.telemetry
-        if t.tracing is None and t.metrics is None and (t.log is None or not t.log.enabled(logging.DEBUG)):
-            return None  # nobody would hear of this attempt
+        if t.tracing is None and (t.log is None or not t.log.enabled(logging.DEBUG)):
+            # nobody would hear of this attempt, or only the attempts counter: it needs
+            # no record, only the attempt's outcome
+            return _COUNT if t.metrics is not None else None
         dep = attempt.deployment
         ep = dep.endpoint
         tracing = t.tracing
-        server = _server(ep.base_url) if tracing is not None else None  # only spans name the server
+        server = tracing.server(ep.base_url) if tracing is not None else None  # only spans name the server
         rec = AttemptRecord(
             attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, server, 0.0
         )
         span = None
         restore = None
         if tracing is not None:
-            span = tracing.start_attempt(obs.span, call.op, rec)
-            headers = tracing.headers(span)
+            if tracing.attempt_spans and (obs.span is None or obs.span.is_recording()):
+                span = tracing.start_attempt(obs.span, call.op, rec)
+                headers = tracing.headers(span)
+            elif obs.span is not None:
+                # the call's span is every attempt's parent (no attempt spans, or the
+                # sampler dropped the call: its children would be dropped too, and
+                # nobody will see which unexported span a request names): its headers
+                # are made once
+                if obs.headers is None:
+                    obs.headers = tracing.headers(obs.span)
+                headers = obs.headers
+            else:
+                headers = {}
             if headers:
                 restore = call.request
                 call.request = _with_headers(call.request, headers)
         return _AttemptState(rec, time.perf_counter(), span, restore)
 
-    async def after(self, call: Call, state: _AttemptState | None, error: BaseException | None) -> None:
+    async def after(
+        self, call: Call, state: _AttemptState | _CountOnly | None, error: BaseException | None
+    ) -> None:
         if state is None:
+            return
+        if isinstance(state, _CountOnly):
+            attempt = call.attempt
+            metrics = call.ext[_Observed].telemetry.metrics
+            if attempt is not None and metrics is not None:
+                ep = attempt.deployment.endpoint
+                outcome = "ok" if error is None else "cancelled" if isinstance(error, _CANCELLED) else "error"
+                metrics.count_attempt(attempt.deployment.name, ep.host or ep.provider, outcome)
             return
         if state.restore is not None:
             call.request = state.restore
@@ -169,8 +214,9 @@ class AttemptObserver(Observer):
             rec.status = status if isinstance(status, int) else None
         if t.metrics is not None:
             t.metrics.attempt(rec)
-        if t.tracing is not None and state.span is not None:
-            t.tracing.end_attempt(state.span, rec, call.outcome.model if error is None else None)
+        if t.tracing is not None:
+            if state.span is not None:
+                t.tracing.end_attempt(state.span, rec, call.outcome.model if error is None else None)
             if rec.outcome == "error":
                 t.tracing.retried(obs.span, rec)
         if t.log is not None and t.log.enabled(logging.DEBUG):
@@ -209,9 +255,12 @@ def _request_record(call: Call) -> CallRecord:
     return r
 
 
-def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry) -> CallRecord:
-    """Everything the engines report about a finished call, read off the call."""
-    r = _request_record(call)
+def call_record(
+    call: Call, t0: float, error: BaseException | None, t: Telemetry, started: CallRecord | None = None
+) -> CallRecord:
+    """Everything the engines report about a finished call, read off the call (onto
+    ``started``, the request's part, when the call's start already read it)."""
+    r = started if started is not None else _request_record(call)
     rep = call.report
     out = call.outcome
     r.latency = time.perf_counter() - t0
@@ -235,6 +284,7 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
         r.input_tokens = u.input_tokens
         r.output_tokens = u.output_tokens
         r.cached_tokens = u.cached_input_tokens
+        r.cache_write_tokens = u.cache_write_tokens
         r.reasoning_tokens = u.reasoning_tokens
     r.cost = out.cost
     r.ttft = out.ttft
@@ -250,6 +300,9 @@ def call_record(call: Call, t0: float, error: BaseException | None, t: Telemetry
     guarded = call.get(GuardDecisions)
     if guarded is not None:
         r.guards = [(d.kind, d.action, d.where) for d in guarded.decisions]
+    spend = call.get(BudgetSpend)
+    if spend is not None:
+        r.budgets = spend.levels
     if error is not None:
         r.outcome = "cancelled" if isinstance(error, _CANCELLED) else "error"
         r.error_type = error_label(type(error))
@@ -279,12 +332,10 @@ def _with_headers(req: Any, headers: dict[str, str]) -> Any:
     own = req.extra_headers or {}
     if any(k.lower() == "traceparent" for k in own):
         return req
-    return replace(req, extra_headers={**own, **headers})
-
-
-def _server(base_url: str) -> str | None:
-    """``host:port`` of a base URL (for ``server.address``); None for an in-process mount."""
-    parts = urlsplit(base_url)
-    if not parts.hostname:
-        return None
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+    merged = {**own, **headers}
+    if type(req) is ChatRequest and _CHAT_POSITIONAL:
+        # positionally, field by field: half the cost of dataclasses.replace, on every attempt
+        values = list(_CHAT_VALUES(req))
+        values[_CHAT_HEADERS] = merged
+        return ChatRequest(*values)
+    return replace(req, extra_headers=merged)

@@ -50,12 +50,16 @@ def span_name(op: str, model: str) -> str:
     return f"{OPERATIONS.get(op, op)} {model}"
 
 
-def request_attributes(r: CallRecord) -> Attributes:
-    """What is known when the call starts (sampling decisions may read these)."""
-    attrs: Attributes = {
-        "gen_ai.operation.name": OPERATIONS.get(r.op, r.op),
-        "gen_ai.request.model": r.requested_model,
-    }
+def start_attributes(r: CallRecord) -> Attributes:
+    """What the call's span starts with: the attributes the conventions mark as relevant
+    to sampling. The rest is set once, when the span ends: the SDK checks every
+    attribute given at the start twice (for the sampler, then for the span)."""
+    return {"gen_ai.operation.name": OPERATIONS.get(r.op, r.op), "gen_ai.request.model": r.requested_model}
+
+
+def request_options(r: CallRecord) -> Attributes:
+    """The request's sampling options, as far as the caller set them."""
+    attrs: Attributes = {}
     if r.temperature is not None:
         attrs["gen_ai.request.temperature"] = r.temperature
     if r.top_p is not None:
@@ -67,6 +71,11 @@ def request_attributes(r: CallRecord) -> Attributes:
     if r.stream:
         attrs["llmrelay.stream"] = True
     return attrs
+
+
+def request_attributes(r: CallRecord) -> Attributes:
+    """Everything known about the call when it starts."""
+    return {**start_attributes(r), **request_options(r)}
 
 
 def response_attributes(r: CallRecord) -> Attributes:
@@ -105,14 +114,13 @@ def response_attributes(r: CallRecord) -> Attributes:
     return attrs
 
 
-def attempt_attributes(op: str, a: AttemptRecord) -> Attributes:
-    """An attempt's span: the upstream request to one deployment."""
+def attempt_start_attributes(op: str, a: AttemptRecord) -> Attributes:
+    """An attempt's span as it starts (the conventions' sampling-relevant attributes):
+    the upstream request to one deployment."""
     attrs: Attributes = {
         "gen_ai.operation.name": OPERATIONS.get(op, op),
         "gen_ai.provider.name": provider_name(a.provider),
         "gen_ai.request.model": a.model,
-        "llmrelay.attempt": a.number,
-        "llmrelay.deployment": a.deployment,
     }
     if a.server:
         host, _, port = a.server.partition(":")
@@ -120,6 +128,23 @@ def attempt_attributes(op: str, a: AttemptRecord) -> Attributes:
         if port.isdigit():
             attrs["server.port"] = int(port)
     return attrs
+
+
+def attempt_end_attributes(a: AttemptRecord, response_model: str | None) -> Attributes:
+    """What an attempt's span gets when the upstream request is over."""
+    attrs: Attributes = {"llmrelay.attempt": a.number, "llmrelay.deployment": a.deployment}
+    if response_model:
+        attrs["gen_ai.response.model"] = response_model
+    if a.status is not None:
+        attrs["http.response.status_code"] = a.status
+    if a.outcome != "ok":
+        attrs["error.type"] = a.error_type or "other"
+    return attrs
+
+
+def attempt_attributes(op: str, a: AttemptRecord, response_model: str | None = None) -> Attributes:
+    """All of an attempt span's attributes."""
+    return {**attempt_start_attributes(op, a), **attempt_end_attributes(a, response_model)}
 
 
 def content_attributes(r: CallRecord) -> Attributes:

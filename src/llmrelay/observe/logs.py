@@ -22,46 +22,74 @@ EXTRA_KEY = "llmrelay"
 
 
 def call_event(r: CallRecord) -> dict[str, Any]:
-    """The fields of a call's log event; ``None`` and empty values are left out."""
-    event: dict[str, Any] = {
+    """The fields of a call's log event; ``None`` and empty values are left out.
+
+    Built field by field (not as a full dict filtered afterwards): this runs on every
+    call, and most optional fields are absent from most calls."""
+    e: dict[str, Any] = {
         "event": "llm.call",
         "op": r.op,
         "stream": r.stream,
         "outcome": r.outcome,
         "model": r.requested_model,
-        "alias": r.alias,
-        "deployment": r.deployment,
-        "provider": r.provider,
-        "response_model": r.response_model,
-        "request_id": r.request_id,
-        "response_id": r.response_id,
-        "ledger_id": r.ledger_id,
-        "key_id": r.key_id,
-        "user": r.user,
-        "team": r.team,
-        "tags": list(r.tags) or None,
-        "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens,
-        "cached_tokens": r.cached_tokens or None,
-        "reasoning_tokens": r.reasoning_tokens or None,
-        "cost": r.cost,
-        "latency_ms": round(r.latency * 1000, 3),
-        "ttft_ms": None if r.ttft is None else round(r.ttft * 1000, 3),
-        "cache": r.cache,
-        "attempts": r.attempts,
-        "fallbacks": [f"{a}->{b}" for a, b, _ in r.fallbacks] or None,
-        "errors": list(r.errors) or None,
-        "resumed": r.resumed or None,
-        "waited_ms": round(r.waited * 1000, 3) if r.waited else None,
-        "rate_limit_wait_ms": round(r.rate_limit_wait * 1000, 3) if r.rate_limit_wait else None,
-        "finish_reason": r.finish_reason,
-        "error_type": r.error_type,
-        "error": r.error_message,
-        "guards": [f"{where}.{kind}:{action}" for kind, action, where in r.guards] or None,
-        "prompt": r.prompt,
-        "completion": r.completion,
     }
-    return {k: v for k, v in event.items() if v is not None}
+    for key, value in (
+        ("alias", r.alias),
+        ("deployment", r.deployment),
+        ("provider", r.provider),
+        ("response_model", r.response_model),
+        ("request_id", r.request_id),
+        ("response_id", r.response_id),
+        ("ledger_id", r.ledger_id),
+        ("key_id", r.key_id),
+        ("user", r.user),
+        ("team", r.team),
+    ):
+        if value is not None:
+            e[key] = value
+    if r.tags:
+        e["tags"] = list(r.tags)
+    if r.input_tokens is not None:
+        e["input_tokens"] = r.input_tokens
+    if r.output_tokens is not None:
+        e["output_tokens"] = r.output_tokens
+    if r.cached_tokens:
+        e["cached_tokens"] = r.cached_tokens
+    if r.cache_write_tokens:
+        e["cache_write_tokens"] = r.cache_write_tokens
+    if r.reasoning_tokens:
+        e["reasoning_tokens"] = r.reasoning_tokens
+    if r.cost is not None:
+        e["cost"] = r.cost
+    e["latency_ms"] = round(r.latency * 1000, 3)
+    if r.ttft is not None:
+        e["ttft_ms"] = round(r.ttft * 1000, 3)
+    if r.cache is not None:
+        e["cache"] = r.cache
+    e["attempts"] = r.attempts
+    if r.fallbacks:
+        e["fallbacks"] = [f"{a}->{b}" for a, b, _ in r.fallbacks]
+    if r.errors:
+        e["errors"] = list(r.errors)
+    if r.resumed:
+        e["resumed"] = r.resumed
+    if r.waited:
+        e["waited_ms"] = round(r.waited * 1000, 3)
+    if r.rate_limit_wait:
+        e["rate_limit_wait_ms"] = round(r.rate_limit_wait * 1000, 3)
+    if r.finish_reason is not None:
+        e["finish_reason"] = r.finish_reason
+    if r.error_type is not None:
+        e["error_type"] = r.error_type
+    if r.error_message is not None:
+        e["error"] = r.error_message
+    if r.guards:
+        e["guards"] = [f"{where}.{kind}:{action}" for kind, action, where in r.guards]
+    if r.prompt is not None:
+        e["prompt"] = r.prompt
+    if r.completion is not None:
+        e["completion"] = r.completion
+    return e
 
 
 def attempt_event(call_model: str, a: AttemptRecord) -> dict[str, Any]:

@@ -4,18 +4,35 @@ Names start with ``llmrelay_``. Latency buckets fit LLM calls (tens of milliseco
 minutes); labels are bounded by ``LabelBounds`` (configured names, else ``other``) and
 never carry a user or key id. Import this module only when metrics are on: it imports
 ``prometheus_client`` (the ``metrics`` extra).
+
+The values live in plain dicts keyed by label tuples and are turned into metric
+families when the registry is scraped (``Metrics`` is a prometheus_client collector).
+prometheus_client's own ``Counter``/``Histogram`` objects validate labels and take a
+lock per value on every update — about a dozen per call here; this takes one lock per
+call and does a dict update per value, which is what keeps metrics cheap per call
+(``benchmarks/bench_observe.py``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import threading
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from llmrelay.observe.labels import OTHER, LabelBounds
 
 if TYPE_CHECKING:
-    from llmrelay.observe.record import AttemptRecord, CallRecord
+    from llmrelay.observe.record import AttemptRecord, BudgetLevel, CallRecord
 
 #: seconds: a cached answer, a short completion, a long one, a reasoning model's
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
@@ -31,132 +48,255 @@ _REFUSALS = {
     "RateLimitError": "rate_limit",
     "CircuitOpenError": "circuit",
     "ContextWindowExceededError": "context_window",
+    "GuardBlockedError": "guard",
 }
+_CACHE_RESULTS = frozenset(("hit", "miss", "stale"))
+
+Kind = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: its name (counters without ``_total``), help, type, label
+    names and, for histograms, bucket bounds."""
+
+    name: str
+    help: str
+    kind: Kind
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...] = ()
+
+    @property
+    def samples(self) -> tuple[str, ...]:
+        """The names its samples are scraped under."""
+        if self.kind == "counter":
+            return (self.name + "_total",)
+        if self.kind == "histogram":
+            return (self.name + "_bucket", self.name + "_sum", self.name + "_count")
+        return (self.name,)
+
+
+REQUESTS = Family(
+    "llmrelay_requests", "Calls by operation, alias, provider, model and outcome", "counter",
+    ("op", "alias", "provider", "model", "outcome"),
+)  # fmt: skip
+ERRORS = Family("llmrelay_errors", "Failed calls by alias and error type", "counter", ("alias", "error_type"))
+LATENCY = Family(
+    "llmrelay_request_duration_seconds", "Whole-call latency, retries and fallbacks included", "histogram",
+    ("op", "alias", "stream"), LATENCY_BUCKETS,
+)  # fmt: skip
+TTFT = Family(
+    "llmrelay_time_to_first_token_seconds", "Time from sending a stream to its first content", "histogram",
+    ("alias",), TTFT_BUCKETS,
+)  # fmt: skip
+TOKENS = Family(
+    "llmrelay_tokens", "Tokens by kind (input, output, cached_input, cache_write, reasoning)", "counter",
+    ("alias", "provider", "model", "kind"),
+)  # fmt: skip
+COST = Family(
+    "llmrelay_cost_usd", "Cost in US dollars, from usage and catalog prices", "counter",
+    ("alias", "provider", "model"),
+)  # fmt: skip
+CACHE = Family("llmrelay_cache", "Cache verdicts", "counter", ("alias", "result"))
+ATTEMPTS = Family(
+    "llmrelay_attempts", "Upstream requests by deployment and outcome", "counter",
+    ("deployment", "provider", "outcome"),
+)  # fmt: skip
+RETRIES = Family("llmrelay_retries", "Upstream requests beyond a call's first", "counter", ("alias",))
+FALLBACKS = Family(
+    "llmrelay_fallbacks",
+    "Fallbacks from one alias to another",
+    "counter",
+    ("from_alias", "to_alias", "reason"),
+)
+CIRCUIT = Family(
+    "llmrelay_circuit_state",
+    "Circuit state last seen (0 closed, 1 half-open, 2 open)",
+    "gauge",
+    ("deployment",),
+)
+CIRCUIT_CHANGES = Family(
+    "llmrelay_circuit_transitions", "Circuit state changes", "counter", ("deployment", "state")
+)
+IN_FLIGHT = Family("llmrelay_in_flight", "Calls in progress (kind: unary or stream)", "gauge", ("kind",))
+RATE_LIMIT_WAIT = Family(
+    "llmrelay_rate_limit_wait_seconds", "Time queued behind llmrelay's own rate limits", "histogram",
+    ("alias",), WAIT_BUCKETS,
+)  # fmt: skip
+REFUSALS = Family(
+    "llmrelay_refusals", "Calls refused before anything was sent, by reason", "counter", ("alias", "reason")
+)
+GUARDS = Family(
+    "llmrelay_guard_decisions", "Guard decisions by detector, action and direction", "counter",
+    ("alias", "kind", "action", "where"),
+)  # fmt: skip
+RESUMED = Family("llmrelay_stream_resumes", "Broken streams resumed", "counter", ("alias",))
+BUDGET_SPENT = Family(
+    "llmrelay_budget_spent_usd",
+    "Dollars spent in the budget's current window (a budget per key, user, team or tag without a "
+    "name: the most any one of them has spent)", "gauge", ("scope", "budget", "window"),
+)  # fmt: skip
+BUDGET_LIMIT = Family(
+    "llmrelay_budget_limit_usd", "A budget's limit in dollars (level: hard or soft)", "gauge",
+    ("scope", "budget", "window", "level"),
+)  # fmt: skip
+
+FAMILIES = (
+    REQUESTS, ERRORS, LATENCY, TTFT, TOKENS, COST, CACHE, ATTEMPTS, RETRIES, FALLBACKS, CIRCUIT,
+    CIRCUIT_CHANGES, IN_FLIGHT, RATE_LIMIT_WAIT, REFUSALS, GUARDS, RESUMED, BUDGET_SPENT, BUDGET_LIMIT,
+)  # fmt: skip
+
+_Key = tuple[str, ...]
+
+
+def _add(series: dict[_Key, float], key: _Key, n: float) -> None:
+    series[key] = series.get(key, 0.0) + n
+
+
+def _observe(series: dict[_Key, list[float]], key: _Key, buckets: tuple[float, ...], v: float) -> None:
+    row = series.get(key)
+    if row is None:
+        # a count per bucket (not cumulative), one past the last for +Inf, then the sum
+        row = series[key] = [0.0] * (len(buckets) + 2)
+    row[bisect_left(buckets, v)] += 1.0
+    row[-1] += v
 
 
 class Metrics:
-    """The metric families, registered on ``registry`` once per instance."""
+    """The metric families, registered on ``registry`` once per instance (as one collector)."""
 
     def __init__(self, registry: CollectorRegistry, bounds: LabelBounds) -> None:
         self.registry = registry
         self.bounds = bounds
-        r = registry
-        self.requests = Counter(
-            "llmrelay_requests", "Calls by operation, alias, provider, model and outcome",
-            ("op", "alias", "provider", "model", "outcome"), registry=r,
-        )  # fmt: skip
-        self.errors = Counter(
-            "llmrelay_errors", "Failed calls by alias and error type", ("alias", "error_type"), registry=r
-        )
-        self.latency = Histogram(
-            "llmrelay_request_duration_seconds", "Whole-call latency, retries and fallbacks included",
-            ("op", "alias", "stream"), buckets=LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.ttft = Histogram(
-            "llmrelay_time_to_first_token_seconds", "Time from sending a stream to its first content",
-            ("alias",), buckets=TTFT_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.tokens = Counter(
-            "llmrelay_tokens", "Tokens by kind (input, output, cached_input, reasoning)",
-            ("alias", "provider", "model", "kind"), registry=r,
-        )  # fmt: skip
-        self.cost = Counter(
-            "llmrelay_cost_usd", "Cost in US dollars, from usage and catalog prices",
-            ("alias", "provider", "model"), registry=r,
-        )  # fmt: skip
-        self.cache = Counter("llmrelay_cache", "Cache verdicts", ("alias", "result"), registry=r)
-        self.attempts = Counter(
-            "llmrelay_attempts", "Upstream requests by deployment and outcome",
-            ("deployment", "provider", "outcome"), registry=r,
-        )  # fmt: skip
-        self.retries = Counter(
-            "llmrelay_retries", "Upstream requests beyond a call's first", ("alias",), registry=r
-        )
-        self.fallbacks = Counter(
-            "llmrelay_fallbacks", "Fallbacks from one alias to another",
-            ("from_alias", "to_alias", "reason"), registry=r,
-        )  # fmt: skip
-        self.circuit = Gauge(
-            "llmrelay_circuit_state", "Circuit state last seen (0 closed, 1 half-open, 2 open)",
-            ("deployment",), registry=r,
-        )  # fmt: skip
-        self.circuit_changes = Counter(
-            "llmrelay_circuit_transitions", "Circuit state changes", ("deployment", "state"), registry=r
-        )
-        self.in_flight = Gauge(
-            "llmrelay_in_flight", "Calls in progress (kind: unary or stream)", ("kind",), registry=r
-        )
-        self.rate_limit_wait = Histogram(
-            "llmrelay_rate_limit_wait_seconds", "Time queued behind llmrelay's own rate limits",
-            ("alias",), buckets=WAIT_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.refusals = Counter(
-            "llmrelay_refusals", "Calls refused before anything was sent, by reason", ("alias", "reason"),
-            registry=r,
-        )  # fmt: skip
-        self.guards = Counter(
-            "llmrelay_guard_decisions", "Guard decisions by detector, action and direction",
-            ("alias", "kind", "action", "where"), registry=r,
-        )  # fmt: skip
-        self.resumed = Counter("llmrelay_stream_resumes", "Broken streams resumed", ("alias",), registry=r)
-        # labelled children, looked up once: prometheus_client's labels() validates and
-        # locks on every call. Bounded, since every label value is (see LabelBounds).
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        # children of the gauge are made up front so a scrape shows 0, not nothing
-        self._unary = self.in_flight.labels("unary")
-        self._stream = self.in_flight.labels("stream")
+        # one lock per update of a call, not one per value: the event loop's thread
+        # writes, a scrape (another thread) reads
+        self._lock = threading.Lock()
+        self._values: dict[Family, dict[_Key, float]] = {f: {} for f in FAMILIES if f.kind != "histogram"}
+        self._hists: dict[Family, dict[_Key, list[float]]] = {
+            f: {} for f in FAMILIES if f.kind == "histogram"
+        }
+        # the gauge's children exist up front so a scrape shows 0, not nothing
+        self._in_flight = self._values[IN_FLIGHT]
+        self._in_flight[("unary",)] = 0.0
+        self._in_flight[("stream",)] = 0.0
+        # budgets per subject without a name: (the window's period id, the highest spend in it)
+        self._budget_peaks: dict[_Key, tuple[str, float]] = {}
+        registry.register(self)
 
-    def _c(self, family: Any, *labels: str) -> Any:
-        key = (id(family), labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = family.labels(*labels)
-        return child
+    # --------------------------------------------------------------- collector
+
+    def describe(self) -> list[Metric]:
+        return [_empty(f) for f in FAMILIES]
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            values = {f: dict(s) for f, s in self._values.items()}
+            hists = {f: {k: list(row) for k, row in s.items()} for f, s in self._hists.items()}
+        for fam in FAMILIES:
+            metric = _empty(fam)
+            if fam.kind == "histogram":
+                assert isinstance(metric, HistogramMetricFamily)
+                for key, row in hists[fam].items():
+                    total, cumulative = 0.0, []
+                    for bound, n in zip((*fam.buckets, float("inf")), row, strict=False):
+                        total += n
+                        cumulative.append((_le(bound), total))
+                    metric.add_metric(key, cumulative, row[-1])
+            else:
+                assert isinstance(metric, CounterMetricFamily | GaugeMetricFamily)
+                for key, v in values[fam].items():
+                    metric.add_metric(key, v)
+            yield metric
+
+    # ----------------------------------------------------------------- updates
 
     def started(self, stream: bool) -> None:
-        (self._stream if stream else self._unary).inc()
+        with self._lock:
+            _add(self._in_flight, ("stream",) if stream else ("unary",), 1.0)
 
     def attempt(self, a: AttemptRecord) -> None:
+        self.count_attempt(a.deployment, a.provider, a.outcome)
+
+    def count_attempt(self, deployment: str, provider: str, outcome: str) -> None:
         b = self.bounds
-        self._c(self.attempts, b.deployment(a.deployment), b.provider(a.provider), a.outcome).inc()
+        key = (b.deployment(deployment), b.provider(provider), outcome)
+        with self._lock:
+            _add(self._values[ATTEMPTS], key, 1.0)
 
     def finished(self, r: CallRecord) -> None:
         b = self.bounds
-        (self._stream if r.stream else self._unary).dec()
         alias = b.alias(r.alias)
         provider = b.provider(r.provider)
         model = b.model(r.model)
-        self._c(self.requests, r.op, alias, provider, model, r.outcome).inc()
-        self._c(self.latency, r.op, alias, "true" if r.stream else "false").observe(r.latency)
-        if r.error_type:
-            self._c(self.errors, alias, r.error_type).inc()
-            if r.attempts == 0 and r.outcome == "error":
-                self._c(self.refusals, alias, _REFUSALS.get(r.error_type, OTHER)).inc()
-        if r.ttft is not None:
-            self._c(self.ttft, alias).observe(r.ttft)
-        for kind, n in (
-            ("input", r.input_tokens),
-            ("output", r.output_tokens),
-            ("cached_input", r.cached_tokens),
-            ("reasoning", r.reasoning_tokens),
-        ):
-            if n:
-                self._c(self.tokens, alias, provider, model, kind).inc(n)
-        if r.cost:
-            self._c(self.cost, alias, provider, model).inc(r.cost)
-        if r.cache:
-            self._c(self.cache, alias, r.cache if r.cache in ("hit", "miss", "stale") else OTHER).inc()
-        if r.attempts > 1:
-            self._c(self.retries, alias).inc(r.attempts - 1)
-        for src, dst, reason in r.fallbacks:
-            self._c(self.fallbacks, b.alias(src), b.alias(dst), reason).inc()
-        for dep, _old, new in r.circuit:
-            d = b.deployment(dep)
-            self._c(self.circuit, d).set(CIRCUIT_VALUES.get(new, -1.0))
-            self._c(self.circuit_changes, d, new if new in CIRCUIT_VALUES else OTHER).inc()
-        if r.rate_limit_wait:
-            self._c(self.rate_limit_wait, alias).observe(r.rate_limit_wait)
-        if r.resumed:
-            self._c(self.resumed, alias).inc(r.resumed)
-        for kind, action, where in r.guards:  # kinds and actions are the guard's fixed names
-            self._c(self.guards, alias, kind, action, where).inc()
+        v = self._values
+        h = self._hists
+        with self._lock:
+            _add(self._in_flight, ("stream",) if r.stream else ("unary",), -1.0)
+            _add(v[REQUESTS], (r.op, alias, provider, model, r.outcome), 1.0)
+            _observe(h[LATENCY], (r.op, alias, "true" if r.stream else "false"), LATENCY_BUCKETS, r.latency)
+            if r.error_type:
+                _add(v[ERRORS], (alias, r.error_type), 1.0)
+                if r.attempts == 0 and r.outcome == "error":
+                    _add(v[REFUSALS], (alias, _REFUSALS.get(r.error_type, OTHER)), 1.0)
+            if r.ttft is not None:
+                _observe(h[TTFT], (alias,), TTFT_BUCKETS, r.ttft)
+            tokens = v[TOKENS]
+            if r.input_tokens:
+                _add(tokens, (alias, provider, model, "input"), r.input_tokens)
+            if r.output_tokens:
+                _add(tokens, (alias, provider, model, "output"), r.output_tokens)
+            if r.cached_tokens:
+                _add(tokens, (alias, provider, model, "cached_input"), r.cached_tokens)
+            if r.cache_write_tokens:
+                _add(tokens, (alias, provider, model, "cache_write"), r.cache_write_tokens)
+            if r.reasoning_tokens:
+                _add(tokens, (alias, provider, model, "reasoning"), r.reasoning_tokens)
+            if r.cost:
+                _add(v[COST], (alias, provider, model), r.cost)
+            if r.cache:
+                _add(v[CACHE], (alias, r.cache if r.cache in _CACHE_RESULTS else OTHER), 1.0)
+            if r.attempts > 1:
+                _add(v[RETRIES], (alias,), r.attempts - 1)
+            for src, dst, reason in r.fallbacks:
+                _add(v[FALLBACKS], (b.alias(src), b.alias(dst), reason), 1.0)
+            for dep, _old, new in r.circuit:
+                d = b.deployment(dep)
+                v[CIRCUIT][(d,)] = CIRCUIT_VALUES.get(new, -1.0)
+                _add(v[CIRCUIT_CHANGES], (d, new if new in CIRCUIT_VALUES else OTHER), 1.0)
+            if r.rate_limit_wait:
+                _observe(h[RATE_LIMIT_WAIT], (alias,), WAIT_BUCKETS, r.rate_limit_wait)
+            if r.resumed:
+                _add(v[RESUMED], (alias,), r.resumed)
+            for kind, action, where in r.guards:  # kinds and actions are the guard's fixed names
+                _add(v[GUARDS], (alias, kind, action, where), 1.0)
+            for level in r.budgets:
+                self._budget(level)
+
+    def _budget(self, level: BudgetLevel) -> None:
+        key = (level.scope, level.budget, level.window)
+        spent = level.spent
+        if level.each:
+            # the most any one subject has spent in this window: a new window starts over
+            old = self._budget_peaks.get(key)
+            if old is not None and old[0] == level.period_id:
+                spent = max(spent, old[1])
+            self._budget_peaks[key] = (level.period_id, spent)
+        self._values[BUDGET_SPENT][key] = spent
+        limits = self._values[BUDGET_LIMIT]
+        if level.hard is not None:
+            limits[(*key, "hard")] = level.hard
+        if level.soft is not None:
+            limits[(*key, "soft")] = level.soft
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as prometheus_client writes it (``0.05``, ``1.0``, ``+Inf``)."""
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+def _empty(f: Family) -> Metric:
+    if f.kind == "counter":
+        return CounterMetricFamily(f.name, f.help, labels=f.labels)
+    if f.kind == "gauge":
+        return GaugeMetricFamily(f.name, f.help, labels=f.labels)
+    return HistogramMetricFamily(f.name, f.help, labels=f.labels)

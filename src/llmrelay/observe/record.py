@@ -5,6 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetLevel:
+    """One budget a call was settled against, as metric labels see it.
+
+    ``budget`` is bounded by the configuration: the team's or tag's name of a budget that
+    names one, ``global``, ``named`` for a budget naming one key or user (ids are never
+    labels), ``each`` for a budget that applies to every key, user, team or tag
+    separately — then ``spent`` is this subject's, and ``each`` is True so the metric
+    keeps the highest of them in the window ``period_id``."""
+
+    scope: str
+    budget: str
+    #: day, month or lifetime
+    window: str
+    period_id: str
+    spent: float
+    hard: float | None
+    soft: float | None
+    each: bool
+
+
 @dataclass(slots=True)
 class CallRecord:
     """One finished call, as logs, metrics and spans report it.
@@ -38,6 +59,7 @@ class CallRecord:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
     cost: float | None = None
     latency: float = 0.0
@@ -60,6 +82,8 @@ class CallRecord:
     seed: int | None = None
     #: guard decisions as (kind, action, where): never the value found
     guards: list[tuple[str, str, str]] = field(default_factory=list)
+    #: the budgets this call was settled against, with what they hold now
+    budgets: list[BudgetLevel] = field(default_factory=list)
     #: captured (and redacted) bodies, only when content capture is on
     prompt: str | None = None
     completion: str | None = None

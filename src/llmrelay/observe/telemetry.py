@@ -54,23 +54,22 @@ class Telemetry:
         """The parts that ``settings`` turn on. ``registry`` (metrics) and
         ``tracer_provider`` (traces) override where they report; ``log`` replaces the
         log sink (a ``LogSink``, or a function taking a level and the event's fields)."""
-        emit: LogSink | None = None
-        if log is not None:
-            emit = log if isinstance(log, LogSink) else FunctionLog(log)
-        elif settings.logs:
-            emit = (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(
-                settings.logger
-            )
-        metrics = None
-        if settings.metrics or registry is not None:
-            metrics = _metrics(registry, settings.registry == "global", bounds)
-        tracing = None
-        shutdown = None
-        if settings.traces or settings.otlp_endpoint or tracer_provider is not None:
-            if tracer_provider is None and settings.otlp_endpoint:
-                tracer_provider = _otlp_provider(settings.otlp_endpoint, settings.service_name)
-                shutdown = tracer_provider.shutdown
-            tracing = _tracing(tracer_provider, settings.content)
+        closers: list[Callable[[], None]] = []
+        try:
+            emit = _log_sink(settings, log, closers)
+            metrics = None
+            if settings.metrics or registry is not None:
+                metrics = _metrics(registry, settings.registry == "global", bounds)
+            tracing = None
+            if settings.traces or settings.otlp_endpoint or tracer_provider is not None:
+                if tracer_provider is None and settings.otlp_endpoint:
+                    tracer_provider = _otlp_provider(settings.otlp_endpoint, settings.service_name)
+                    closers.append(tracer_provider.shutdown)
+                tracing = _tracing(tracer_provider, settings.content, settings.attempt_spans)
+        except BaseException:
+            for close in closers:  # what was opened before the part that failed
+                close()
+            raise
         return cls(
             bounds,
             emit,
@@ -78,7 +77,7 @@ class Telemetry:
             tracing,
             content=settings.content,
             content_limit=settings.content_limit,
-            shutdown=shutdown,
+            shutdown=_all(closers) if closers else None,
         )
 
     @property
@@ -88,6 +87,49 @@ class Telemetry:
     def close(self) -> None:
         if self.shutdown is not None:
             self.shutdown()
+
+
+def _log_sink(
+    settings: ObserveSettings,
+    log: LogSink | Callable[[int, dict[str, Any]], None] | None,
+    closers: list[Callable[[], None]],
+) -> LogSink | None:
+    """Where call events go: ``log`` or the logger, plus the file and socket sinks
+    (whose ``close`` is added to ``closers``)."""
+    sinks: list[LogSink] = []
+    if log is not None:
+        sinks.append(log if isinstance(log, LogSink) else FunctionLog(log))
+    elif settings.logs:
+        sinks.append(
+            (structlog_emitter if settings.log_format == "structlog" else stdlib_emitter)(settings.logger)
+        )
+    if settings.log_socket is not None or settings.log_file is not None:
+        from llmrelay.observe.sinks import FileLog, SocketLog
+
+        if settings.log_file is not None:
+            file_log = FileLog(settings.log_file)
+            closers.append(file_log.close)
+            sinks.append(file_log)
+        if settings.log_socket is not None:
+            socket_log = SocketLog(settings.log_socket)
+            closers.append(socket_log.close)
+            sinks.append(socket_log)
+    if len(sinks) <= 1:
+        return sinks[0] if sinks else None
+    from llmrelay.observe.sinks import Fanout
+
+    return Fanout(sinks)
+
+
+def _all(closers: list[Callable[[], None]]) -> Callable[[], None]:
+    if len(closers) == 1:
+        return closers[0]
+
+    def close() -> None:
+        for c in closers:
+            c()
+
+    return close
 
 
 def _metrics(registry: CollectorRegistry | None, use_global: bool, bounds: LabelBounds) -> Metrics:
@@ -104,12 +146,12 @@ def _metrics(registry: CollectorRegistry | None, use_global: bool, bounds: Label
     return Metrics(registry, bounds)
 
 
-def _tracing(provider: Any, content: bool) -> Tracing:
+def _tracing(provider: Any, content: bool, attempt_spans: bool) -> Tracing:
     try:
         from llmrelay.observe.tracing import Tracing
     except ImportError:
         raise ConfigError("observe.traces needs OpenTelemetry: pip install 'llmrelay[otel]'") from None
-    return Tracing.from_provider(provider, content=content)
+    return Tracing.from_provider(provider, content=content, attempt_spans=attempt_spans)
 
 
 def _otlp_provider(endpoint: str, service_name: str) -> Any:

@@ -13,6 +13,8 @@ extra).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
@@ -23,28 +25,56 @@ INSTRUMENTATION = "llmrelay"
 
 
 class Tracing:
-    def __init__(self, tracer: Tracer, *, content: bool = False) -> None:
+    def __init__(self, tracer: Tracer, *, content: bool = False, attempt_spans: bool = True) -> None:
         self.tracer = tracer
         self.content = content
+        #: a child span per upstream request; without them the call's span is the only
+        #: one, and the parent every request names
+        self.attempt_spans = attempt_spans
+        # ``host:port`` per base URL: parsing a URL on every attempt costs more than the
+        # attribute; bounded by the configured deployments (cleared if it ever fills)
+        self._servers: dict[str, str | None] = {}
 
     @classmethod
-    def from_provider(cls, provider: trace.TracerProvider | None, *, content: bool = False) -> Tracing:
+    def from_provider(
+        cls, provider: trace.TracerProvider | None, *, content: bool = False, attempt_spans: bool = True
+    ) -> Tracing:
         """Spans from ``provider``, else from the global tracer provider (the usual
         place an application configures OpenTelemetry)."""
         tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=provider)
-        return cls(tracer, content=content)
+        return cls(tracer, content=content, attempt_spans=attempt_spans)
+
+    def server(self, base_url: str) -> str | None:
+        """``host:port`` of a base URL (for ``server.address``); None for an in-process mount."""
+        try:
+            return self._servers[base_url]
+        except KeyError:
+            pass
+        if len(self._servers) >= 1024:
+            self._servers.clear()
+        parts = urlsplit(base_url)
+        found = None
+        if parts.hostname:
+            found = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+        self._servers[base_url] = found
+        return found
 
     def start_call(self, r: CallRecord) -> Span:
         return self.tracer.start_span(
             genai.span_name(r.op, r.requested_model),
             kind=SpanKind.INTERNAL,
-            attributes=genai.request_attributes(r),
+            attributes=genai.start_attributes(r),
         )
 
     def end_call(self, span: Span, r: CallRecord) -> None:
-        span.set_attributes(genai.response_attributes(r))
+        if not span.is_recording():  # sampled out: nothing to describe
+            span.end()
+            return
+        attrs = genai.request_options(r)
+        attrs.update(genai.response_attributes(r))
         if self.content:
-            span.set_attributes(genai.content_attributes(r))
+            attrs.update(genai.content_attributes(r))
+        span.set_attributes(attrs)
         for src, dst, reason in r.fallbacks:
             span.add_event("llmrelay.fallback", {"from": src, "to": dst, "reason": reason})
         for dep, old, new in r.circuit:
@@ -61,25 +91,22 @@ class Tracing:
             genai.span_name(op, a.model),
             context=parent,
             kind=SpanKind.CLIENT,
-            attributes=genai.attempt_attributes(op, a),
+            attributes=genai.attempt_start_attributes(op, a),
         )
 
     def retried(self, call_span: Span | None, a: AttemptRecord) -> None:
         """A failed attempt that the call goes on from: an event on the call's span."""
-        if call_span is not None:
+        if call_span is not None and call_span.is_recording():
             call_span.add_event(
                 "llmrelay.retry",
                 {"attempt": a.number, "deployment": a.deployment, "error.type": a.error_type or ""},
             )
 
     def end_attempt(self, span: Span, a: AttemptRecord, response_model: str | None) -> None:
-        if response_model:
-            span.set_attribute("gen_ai.response.model", response_model)
-        if a.status is not None:
-            span.set_attribute("http.response.status_code", a.status)
-        if a.outcome != "ok":
-            span.set_attribute("error.type", a.error_type or "other")
-            span.set_status(Status(StatusCode.ERROR, a.error_type))
+        if span.is_recording():
+            span.set_attributes(genai.attempt_end_attributes(a, response_model))
+            if a.outcome != "ok":
+                span.set_status(Status(StatusCode.ERROR, a.error_type))
         span.end()
 
     @staticmethod

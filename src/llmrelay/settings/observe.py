@@ -68,6 +68,19 @@ class ObserveSettings(BaseModel):
         "attribute; structlog: key-value events through structlog (install it yourself)",
     )
     logger: str = Field(default="llmrelay.calls", min_length=1, description="the logger's name")
+    log_file: str | None = Field(
+        default=None,
+        min_length=1,
+        description="also append each call's event to this file as a JSON line (reopened when "
+        "rotated); `llmrelay tail FILE` follows it",
+    )
+    log_socket: str | None = Field(
+        default=None,
+        min_length=1,
+        description="also send each call's event (never captured content) as a datagram to the Unix "
+        "socket at this path, when `llmrelay tail --socket PATH` listens there; never blocks or fails "
+        "a call",
+    )
     metrics: bool = Field(default=False, description="Prometheus metrics (needs the `metrics` extra)")
     registry: Literal["own", "global"] = Field(
         default="own",
@@ -78,6 +91,12 @@ class ObserveSettings(BaseModel):
         default=False,
         description="OpenTelemetry spans (GenAI conventions) on the global tracer provider "
         "(needs the `otel` extra)",
+    )
+    attempt_spans: bool = Field(
+        default=True,
+        description="a CLIENT span per upstream request, child of the call's span; false: the call's "
+        "span only (attempts are its events, every request names it as parent) — one span per call "
+        "instead of two, about half the tracing cost",
     )
     otlp_endpoint: str | None = Field(
         default=None,
@@ -109,4 +128,10 @@ class ObserveSettings(BaseModel):
 
     @property
     def enabled(self) -> bool:
-        return self.logs or self.metrics or self.traces
+        return (
+            self.logs
+            or self.metrics
+            or self.traces
+            or self.log_file is not None
+            or self.log_socket is not None
+        )
