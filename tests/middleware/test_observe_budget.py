@@ -124,3 +124,28 @@ async def test_with_redis_each_process_reports_the_shared_spend() -> None:
     finally:
         await clean(redis, prefix)
         await redis.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_shared_backend_is_read_for_the_gauges_at_most_once_a_second() -> None:
+    from llmrelay.limits.budget import Account
+    from llmrelay.limits.budget_memory import MemoryBudgetBackend
+    from llmrelay.middleware.budget import BudgetMiddleware
+
+    class Remote(MemoryBudgetBackend):
+        local = False  # as Redis: every read would be a round trip
+        reads = 0
+
+        async def read(self, account: Account) -> tuple[int, int]:
+            Remote.reads += 1
+            return await super().read(account)
+
+    rules = [{"scope": "global", "period": "day", "hard": 10}]
+    labels = {"scope": "global", "budget": "global", "window": "day"}
+    async with rig({"a": Simulator()}, MODELS, budgets={"rules": rules}) as r:
+        layer = next(x for x in r.client._middleware if isinstance(x, BudgetMiddleware))
+        layer.budgets.backend = Remote()
+        first = await r.client.chat("one", max_tokens=5)
+        for _ in range(4):
+            await r.client.chat("again", max_tokens=5)
+        assert Remote.reads == 1  # five calls within a second: one read
+        assert first.cost and r.samples("llmrelay_budget_spent_usd", **labels) == pytest.approx(first.cost)

@@ -171,7 +171,12 @@ class Refusal:
 
 
 class BudgetBackend(Protocol):
-    """Where spending lives; each method is atomic over the accounts it is given."""
+    """Where spending lives; each method is atomic over the accounts it is given.
+
+    ``local`` is True when the spending lives in this process, so a ``read`` costs no
+    round trip."""
+
+    local: bool
 
     async def reserve(
         self, accounts: Sequence[Account], reservation_id: str, amount: int, lease: float

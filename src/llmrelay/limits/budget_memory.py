@@ -31,6 +31,8 @@ class _Ledger:
 class MemoryBudgetBackend:
     """Accounts for one process; ``clock`` gives epoch seconds (for period expiry)."""
 
+    local = True
+
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._ledgers: dict[str, _Ledger] = {}

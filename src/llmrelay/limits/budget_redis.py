@@ -123,6 +123,8 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), reserved}
 class RedisBudgetBackend:
     """Accounts in Redis under ``prefix`` (e.g. ``StateContext.prefix``)."""
 
+    local = False
+
     def __init__(self, redis: Redis, prefix: str = "llmrelay:") -> None:
         self._redis = redis
         self._prefix = prefix + "budget:"

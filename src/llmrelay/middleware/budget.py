@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -27,9 +28,13 @@ from llmrelay.middleware.sizing import model_info, output_bound, prompt_tokens
 from llmrelay.observe.record import BudgetLevel
 from llmrelay.pipeline import Call, Observer, Op
 from llmrelay.pipeline.context import StackContext
+from llmrelay.resilience.lru import Bounded
 from llmrelay.resolve import Deployment, Route
 
 log = logging.getLogger("llmrelay.budget")
+
+#: seconds between two reads of one budget account for the spend gauges
+REPORT_EVERY = 1.0
 
 
 @dataclass(slots=True)
@@ -70,6 +75,9 @@ class BudgetMiddleware(Observer):
         self._resolve = resolve
         self._unknown_price = unknown_price
         self._margin = estimate_margin
+        # when each account was last read for the gauges: at most one backend read per
+        # account per REPORT_EVERY seconds, so metrics never add a Redis round trip per call
+        self._read_at: Bounded[str, list[float]] = Bounded(4096)
 
     def max_cost(self, call: Call) -> tuple[float | None, str]:
         """The most the call can cost in dollars (None: cannot be bounded) and, when
@@ -161,10 +169,18 @@ class BudgetMiddleware(Observer):
                 log.debug("budget: could not read what the budgets hold for the metrics: %r", exc)
 
     async def _report(self, watch: BudgetSpend, accounts: tuple[Account, ...]) -> None:
-        """What each budget holds now (one backend read per budget: from memory, or a
-        Redis round trip each)."""
+        """What each budget holds now: one backend read per budget (from memory, or a Redis
+        round trip); from a shared backend at most once per ``REPORT_EVERY`` seconds for
+        each account, and a gauge that skips a call keeps its last value."""
         rules = self.budgets.rules
+        throttle = not self.budgets.backend.local
+        now = time.monotonic()
         for a in accounts:
+            if throttle:
+                last = self._read_at.get_or_make(a.id, lambda: [-REPORT_EVERY])
+                if now - last[0] < REPORT_EVERY:
+                    continue
+                last[0] = now
             spent, _reserved = await self.budgets.backend.read(a)
             label, each = budget_label(rules, a)
             watch.levels.append(
