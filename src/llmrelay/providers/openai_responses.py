@@ -4,7 +4,7 @@ Pure translation, split by concern: request bodies in ``openai_responses_request
 response objects in ``openai_responses_response``, SSE events in
 ``openai_responses_stream``, errors in ``openai_responses_errors``, the reasoning items a
 turn replays in ``openai_responses_state``. The mapping, the deliberate choices and the
-published sources relied on are in ``docs/providers/openai-responses.md``.
+published sources relied on are in ``docs/providers/responses.md``.
 
 Hosts select it by their row in ``llmrelay.hosts`` (``openai-responses``,
 ``azure-responses``, ``simulator-responses``). Endpoint options:

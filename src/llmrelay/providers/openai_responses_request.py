@@ -2,7 +2,7 @@
 
 Reference: https://platform.openai.com/docs/api-reference/responses/create and the
 "Conversation state", "Function calling", "Structured Outputs" and "Reasoning" guides;
-docs/providers/openai-responses.md has the mapping table and the sources.
+docs/providers/responses.md has the mapping table and the sources.
 """
 
 from __future__ import annotations
