@@ -1,0 +1,152 @@
+"""One partition's vectors: the nearest stored question to a new one, by cosine similarity.
+
+Vectors are unit length, so cosine similarity is a dot product. A partition searches by
+exact brute force (one matrix-vector product over a float32 matrix) while it is small;
+past ``exact_above`` vectors it moves them into an HNSW graph (usearch, float16), whose
+search stays well under a millisecond at 100,000 vectors where brute force takes several
+(it reads the whole matrix: 150 MB at 100,000 × 384). The graph is approximate: it may
+miss a stored paraphrase, never invent one (every candidate's similarity is computed).
+
+Each vector has a deadline (wall-clock seconds); an expired one is never returned, and its
+slot is reused. At ``capacity`` (with nothing expired) the oldest vector gives way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float32]
+
+
+class VectorIndex:
+    def __init__(self, dim: int, *, capacity: int, exact_above: int = 4096) -> None:
+        import numpy as np
+
+        self.dim = dim
+        self.capacity = capacity
+        self.exact_above = exact_above
+        self._matrix: Floats = np.zeros((min(16, capacity), dim), dtype=np.float32)
+        self._expires: npt.NDArray[np.float64] = np.zeros(len(self._matrix), dtype=np.float64)
+        self._born: npt.NDArray[np.int64] = np.zeros(len(self._matrix), dtype=np.int64)
+        self._added = 0
+        self._keys: list[str | None] = [None] * len(self._matrix)
+        self._slot: dict[str, int] = {}
+        self._free: list[int] = []
+        self._used = 0  # slots ever handed out (the matrix's filled prefix)
+        self._graph: Any = None  # a usearch Index once the partition is large
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._slot
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held for vectors (the matrix, or the graph)."""
+        if self._graph is not None:
+            return int(self._graph.memory_usage) + self._expires.nbytes + self._born.nbytes
+        return self._matrix.nbytes + self._expires.nbytes + self._born.nbytes
+
+    def add(self, key: str, vector: Floats, expires: float, now: float) -> None:
+        """Keep ``vector`` for ``key`` until ``expires`` (replacing an earlier one)."""
+        if key in self._slot:
+            self.remove(key)
+        slot = self._take_slot(now)
+        self._keys[slot] = key
+        self._slot[key] = slot
+        self._expires[slot] = expires
+        self._added += 1
+        self._born[slot] = self._added
+        if self._graph is not None:
+            self._graph.add(slot, vector)
+        else:
+            self._matrix[slot] = vector
+            if len(self._slot) > self.exact_above:
+                self._to_graph()
+
+    def remove(self, key: str) -> None:
+        slot = self._slot.pop(key, None)
+        if slot is None:
+            return
+        self._keys[slot] = None
+        self._expires[slot] = 0.0
+        self._born[slot] = 0
+        if self._graph is not None:
+            self._graph.remove(slot)
+        else:
+            self._matrix[slot] = 0.0
+        self._free.append(slot)
+
+    def search(self, vector: Floats, now: float) -> tuple[str, float] | None:
+        """The live key whose vector is most similar to ``vector``, with that similarity."""
+        if not self._slot:
+            return None
+        if self._graph is None:
+            import numpy as np
+
+            scores = self._matrix[: self._used] @ vector
+            scores[self._expires[: self._used] <= now] = -2.0
+            best = int(np.argmax(scores))
+            score = float(scores[best])
+            key = self._keys[best]
+            return None if key is None or score < -1.0 else (key, score)
+        found = self._graph.search(vector, min(8, len(self._slot)))
+        for slot, distance in zip(found.keys, found.distances, strict=True):
+            s = int(slot)
+            key = self._keys[s]
+            if key is not None and self._expires[s] > now:
+                # cosine distance is 1 - similarity
+                return key, 1.0 - float(distance)
+        return None
+
+    def prune(self, now: float) -> int:
+        """Drop expired vectors; returns how many."""
+        old = [k for k, s in self._slot.items() if self._expires[s] <= now]
+        for k in old:
+            self.remove(k)
+        return len(old)
+
+    # ------------------------------------------------------------------ slots
+
+    def _take_slot(self, now: float) -> int:
+        if self._free:
+            return self._free.pop()
+        if len(self._slot) >= self.capacity:
+            if self.prune(now) == 0:
+                import numpy as np
+
+                born = self._born[: self._used]
+                key = self._keys[int(np.argmin(np.where(born > 0, born, np.iinfo(np.int64).max)))]
+                assert key is not None
+                self.remove(key)
+            return self._free.pop()
+        if self._used == len(self._keys):
+            self._grow()
+        self._used += 1
+        return self._used - 1
+
+    def _grow(self) -> None:
+        import numpy as np
+
+        size = min(self.capacity, max(16, 2 * len(self._keys)))
+        extra = size - len(self._keys)
+        self._keys.extend([None] * extra)
+        self._expires = np.concatenate([self._expires, np.zeros(extra, dtype=np.float64)])
+        self._born = np.concatenate([self._born, np.zeros(extra, dtype=np.int64)])
+        if self._graph is None:  # the graph grows by itself
+            self._matrix = np.concatenate([self._matrix, np.zeros((extra, self.dim), dtype=np.float32)])
+
+    def _to_graph(self) -> None:
+        import numpy as np
+        from usearch.index import Index
+
+        graph = Index(ndim=self.dim, metric="cos", dtype="f16")
+        slots = np.fromiter(self._slot.values(), dtype=np.uint64, count=len(self._slot))
+        graph.add(slots, self._matrix[slots.astype(np.int64)])
+        self._graph = graph
+        self._matrix = np.zeros((0, self.dim), dtype=np.float32)
