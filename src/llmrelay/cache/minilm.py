@@ -179,7 +179,6 @@ class SentenceEncoder:
         out: Floats = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return out
 
-
     def _forward(self, ids: Any, mask: Any, n: int, length: int) -> Floats:
         """The encoder's last hidden states, as an (n * length, dim) matrix: every product
         is one 2-D matrix product (batched 3-D products are several times slower)."""

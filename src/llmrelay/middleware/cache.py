@@ -361,7 +361,9 @@ class CacheMiddleware(Controller):
         return resp
 
     @staticmethod
-    def _mark(call: Call, entry: Entry, verdict: Literal["hit", "stale"], similarity: float | None = None) -> None:
+    def _mark(
+        call: Call, entry: Entry, verdict: Literal["hit", "stale"], similarity: float | None = None
+    ) -> None:
         report = call.report
         report.cache = verdict
         report.cache_similarity = similarity

