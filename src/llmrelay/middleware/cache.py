@@ -35,6 +35,7 @@ from llmrelay.cache import (
     Entry,
     Flights,
     Plan,
+    Scope,
     Store,
     cache_key,
     from_response,
@@ -146,7 +147,7 @@ class CacheMiddleware(Controller):
                 raise
             if p.write and resp.finish_reason in STORABLE:
                 entry = from_response(resp, call.report.deployment)
-                if await self.store.save(key, entry, p.keep):
+                if await self.store.save(key, entry, p.keep, Scope(space, call.route.alias)):  # type: ignore[union-attr]
                     landed = entry
                     await self._index(probe, key, p)
             return resp
@@ -200,7 +201,7 @@ class CacheMiddleware(Controller):
                     kind = type(ev)
                     if kind is StreamEnd:
                         if p.write and call.outcome.complete and ev.finish_reason in STORABLE:  # type: ignore[union-attr]
-                            landed = await self._save_stream(call, key, p, chunks)
+                            landed = await self._save_stream(call, key, p, chunks, space)
                             if landed is not None:
                                 await self._index(probe, key, p)
                     elif kind in _RECORDED:
@@ -222,7 +223,9 @@ class CacheMiddleware(Controller):
             if leading:
                 self.flights.land(key, landed)
 
-    async def _save_stream(self, call: Call, key: str, p: Plan, chunks: list[StreamEvent]) -> Entry | None:
+    async def _save_stream(
+        self, call: Call, key: str, p: Plan, chunks: list[StreamEvent], space: str
+    ) -> Entry | None:
         out = call.outcome
         entry = Entry(
             id=out.response_id or "",
@@ -241,7 +244,8 @@ class CacheMiddleware(Controller):
             chunks=tuple(chunks),
             created=time.time(),
         )
-        return entry if await self.store.save(key, entry, p.keep) else None
+        alias = call.route.alias if call.route is not None else None
+        return entry if await self.store.save(key, entry, p.keep, Scope(space, alias)) else None
 
     async def _replay(
         self, call: Call, entry: Entry, verdict: Literal["hit", "stale"], similarity: float | None = None
