@@ -14,6 +14,8 @@ import typer
 from llmrelay import lifecycle
 from llmrelay.cli import session as session_cli
 from llmrelay.cli.batch import batch
+from llmrelay.cli.cache import app as cache_app
+from llmrelay.cli.cache import cli_settings
 from llmrelay.cli.eval import eval_command
 from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.errors import ConfigError, InvalidRequestError, LLMRelayError
@@ -66,6 +68,12 @@ def chat(
         bool,
         typer.Option("--interactive", "-i", help="Chat turn by turn (default on a terminal with no prompt)."),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither reuse nor keep answers (by default --temperature 0 answers are kept)."
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Send a prompt and stream the reply to the terminal, or chat turn by turn."""
@@ -82,12 +90,15 @@ def chat(
             as_json=as_json,
             show_usage=show_usage,
             config=config,
+            no_cache=no_cache,
         )
         raise typer.Exit(code=code)
     text = _read_prompt(prompt)
     try:
         # SIGTERM/SIGINT cancel the call and let the client close, so its usage record is written
-        code = lifecycle.run(_chat(text, model, system, temperature, max_tokens, as_json, show_usage, config))
+        code = lifecycle.run(
+            _chat(text, model, system, temperature, max_tokens, as_json, show_usage, config, no_cache)
+        )
     except LLMRelayError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -120,6 +131,7 @@ async def _chat(
     as_json: bool,
     show_usage: bool,
     config: Path | None,
+    no_cache: bool = False,
 ) -> int:
     from llmrelay.client import Client
     from llmrelay.hosts import is_simulator
@@ -131,7 +143,7 @@ async def _chat(
         params["temperature"] = temperature
     if max_tokens is not None:
         params["max_tokens"] = max_tokens
-    async with Client(config=config) as client:
+    async with Client(cli_settings(config, no_cache=no_cache)) as client:
         route = client.route(model)
         ep = route.deployments[0].endpoint
         if is_simulator(ep.base_url):
@@ -308,6 +320,7 @@ def usage(
 
 
 app.add_typer(prompts_app)
+app.add_typer(cache_app)
 
 
 def run() -> None:
