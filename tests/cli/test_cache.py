@@ -125,6 +125,24 @@ def test_batch_reuses_answers_of_an_earlier_run(runner: CliRunner, tmp_path: Pat
     assert stats(runner)["hits"] == 3
 
 
+def test_the_semantic_cache_reaches_answers_of_earlier_runs(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.cache.semantic_support import model_or_skip
+
+    model_or_skip()
+    (tmp_path / "sem.yaml").write_text(
+        "cache: {enabled: true, backend: sqlite, semantic: {enabled: true, threshold: 0.8}}\n",
+        encoding="utf-8",
+    )
+    first = ask(runner, "-c", "sem.yaml", "--temperature", "0", "How do I reset my password?")
+    para = ask(runner, "-c", "sem.yaml", "--temperature", "0", "How can I reset my password?")
+    other = ask(runner, "-c", "sem.yaml", "--temperature", "0", "How do I reset my router?")
+    assert (first["meta"]["cache"], para["meta"]["cache"], other["meta"]["cache"]) == ("miss", "hit", "miss")
+    assert para["text"] == first["text"] and para["meta"]["cache_similarity"] >= 0.8
+    assert stats(runner, "-c", "sem.yaml")["semantic_vectors"] == 2
+    runner.invoke(app, ["cache", "clear", "--all", "-y", "-c", "sem.yaml"])
+    assert stats(runner, "-c", "sem.yaml")["semantic_vectors"] == 0
+
+
 @pytest.fixture
 async def redis_prefix() -> AsyncIterator[str]:
     client: Any = await redis_or_skip()

@@ -197,15 +197,18 @@ class SemanticIndex:
         now = time.monotonic()
         if when and now - when < self.settings.sync_interval:
             return
-        try:
-            records, last = await self.vlog.read(partition, last)
-        except Exception as exc:
-            self.counters.failures += 1
-            log.warning("cache: reading shared semantic entries failed (%s)", exc)
-            return
-        self._synced[partition] = (last, now)
         wall = time.time()
-        part = self._parts.get(partition)
-        for r in records:
-            if r.expires > wall and len(r.vector) and (part is None or r.key not in part):
-                self._add(partition, r.key, r.vector, r.expires)
+        while True:  # a partition seen for the first time may take several reads
+            try:
+                records, last = await self.vlog.read(partition, last)
+            except Exception as exc:
+                self.counters.failures += 1
+                log.warning("cache: reading shared semantic entries failed (%s)", exc)
+                return
+            self._synced[partition] = (last, now)
+            part = self._parts.get(partition)
+            for r in records:
+                if r.expires > wall and len(r.vector) and (part is None or r.key not in part):
+                    self._add(partition, r.key, r.vector, r.expires)
+            if len(records) < self.vlog.batch:
+                return

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from llmrelay.cache.backend import ANY_SCOPE, BackendStats, CacheBackendError, Scope
 from llmrelay.cache.entry import Entry
+from llmrelay.cache.vectorlog import VECTORS_INDEX, VECTORS_SCHEMA
 
 T = TypeVar("T")
 
@@ -73,6 +74,8 @@ class SQLiteBackend:
                 if name not in have:
                     conn.execute(f"ALTER TABLE llmrelay_cache ADD COLUMN {name} {decl}")
             conn.execute(_COUNTS)
+            conn.execute(VECTORS_SCHEMA)
+            conn.execute(VECTORS_INDEX)
             self._conn = conn
         return self._conn
 
@@ -111,12 +114,22 @@ class SQLiteBackend:
             where.append("alias = ?")
             args.append(scope.alias)
         sql = "DELETE FROM llmrelay_cache" + (" WHERE " + " AND ".join(where) if where else "")
-        return await self._run(lambda: self._connection().execute(sql, args).rowcount)
+
+        def clear() -> int:
+            conn = self._connection()
+            n = int(conn.execute(sql, args).rowcount)
+            if not where:  # a scoped clear leaves vectors, forgotten when their answer is missing
+                conn.execute("DELETE FROM llmrelay_cache_vectors")
+            return n
+
+        return await self._run(clear)
 
     async def prune(self, max_bytes: int | None = None) -> int:
         def prune() -> int:
             conn = self._connection()
-            n = int(conn.execute("DELETE FROM llmrelay_cache WHERE expires <= ?", (time.time(),)).rowcount)
+            now = time.time()
+            n = int(conn.execute("DELETE FROM llmrelay_cache WHERE expires <= ?", (now,)).rowcount)
+            conn.execute("DELETE FROM llmrelay_cache_vectors WHERE expires <= ?", (now,))
             if max_bytes is not None:
                 # keep the newest answers whose sizes add up to at most max_bytes
                 n += conn.execute(
@@ -151,6 +164,7 @@ class SQLiteBackend:
                 (time.time(),),
             ).fetchone()
             counts = dict(conn.execute("SELECT name, value FROM llmrelay_cache_counts").fetchall())
+            (vectors,) = conn.execute("SELECT count(*) FROM llmrelay_cache_vectors").fetchone()
             return BackendStats(
                 self.description,
                 int(n),
@@ -160,6 +174,7 @@ class SQLiteBackend:
                 newest=newest,
                 hits=int(counts.get("hits", 0)),
                 misses=int(counts.get("misses", 0)),
+                vectors=int(vectors),
             )
 
         return await self._run(stats)

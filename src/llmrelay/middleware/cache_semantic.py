@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from llmrelay.cache.embedder import Embedder, FunctionEmbedder, LocalEmbedder
 from llmrelay.cache.semantic import SemanticIndex
-from llmrelay.cache.vectorlog import RedisVectorLog, VectorLog
+from llmrelay.cache.vectorlog import RedisVectorLog, SQLiteVectorLog, VectorLog
 from llmrelay.errors import ConfigError
 from llmrelay.pipeline import Call
 from llmrelay.pipeline.context import StackContext
@@ -49,6 +49,10 @@ def open_semantic(ctx: StackContext) -> SemanticIndex | None:
         url = s.redis_url or ctx.settings.state.redis_url
         if url is not None:
             vlog = RedisVectorLog(url, s.prefix, max_entries=sem.max_entries)
+    elif s.backend == "sqlite":
+        from llmrelay.cache.sqlite import default_path
+
+        vlog = SQLiteVectorLog(s.path.expanduser() if s.path is not None else default_path())
     return SemanticIndex(sem, embedder, vlog)
 
 
