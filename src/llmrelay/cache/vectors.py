@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     Floats = npt.NDArray[np.float32]
 
 
+#: the HNSW graph's candidate list, when adding and searching. usearch's defaults (40, 64)
+#: found a near vector's own match 83% of the time among 100,000 random 384-dimension
+#: vectors (the hardest case: real questions cluster); 128 finds it 96% of the time, at
+#: about 1.6 ms CPU per search there (256: 99.7%, but 3 ms). See docs/performance.md.
+GRAPH_EXPANSION = 128
+
+
 class VectorIndex:
     def __init__(self, dim: int, *, capacity: int, exact_above: int = 4096) -> None:
         import numpy as np
@@ -145,7 +152,13 @@ class VectorIndex:
         import numpy as np
         from usearch.index import Index
 
-        graph = Index(ndim=self.dim, metric="cos", dtype="f16")
+        graph = Index(
+            ndim=self.dim,
+            metric="cos",
+            dtype="f16",
+            expansion_add=GRAPH_EXPANSION,
+            expansion_search=GRAPH_EXPANSION,
+        )
         slots = np.fromiter(self._slot.values(), dtype=np.uint64, count=len(self._slot))
         graph.add(slots, self._matrix[slots.astype(np.int64)])
         self._graph = graph
