@@ -1,7 +1,7 @@
 """One partition's vectors: the nearest stored question to a new one, by cosine similarity.
 
 Vectors are unit length, so cosine similarity is a dot product. A partition searches by
-exact brute force (one matrix-vector product over a float32 matrix) while it is small;
+exact brute force (one pass of dot products over a float32 matrix) while it is small;
 past ``exact_above`` vectors it moves them into an HNSW graph (usearch, float16), whose
 search stays well under a millisecond at 100,000 vectors where brute force takes several
 (it reads the whole matrix: 150 MB at 100,000 × 384). The graph is approximate: it may
@@ -96,7 +96,9 @@ class VectorIndex:
         if self._graph is None:
             import numpy as np
 
-            scores = self._matrix[: self._used] @ vector
+            # einsum's own loop, not BLAS: a threaded BLAS product's threads contend with
+            # the event loop (p99 4 ms of CPU at 4,096 vectors here, against 0.4 ms)
+            scores = np.einsum("ij,j->i", self._matrix[: self._used], vector)
             scores[self._expires[: self._used] <= now] = -2.0
             best = int(np.argmax(scores))
             score = float(scores[best])
