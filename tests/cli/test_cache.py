@@ -75,6 +75,8 @@ def test_no_cache_and_a_cache_section_turn_it_off(runner: CliRunner, tmp_path: P
     (tmp_path / "mem.yaml").write_text("cache: {enabled: true}\n", encoding="utf-8")
     assert ask(runner, "-c", "mem.yaml", "--temperature", "0", "Hello")["meta"]["cache"] == "miss"
     assert ask(runner, "--temperature", "0", "Hello")["meta"]["cache"] == "hit"  # the file's
+    memory = runner.invoke(app, ["cache", "stats", "-c", "mem.yaml"])
+    assert memory.exit_code == 2 and "inside each process" in memory.stderr
 
 
 def test_clear_asks_unless_told_and_can_select_an_alias(runner: CliRunner) -> None:

@@ -60,8 +60,14 @@ def _fail(exc: LLMRelayError) -> typer.Exit:
 
 def _backend(config: Path | None) -> Backend:
     from llmrelay.cache import open_backend
+    from llmrelay.errors import ConfigError
 
     settings = cli_settings(config)
+    if settings.cache.backend == "memory":
+        raise ConfigError(
+            "the configured cache backend is memory: it lives inside each process, so there is "
+            + "nothing here to inspect or clear (the commands work on sqlite and redis)"
+        )
     return open_backend(settings.cache, settings.state.redis_url)
 
 
