@@ -190,7 +190,18 @@ def pairs() -> dict[str, Any]:
 
     para = [sim(a, b) for a, b in PARAPHRASES]
     diff = [sim(a, b) for a, b in DIFFERENT]
+    # the similarity a partition's HNSW graph reports (float16 vectors) against float32's
+    errors = []
+    for a, b in PARAPHRASES + DIFFERENT:
+        v = emb.encode_now([a, b])
+        graph = VectorIndex(384, capacity=4, exact_above=1)
+        graph.add("a", v[0], 1e12, 0.0)
+        graph.add("opposite", -v[0], 1e12, 0.0)
+        found = graph.search(v[1], 0.0)
+        assert found is not None
+        errors.append(abs(found[1] - float(v[0] @ v[1])))
     return {
+        "graph_similarity_max_error": float(f"{max(errors):.2g}"),
         "paraphrase_pairs": len(para),
         "paraphrase_min": round(min(para), 3),
         "paraphrase_median": round(statistics.median(para), 3),
