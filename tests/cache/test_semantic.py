@@ -94,3 +94,25 @@ def test_the_encoder_gives_all_minilm_l6_v2_vectors() -> None:
     # padding a shorter text in a batch does not change its vector
     alone = enc.encode(["Each sentence is converted"])[0]
     assert np.abs(alone - out[1]).max() < 1e-5
+
+
+def test_a_model_path_without_a_model_is_a_config_error_at_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.cache.semantic_support import model_or_skip
+
+    from llmrelay.client import Client
+    from llmrelay.errors import ConfigError
+
+    model_or_skip()
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    settings = Settings(cache={"enabled": True, "semantic": {"enabled": True, "model_path": str(tmp_path)}})
+    with pytest.raises(ConfigError, match=r"model_path .* model.safetensors, tokenizer.json missing"):
+        Client(settings)
+
+
+def test_the_provider_embedder_needs_a_model() -> None:
+    from llmrelay.client import Client
+    from llmrelay.errors import ConfigError
+
+    settings = Settings(cache={"enabled": True, "semantic": {"enabled": True, "embedder": "provider"}})
+    with pytest.raises(ConfigError, match=r"cache\.semantic\.model"):
+        Client(settings)

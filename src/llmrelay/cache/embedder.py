@@ -50,6 +50,17 @@ class LocalEmbedder:
         from llmrelay.cache.minilm import default_model_dir
 
         self.model_dir = model_dir.expanduser() if model_dir is not None else default_model_dir()
+        # the weights load on first use; what is missing is said now, before any call
+        missing = [
+            n
+            for n in ("config.json", "model.safetensors", "tokenizer.json")
+            if not (self.model_dir / n).is_file()
+        ]
+        if missing:
+            raise ConfigError(
+                f"cache.semantic.model_path {self.model_dir} is not a sentence-transformers BERT "
+                + f"directory: {', '.join(missing)} missing"
+            )
         self.name = f"local:{self.model_dir}"
         self._encoder: SentenceEncoder | None = None
         self._executor: ThreadPoolExecutor | None = None
