@@ -15,7 +15,7 @@
 5. The labelled pairs of tests/cache/semantic_pairs.py: the lowest similarity of a
    paraphrase pair and the highest of a pair of different questions.
 
-Run:  .venv/bin/python benchmarks/bench_semantic.py [--n 2000 --entries 100000]
+Run:  .venv/bin/python benchmarks/bench_semantic.py [--n 2000 --entries 100000] [--pairs-only]
 """
 
 from __future__ import annotations
@@ -201,6 +201,8 @@ def pairs() -> dict[str, Any]:
         assert found is not None
         errors.append(abs(found[1] - float(v[0] @ v[1])))
     return {
+        "each_paraphrase": {b: round(x, 3) for (_, b), x in zip(PARAPHRASES, para, strict=True)},
+        "each_different": {b: round(x, 3) for (_, b), x in zip(DIFFERENT, diff, strict=True)},
         "graph_similarity_max_error": float(f"{max(errors):.2g}"),
         "paraphrase_pairs": len(para),
         "paraphrase_min": round(min(para), 3),
@@ -216,7 +218,12 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--pairs-only", action="store_true", help="only the labelled pairs' similarities")
     args = ap.parse_args()
+    if args.pairs_only:
+        doc = {"command": "benchmarks/bench_semantic.py --pairs-only", "pairs": pairs()}
+        print(json.dumps(doc, indent=2))
+        return
     result: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
         "command": f"benchmarks/bench_semantic.py --n {args.n} --entries {args.entries}",
