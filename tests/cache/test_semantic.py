@@ -116,3 +116,45 @@ def test_the_provider_embedder_needs_a_model() -> None:
     settings = Settings(cache={"enabled": True, "semantic": {"enabled": True, "embedder": "provider"}})
     with pytest.raises(ConfigError, match=r"cache\.semantic\.model"):
         Client(settings)
+
+
+def test_changes_made_while_the_graph_is_built_reach_it() -> None:
+    from llmrelay.cache.vectors import build_graph
+
+    rng = np.random.default_rng(11)
+    v = _unit(rng, 60, 32)
+    ix = VectorIndex(32, capacity=1000, exact_above=20, auto_graph=False)
+    for i in range(30):
+        ix.add(f"k{i}", v[i], 1e12, 0.0)
+    assert ix.wants_graph()
+    snap = ix.snapshot()
+    assert not ix.wants_graph()  # one build at a time
+    ix.remove("k3")
+    ix.add("new", v[50], 1e12, 0.0)  # takes k3's freed slot
+    ix.add("k40", v[40], 1e12, 0.0)
+    assert ix.search(v[50], 0.0)[0] == "new"  # type: ignore[index]  # still searched exactly
+    ix.adopt(build_graph(*snap))
+    assert ix.nbytes > 0 and ix._graph is not None
+    assert ix.search(v[50], 0.0)[0] == "new"  # type: ignore[index]
+    assert ix.search(v[40], 0.0)[0] == "k40"  # type: ignore[index]
+    found = ix.search(v[3], 0.0)
+    assert found is not None and found[0] != "k3" and found[0] != "new"
+    assert len(ix) == 31
+
+
+async def test_the_semantic_index_builds_a_partitions_graph_off_the_event_loop() -> None:
+    from llmrelay.cache.embedder import FunctionEmbedder
+    from llmrelay.cache.semantic import Probe, SemanticIndex
+    from llmrelay.settings.cache import SemanticSettings
+
+    async def never(text: str, subject: object) -> list[float]:
+        raise AssertionError("not called")
+
+    index = SemanticIndex(SemanticSettings(exact_above=50), FunctionEmbedder("f", never))  # type: ignore[arg-type]
+    v = _unit(np.random.default_rng(5), 80, 32)
+    for i in range(80):
+        await index.remember(Probe("p", v[i]), f"k{i}", 60)
+    part = index._parts["p"]
+    assert part._graph is not None and not part.wants_graph()
+    match = await index.find(Probe("p", v[64]), 0.99)
+    assert match is not None and match.key == "k64"

@@ -14,6 +14,7 @@ added from one stream per partition (``llmrelay.cache.vectorlog``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 from llmrelay.cache.embedder import Embedder
 from llmrelay.cache.key import cache_key
 from llmrelay.cache.vectorlog import VectorLog
-from llmrelay.cache.vectors import VectorIndex
+from llmrelay.cache.vectors import VectorIndex, build_graph
 from llmrelay.resolve import Route
 from llmrelay.settings.cache import SemanticSettings
 from llmrelay.types import ChatRequest, ImagePart, Subject, TextPart
@@ -138,6 +139,7 @@ class SemanticIndex:
         expires = time.time() + ttl
         self._add(probe.partition, key, probe.vector, expires)
         self.counters.indexed += 1
+        await self._grow(probe.partition)
         if self.vlog is not None:
             try:
                 await self.vlog.append(probe.partition, key, probe.vector, expires, ttl)
@@ -176,7 +178,10 @@ class SemanticIndex:
         part = self._parts.get(partition)
         if part is None:
             part = VectorIndex(
-                len(vector), capacity=self.settings.max_entries, exact_above=self.settings.exact_above
+                len(vector),
+                capacity=self.settings.max_entries,
+                exact_above=self.settings.exact_above,
+                auto_graph=False,
             )
             self._parts[partition] = part
         self._parts.move_to_end(partition)
@@ -187,6 +192,20 @@ class SemanticIndex:
             name, oldest = self._parts.popitem(last=False)
             self._synced.pop(name, None)
             self._total -= len(oldest)
+
+    async def _grow(self, partition: str) -> None:
+        """Move a partition past ``exact_above`` into its graph, built on a worker thread
+        (about a second for 4,096 vectors): searches and additions go on meanwhile, on the
+        exact matrix, and the ones made during the build are applied to the graph after."""
+        part = self._parts.get(partition)
+        if part is None or not part.wants_graph():
+            return
+        try:
+            graph = await asyncio.to_thread(build_graph, *part.snapshot())
+        except BaseException:
+            part.abandon()
+            raise
+        part.adopt(graph)
 
     async def _sync(self, partition: str) -> None:
         """Read what other replicas added to this partition since the last read (at most
@@ -210,5 +229,6 @@ class SemanticIndex:
             for r in records:
                 if r.expires > wall and len(r.vector) and (part is None or r.key not in part):
                     self._add(partition, r.key, r.vector, r.expires)
+            await self._grow(partition)
             if len(records) < self.vlog.batch:
                 return

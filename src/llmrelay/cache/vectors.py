@@ -32,7 +32,10 @@ GRAPH_EXPANSION = 128
 
 
 class VectorIndex:
-    def __init__(self, dim: int, *, capacity: int, exact_above: int = 4096) -> None:
+    def __init__(self, dim: int, *, capacity: int, exact_above: int = 4096, auto_graph: bool = True) -> None:
+        """``auto_graph``: move to the graph inside ``add`` (a second, once); the semantic
+        index turns it off and builds the graph on a worker thread instead (``snapshot``,
+        ``build_graph``, ``adopt``), so that the event loop never waits for it."""
         import numpy as np
 
         self.dim = dim
@@ -47,6 +50,8 @@ class VectorIndex:
         self._free: list[int] = []
         self._used = 0  # slots ever handed out (the matrix's filled prefix)
         self._graph: Any = None  # a usearch Index once the partition is large
+        self.auto_graph = auto_graph
+        self._dirty: set[int] | None = None  # slots changed while a graph is being built
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -75,8 +80,10 @@ class VectorIndex:
             self._graph.add(slot, vector)
         else:
             self._matrix[slot] = vector
-            if len(self._slot) > self.exact_above:
-                self._to_graph()
+            if self._dirty is not None:
+                self._dirty.add(slot)
+            if self.auto_graph and self.wants_graph():
+                self.adopt(build_graph(*self.snapshot()))
 
     def remove(self, key: str) -> None:
         slot = self._slot.pop(key, None)
@@ -89,6 +96,8 @@ class VectorIndex:
             self._graph.remove(slot)
         else:
             self._matrix[slot] = 0.0
+            if self._dirty is not None:
+                self._dirty.add(slot)
         self._free.append(slot)
 
     def search(self, vector: Floats, now: float) -> tuple[str, float] | None:
@@ -152,18 +161,51 @@ class VectorIndex:
         if self._graph is None:  # the graph grows by itself
             self._matrix = np.concatenate([self._matrix, np.zeros((extra, self.dim), dtype=np.float32)])
 
-    def _to_graph(self) -> None:
-        import numpy as np
-        from usearch.index import Index
+    # ------------------------------------------------------------------ the graph
 
-        graph = Index(
-            ndim=self.dim,
-            metric="cos",
-            dtype="f16",
-            expansion_add=GRAPH_EXPANSION,
-            expansion_search=GRAPH_EXPANSION,
-        )
+    def wants_graph(self) -> bool:
+        """Past ``exact_above`` and still searched exactly, with no graph being built."""
+        return self._graph is None and self._dirty is None and len(self._slot) > self.exact_above
+
+    def snapshot(self) -> tuple[int, Any, Floats]:
+        """The live slots and a copy of their vectors, for ``build_graph``; changes made
+        from now on are noted, for ``adopt``."""
+        import numpy as np
+
+        self._dirty = set()
         slots = np.fromiter(self._slot.values(), dtype=np.uint64, count=len(self._slot))
-        graph.add(slots, self._matrix[slots.astype(np.int64)])
+        return self.dim, slots, self._matrix[slots.astype(np.int64)].copy()
+
+    def adopt(self, graph: Any) -> None:
+        """Search ``graph`` from now on, after applying the changes made since the
+        snapshot it was built from (a slot freed, or freed and handed to another key)."""
+        for slot in self._dirty or ():
+            if graph.contains(slot):
+                graph.remove(slot)
+            if self._keys[slot] is not None:
+                graph.add(slot, self._matrix[slot])
+        import numpy as np
+
         self._graph = graph
-        self._matrix = np.zeros((0, self.dim), dtype=np.float32)
+        self._dirty = None
+        self._matrix = np.zeros((0, self.dim), dtype=np.float32)  # not a view: frees the matrix
+
+    def abandon(self) -> None:
+        """A graph being built will not be adopted (it failed): stay exact."""
+        self._dirty = None
+
+
+def build_graph(dim: int, slots: Any, vectors: Floats) -> Any:
+    """An HNSW graph of ``vectors`` labelled by ``slots`` (safe on a worker thread: it
+    touches no index state)."""
+    from usearch.index import Index
+
+    graph = Index(
+        ndim=dim,
+        metric="cos",
+        dtype="f16",
+        expansion_add=GRAPH_EXPANSION,
+        expansion_search=GRAPH_EXPANSION,
+    )
+    graph.add(slots, vectors)
+    return graph
