@@ -88,3 +88,15 @@ async def test_redis_down_costs_only_the_semantic_hit() -> None:
         a = await client.chat("How do I reset my password?", temperature=0)
         b = await client.chat("How can I reset my password?", temperature=0)
         assert a.text and b.text and client.simulator.stats.total_requests == 2
+
+
+async def test_records_a_replica_cannot_use_are_skipped(redis: tuple[Any, str]) -> None:
+    server, prefix = redis
+    async with replica(prefix) as a, replica(prefix) as b:
+        await a.chat("How do I delete my account?", temperature=0)
+        (stream,) = [k async for k in server.scan_iter(match=prefix + "sem:*")]
+        # another model's vector (3 numbers), and a record without its fields
+        await server.xadd(stream, {"k": "x" * 32, "v": b"\0" * 12, "e": "9e99"})
+        await server.xadd(stream, {"junk": "1"})
+        para = await b.chat("How can I delete my account?", temperature=0)
+        assert para.meta.cache == "hit" and b.simulator.stats.total_requests == 0

@@ -123,7 +123,7 @@ class SemanticIndex:
     async def find(self, probe: Probe, threshold: float) -> Match | None:
         """The stored question most similar to the probe's, if it reaches ``threshold``."""
         self.counters.lookups += 1
-        await self._sync(probe.partition)
+        await self._sync(probe.partition, len(probe.vector))
         part = self._parts.get(probe.partition)
         if part is None:
             return None
@@ -207,7 +207,7 @@ class SemanticIndex:
             raise
         part.adopt(graph)
 
-    async def _sync(self, partition: str) -> None:
+    async def _sync(self, partition: str, dim: int) -> None:
         """Read what other replicas added to this partition since the last read (at most
         every ``sync_interval`` seconds)."""
         if self.vlog is None:
@@ -227,7 +227,9 @@ class SemanticIndex:
             self._synced[partition] = (last, now)
             part = self._parts.get(partition)
             for r in records:
-                if r.expires > wall and len(r.vector) and (part is None or r.key not in part):
+                # a record of another dimension (written by a differently configured
+                # replica) is skipped: it cannot be compared
+                if r.expires > wall and len(r.vector) == dim and (part is None or r.key not in part):
                     self._add(partition, r.key, r.vector, r.expires)
             await self._grow(partition)
             if len(records) < self.vlog.batch:
