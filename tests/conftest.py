@@ -1,7 +1,8 @@
 """Suite-wide fixtures.
 
 * Isolation: the usage ledger (on by default) writes under a temporary data directory,
-  never into the developer's own ``~/.local/share/llmrelay``.
+  never into the developer's own ``~/.local/share/llmrelay``; the CLI's response cache
+  under a temporary cache directory, never into ``~/.cache/llmrelay``.
 * The real PostgreSQL on 127.0.0.1:5432 (database ``test``, trust auth), for the ledger:
   ``pg_available`` gives its URL, ``pg_prefix`` a table prefix of the test's own whose
   tables are dropped afterwards. Without PostgreSQL those tests skip, saying why —
@@ -21,6 +22,7 @@ import pytest
 
 _DATA_HOME = tempfile.mkdtemp(prefix="llmrelay-test-data-")
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
+os.environ["XDG_CACHE_HOME"] = os.path.join(_DATA_HOME, "cache")
 
 PG_URL = os.environ.get("LLMRELAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -54,3 +54,18 @@ async def test_expired_entries_are_gone_and_pruned() -> None:
     await asyncio.sleep(0.03)
     assert await b.get("short") is None
     assert await b.clear() == 1 and (await b.stats()).bytes == 0
+
+
+async def test_clear_by_scope_and_prune_to_a_size() -> None:
+    from llmrelay.cache import Scope
+
+    b = MemoryBackend()
+    raw = encode(E)
+    await b.set("a", E, raw, 60, Scope("ann", "faq"))
+    await b.set("b", E, raw, 60, Scope("bob", "faq"))
+    await b.set("c", E, raw, 60, Scope("ann", "chat"))
+    assert await b.clear(Scope(space="ann")) == 2
+    assert await b.get("b") is E and await b.get("a") is None and await b.get("c") is None
+    await b.set("d", E, raw, 60)
+    assert await b.prune(max_bytes=len(raw) + 1) == 1  # the least recently used goes
+    assert await b.get("b") is None and await b.get("d") is E

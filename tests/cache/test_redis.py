@@ -49,8 +49,10 @@ async def test_two_clients_share_entries(redis: tuple[Any, str]) -> None:
         s = b.stream("shared across replicas", temperature=0)
         events = [ev async for ev in s]
         assert s.call.report.cache == "hit" and isinstance(events[-1], StreamEnd)
-    keys = [k async for k in server.scan_iter(match=prefix + "*")]
+    keys = [k async for k in server.scan_iter(match=prefix + "*") if k != (prefix + "counts").encode()]
     assert len(keys) == 1
+    # each client added its hits and misses to the counts on closing: a missed once, b hit twice
+    assert await server.hgetall(prefix + "counts") == {b"hits": b"2", b"misses": b"1"}
     ttl = await server.pttl(keys[0])
     assert 0 < ttl <= 3_600_000
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
-from llmrelay.cache import Entry, Store, encode
+from llmrelay.cache import Entry, Scope, Store, encode
 from llmrelay.cache.sqlite import SQLiteBackend
 
 E = Entry("r", "m", "p", "dep", "hello", (), "stop", None, None, 0.5, None, None, created=1.0)
@@ -65,3 +66,34 @@ async def test_an_unusable_file_is_a_miss_not_an_error(tmp_path: Path) -> None:
         assert store.counters.failures == 2
     finally:
         await store.aclose()
+
+
+async def test_scopes_sizes_counts_and_a_file_of_the_first_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the first version's table, with one row in it
+        conn.execute(
+            "CREATE TABLE llmrelay_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, "
+            "expires REAL NOT NULL, size INTEGER NOT NULL)"
+        )
+        conn.execute("INSERT INTO llmrelay_cache VALUES ('old', ?, 9e99, 10)", (encode(E),))
+    b = SQLiteBackend(path)
+    try:
+        raw = encode(E)
+        await b.set("a1", replace(E, created=10.0), raw, 60, Scope("ann", "faq"))
+        await b.set("a2", replace(E, created=20.0), raw, 60, Scope("ann", "chat"))
+        await b.set("b1", replace(E, created=30.0), raw, 60, Scope("bob", "faq"))
+        assert await b.get("old") is not None  # the old row is still served
+        stats = await b.stats()
+        assert (stats.entries, stats.oldest, stats.newest) == (4, 10.0, 30.0)
+        assert await b.clear(Scope(space="ann", alias="faq")) == 1
+        assert await b.clear(Scope(alias="faq")) == 1
+        assert await b.get("a2") is not None and await b.get("b1") is None
+        # over a size: the oldest go first (the old row, created 0, then a2 would be next)
+        assert await b.prune(max_bytes=len(raw)) == 1
+        assert await b.get("old") is None and await b.get("a2") is not None
+        await b.record(3, 1)
+        await b.record(1, 0)
+        stats = await b.stats()
+        assert (stats.hits, stats.misses) == (4, 1)
+    finally:
+        await b.aclose()

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from llmrelay.cache import BackendStats, CacheBackendError, Entry, MemoryBackend, Store, encode
+from llmrelay.cache import BackendStats, CacheBackendError, Entry, MemoryBackend, Scope, Store, encode
+from llmrelay.cache.backend import ANY_SCOPE
 from llmrelay.cache.flight import Flights
 
 E = Entry("r", "m", "p", None, "hello", (), "stop", None, None, None, None, None, created=1.0)
@@ -23,17 +24,21 @@ class Broken:
         self.calls += 1
         raise CacheBackendError("down")
 
-    async def set(self, key: str, entry: Entry, raw: bytes, ttl: float) -> None:
+    async def set(self, key: str, entry: Entry, raw: bytes, ttl: float, scope: Scope = ANY_SCOPE) -> None:
         self.calls += 1
         raise ConnectionRefusedError("refused")
 
     async def delete(self, key: str) -> None: ...
 
-    async def clear(self) -> int:
+    async def clear(self, scope: Scope = ANY_SCOPE) -> int:
         return 0
 
-    async def prune(self) -> int:
+    async def prune(self, max_bytes: int | None = None) -> int:
         return 0
+
+    async def record(self, hits: int, misses: int) -> None:
+        self.calls += 1
+        raise ConnectionRefusedError("refused")
 
     async def stats(self) -> BackendStats:
         return BackendStats(self.description, 0, 0)
@@ -103,3 +108,18 @@ async def test_a_waiter_gives_up_after_its_bound() -> None:
     assert await Flights.wait(fut, 0.01) is None
     flights.land("k", E)  # the leader finishing later harms nobody
     assert fut.result() == E
+
+
+async def test_hit_and_miss_counts_reach_the_backend_once() -> None:
+    backend = MemoryBackend()
+    store = Store(backend)
+    await store.save("k", E, 60)
+    await store.lookup("k")
+    await store.lookup("k")
+    await store.lookup("missing")
+    await store.record()
+    await store.record()  # nothing new: nothing added
+    await store.lookup("missing")
+    await store.aclose()  # closing adds what is left
+    stats = await backend.stats()
+    assert (stats.hits, stats.misses) == (2, 2)

@@ -6,7 +6,7 @@ contract. See docs/caching.md.
 
 from __future__ import annotations
 
-from llmrelay.cache.backend import Backend, BackendStats, CacheBackendError
+from llmrelay.cache.backend import Backend, BackendStats, CacheBackendError, Scope
 from llmrelay.cache.entry import FORMAT_VERSION, Entry, decode, encode, from_response
 from llmrelay.cache.flight import Flights
 from llmrelay.cache.key import cache_key, namespace
@@ -28,6 +28,7 @@ __all__ = [
     "Flights",
     "MemoryBackend",
     "Plan",
+    "Scope",
     "Store",
     "cache_key",
     "decode",

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from typing import NamedTuple
 
-from llmrelay.cache.backend import BackendStats
+from llmrelay.cache.backend import ANY_SCOPE, BackendStats, Scope
 from llmrelay.cache.entry import Entry
 
 
@@ -20,6 +20,8 @@ class _Slot(NamedTuple):
     entry: Entry
     size: int
     expires: float  # time.monotonic()
+    space: str
+    alias: str
 
 
 class MemoryBackend:
@@ -31,6 +33,8 @@ class MemoryBackend:
         self.max_bytes = max_bytes
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
         self._bytes = 0
+        self._hits = 0
+        self._misses = 0
 
     async def get(self, key: str) -> Entry | None:
         slot = self._slots.get(key)
@@ -42,13 +46,13 @@ class MemoryBackend:
         self._slots.move_to_end(key)
         return slot.entry
 
-    async def set(self, key: str, entry: Entry, raw: bytes, ttl: float) -> None:
+    async def set(self, key: str, entry: Entry, raw: bytes, ttl: float, scope: Scope = ANY_SCOPE) -> None:
         size = len(raw) + len(key)
         if size > self.max_bytes:
             return
         if key in self._slots:
             self._drop(key)
-        self._slots[key] = _Slot(entry, size, time.monotonic() + ttl)
+        self._slots[key] = _Slot(entry, size, time.monotonic() + ttl, scope.space or "", scope.alias or "")
         self._bytes += size
         while self._bytes > self.max_bytes:
             self._drop(next(iter(self._slots)))
@@ -57,21 +61,40 @@ class MemoryBackend:
         if key in self._slots:
             self._drop(key)
 
-    async def clear(self) -> int:
-        n = len(self._slots)
-        self._slots.clear()
-        self._bytes = 0
-        return n
-
-    async def prune(self) -> int:
-        now = time.monotonic()
-        old = [k for k, s in self._slots.items() if s.expires <= now]
+    async def clear(self, scope: Scope = ANY_SCOPE) -> int:
+        old = [k for k, s in self._slots.items() if scope.matches(s.space, s.alias)]
         for k in old:
             self._drop(k)
         return len(old)
 
+    async def prune(self, max_bytes: int | None = None) -> int:
+        now = time.monotonic()
+        old = [k for k, s in self._slots.items() if s.expires <= now]
+        for k in old:
+            self._drop(k)
+        n = len(old)
+        while max_bytes is not None and self._bytes > max_bytes and self._slots:
+            self._drop(next(iter(self._slots)))
+            n += 1
+        return n
+
+    async def record(self, hits: int, misses: int) -> None:
+        self._hits += hits
+        self._misses += misses
+
     async def stats(self) -> BackendStats:
-        return BackendStats(self.description, len(self._slots), self._bytes)
+        created = [s.entry.created for s in self._slots.values()]
+        now = time.monotonic()
+        return BackendStats(
+            self.description,
+            len(self._slots),
+            self._bytes,
+            expired=sum(1 for s in self._slots.values() if s.expires <= now),
+            oldest=min(created, default=None),
+            newest=max(created, default=None),
+            hits=self._hits,
+            misses=self._misses,
+        )
 
     async def aclose(self) -> None:
         return None

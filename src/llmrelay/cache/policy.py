@@ -70,6 +70,8 @@ class Plan:
     #: seconds past the TTL an entry may serve when upstream fails (0: never)
     stale: float
     shared: bool
+    #: the cosine similarity a paraphrase must reach (None: no semantic matching)
+    semantic: float | None = None
 
     @property
     def keep(self) -> float:
@@ -107,4 +109,14 @@ def plan(settings: CacheSettings, alias: str, req: ChatRequest, options: CacheOp
             a.stale_if_error if a is not None and a.stale_if_error is not None else settings.stale_if_error
         )
     shared = a.shared if a is not None and a.shared is not None else settings.shared
-    return Plan(read=mode != "refresh", write=mode != "read", ttl=ttl, stale=stale, shared=shared)
+    sem = settings.semantic
+    on = a.semantic if a is not None and a.semantic is not None else sem.enabled
+    threshold = a.semantic_threshold if a is not None and a.semantic_threshold is not None else sem.threshold
+    return Plan(
+        read=mode != "refresh",
+        write=mode != "read",
+        ttl=ttl,
+        stale=stale,
+        shared=shared,
+        semantic=threshold if on else None,
+    )

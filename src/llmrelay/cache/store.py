@@ -12,10 +12,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-from llmrelay.cache.backend import Backend, BackendStats
+from llmrelay.cache.backend import ANY_SCOPE, Backend, BackendStats, Scope
 from llmrelay.cache.entry import Entry, decode, encode
 
 log = logging.getLogger("llmrelay.cache")
+
+#: seconds between two additions of a long-running process's hit counts to the backend's
+RECORD_EVERY = 60.0
 
 
 @dataclass(slots=True)
@@ -37,6 +40,8 @@ class Store:
         self.cooldown = cooldown
         self.counters = Counters()
         self._down_until = 0.0
+        self._recorded = (0, 0)  # hits and misses already added to the backend's counts
+        self._recorded_at = time.monotonic()
 
     @property
     def available(self) -> bool:
@@ -70,7 +75,7 @@ class Store:
         c.found += 1
         return entry
 
-    async def save(self, key: str, entry: Entry, ttl: float) -> bool:
+    async def save(self, key: str, entry: Entry, ttl: float, scope: Scope = ANY_SCOPE) -> bool:
         """Keep ``entry`` for ``ttl`` seconds; False when it was not stored."""
         if not self.available:
             return False
@@ -83,17 +88,36 @@ class Store:
             self.counters.too_large += 1
             return False
         try:
-            await self.backend.set(key, entry, raw, ttl)
+            await self.backend.set(key, entry, raw, ttl, scope)
         except Exception as exc:  # a write that fails only loses a future hit
             self._failed("write", exc)
             return False
         self.counters.stored += 1
+        if time.monotonic() - self._recorded_at > RECORD_EVERY:
+            await self.record()
         return True
+
+    async def record(self) -> None:
+        """Add this process's hits and misses since the last time to the backend's counts
+        (on close, and at most every ``RECORD_EVERY`` seconds as answers are stored)."""
+        c = self.counters
+        hits, misses = c.found, c.lookups - c.found
+        delta = (hits - self._recorded[0], misses - self._recorded[1])
+        self._recorded_at = time.monotonic()
+        if delta == (0, 0) or not self.available:
+            return
+        try:
+            await self.backend.record(*delta)
+        except Exception as exc:
+            self._failed("record", exc)
+            return
+        self._recorded = (hits, misses)
 
     async def stats(self) -> BackendStats:
         return await self.backend.stats()
 
     async def aclose(self) -> None:
+        await self.record()
         try:
             await self.backend.aclose()
         except Exception as exc:

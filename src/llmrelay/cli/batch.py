@@ -55,6 +55,12 @@ def batch(
         float | None, typer.Option(help="Provider mode: seconds between polls (default 30; simulator 0.05).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither reuse nor keep answers (by default deterministic ones are kept)."
+        ),
+    ] = False,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="YAML config file (default: $LLMRELAY_CONFIG).")
     ] = None,
@@ -70,7 +76,9 @@ def batch(
         typer.echo("llmrelay: error: the output must be another file than the input", err=True)
         raise typer.Exit(code=2)
     done: list[BatchResult] = []
-    o = _Options(model, concurrency, mode, yes, confirm_above, retry_errors, restart, journal, poll_interval)
+    o = _Options(
+        model, concurrency, mode, yes, confirm_above, retry_errors, restart, journal, poll_interval, no_cache
+    )
     try:
         estimate = lifecycle.run(_estimate(input_file, output_file, o, config))
         typer.echo(f"llmrelay: {estimate.describe()}", err=True)
@@ -122,6 +130,7 @@ class _Options:
         restart: bool,
         journal: Path | None,
         poll_interval: float | None,
+        no_cache: bool = False,
     ) -> None:
         self.model = model
         self.concurrency = concurrency
@@ -132,6 +141,7 @@ class _Options:
         self.restart = restart
         self.journal = journal
         self.poll_interval = poll_interval
+        self.no_cache = no_cache
 
 
 def _mode(o: _Options) -> Mode:
@@ -140,9 +150,10 @@ def _mode(o: _Options) -> Mode:
 
 async def _estimate(input_file: Path, output_file: Path, o: _Options, config: Path | None) -> BatchEstimate:
     from llmrelay.app.batch import estimate_batch
+    from llmrelay.cli.cache import cli_settings
     from llmrelay.client import Client
 
-    async with Client(config=config) as client:
+    async with Client(cli_settings(config, no_cache=o.no_cache)) as client:
         return await estimate_batch(
             client,
             input_file,
@@ -163,9 +174,10 @@ async def _run(
     done: list[BatchResult],
 ) -> int:
     from llmrelay.app.batch import RichProgress, run_batch
+    from llmrelay.cli.cache import cli_settings
     from llmrelay.client import Client
 
-    async with Client(config=config) as client:
+    async with Client(cli_settings(config, no_cache=o.no_cache)) as client:
         report = await run_batch(
             client,
             input_file,

@@ -14,6 +14,8 @@ import typer
 from llmrelay import lifecycle
 from llmrelay.cli import session as session_cli
 from llmrelay.cli.batch import batch
+from llmrelay.cli.cache import app as cache_app
+from llmrelay.cli.cache import cli_settings
 from llmrelay.cli.eval import eval_command
 from llmrelay.cli.prompts import app as prompts_app
 from llmrelay.cli.tail import tail
@@ -77,6 +79,12 @@ def chat(
         bool,
         typer.Option("--interactive", "-i", help="Chat turn by turn (default on a terminal with no prompt)."),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither reuse nor keep answers (by default --temperature 0 answers are kept)."
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Send a prompt and stream the reply to the terminal, or chat turn by turn."""
@@ -101,12 +109,13 @@ def chat(
             as_json=as_json,
             show_usage=show_usage,
             config=config,
+            no_cache=no_cache,
         )
         raise typer.Exit(code=code)
     text = _read_prompt(prompt)
     try:
         # SIGTERM/SIGINT cancel the call and let the client close, so its usage record is written
-        code = lifecycle.run(_chat(text, model, system, params, as_json, show_usage, config))
+        code = lifecycle.run(_chat(text, model, system, params, as_json, show_usage, config, no_cache))
     except LLMRelayError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -138,13 +147,14 @@ async def _chat(
     as_json: bool,
     show_usage: bool,
     config: Path | None,
+    no_cache: bool = False,
 ) -> int:
     from llmrelay.client import Client
     from llmrelay.hosts import is_simulator
     from llmrelay.types import Message, TextDelta
 
     messages = ([Message.system(system)] if system else []) + [Message.user(text)]
-    async with Client(config=config) as client:
+    async with Client(cli_settings(config, no_cache=no_cache)) as client:
         route = client.route(model)
         ep = route.deployments[0].endpoint
         if is_simulator(ep.base_url):
@@ -343,6 +353,7 @@ def usage(
 
 
 app.add_typer(prompts_app)
+app.add_typer(cache_app)
 
 
 def run() -> None:

@@ -45,6 +45,7 @@ def chat_session(
     as_json: bool,
     show_usage: bool,
     config: Path | None,
+    no_cache: bool = False,
 ) -> int:
     """Run one turn of a saved session, or the REPL; returns the exit code."""
     from llmrelay.cli.main import _fail, _read_prompt
@@ -60,11 +61,11 @@ def chat_session(
         if as_json:
             typer.echo("llmrelay: error: --json needs a prompt; it cannot be used interactively", err=True)
             return 2
-        return _repl(model, system, params, session, store, show_usage, config)
+        return _repl(model, system, params, session, store, show_usage, config, no_cache)
     text = _read_prompt(prompt)
     try:
         return lifecycle.run(
-            _one_turn(text, model, system, params, session, store, as_json, show_usage, config)
+            _one_turn(text, model, system, params, session, store, as_json, show_usage, config, no_cache)
         )
     except LLMRelayError as exc:
         raise _fail(exc) from None
@@ -92,14 +93,16 @@ async def _one_turn(
     as_json: bool,
     show_usage: bool,
     config: Path | None,
+    no_cache: bool = False,
 ) -> int:
     from llmrelay.app.conversations import ChatSession, open_store
+    from llmrelay.cli.cache import cli_settings
     from llmrelay.cli.main import _response_dict
     from llmrelay.client import Client
 
     store = open_store(store_url)
     try:
-        async with Client(config=config) as client:
+        async with Client(cli_settings(config, no_cache=no_cache)) as client:
             conv = await _open(client, model, system, session, store)
             typer.echo(_banner(client, conv, session, None), err=True)
             if as_json:
@@ -148,8 +151,10 @@ def _repl(
     store_url: str | None,
     show_usage: bool,
     config: Path | None,
+    no_cache: bool = False,
 ) -> int:
     from llmrelay.app.conversations import ChatSession, MemoryStore, open_store
+    from llmrelay.cli.cache import cli_settings
     from llmrelay.cli.main import _fail
     from llmrelay.client import Client
 
@@ -158,7 +163,7 @@ def _repl(
     with asyncio.Runner() as runner:
         try:
             saved = open_store(store_url)
-            client = Client(config=config)
+            client = Client(cli_settings(config, no_cache=no_cache))
         except LLMRelayError as exc:
             raise _fail(exc) from None
         store: ConversationStore = saved if session is not None else MemoryStore()

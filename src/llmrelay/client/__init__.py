@@ -116,7 +116,9 @@ class Client:
         if middleware is None:
             from llmrelay.middleware.stack import build_stack
 
-            ctx = StackContext(self.settings, self._route, self.state, env, catalog=self.catalog)
+            ctx = StackContext(
+                self.settings, self._route, self.state, env, catalog=self.catalog, send=self.send
+            )
             middleware = build_stack(ctx, layers)
         elif layers:
             raise InvalidRequestError(

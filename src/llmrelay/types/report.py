@@ -87,6 +87,9 @@ class Report:
     ledger_id: str | None = None
     #: the cache's verdict (``hit``, ``miss``, ``stale``), when a cache layer is on
     cache: str | None = None
+    #: for an answer the semantic cache served: the cosine similarity of the stored
+    #: question to this call's last user turn (None for exact hits and misses)
+    cache_similarity: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (for logs and the gateway's headers)."""
