@@ -63,6 +63,7 @@ async def test_an_identical_call_is_a_hit_with_the_same_answer_at_no_cost() -> N
         assert second.text == first.text and second.id == first.id and second.usage == first.usage
         assert second.finish_reason == first.finish_reason and second.model == first.model
         assert second.cost == 0.0 and first.cost is not None and first.cost > 0
+        assert first.meta.cache_saved is None and second.meta.cache_saved == first.cost
         assert second.meta.attempts == 0 and second.meta.deployment == first.meta.deployment
         assert second.meta.alias == "local"
         other = await client.chat("What is a relay!", temperature=0)

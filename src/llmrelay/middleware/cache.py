@@ -371,6 +371,7 @@ class CacheMiddleware(Controller):
         report = call.report
         report.cache = verdict
         report.cache_similarity = similarity
+        report.cache_saved = entry.cost
         report.deployment = entry.deployment
         if call.route is not None and report.alias is None:
             report.alias = call.route.alias

@@ -90,6 +90,9 @@ class Report:
     #: for an answer the semantic cache served: the cosine similarity of the stored
     #: question to this call's last user turn (None for exact hits and misses)
     cache_similarity: float | None = None
+    #: for an answer the cache served: what the call cost when it was made, in US dollars
+    #: (the money this hit saved; None: a miss, or the original cost was unknown)
+    cache_saved: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (for logs and the gateway's headers)."""
