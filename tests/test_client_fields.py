@@ -55,8 +55,11 @@ async def test_chat_completions_reasoning_effort_is_accepted() -> None:
     async with llmrelay.Client(environ={}) as client:
         reply = await client.chat("hi", model="simulator/o4-mini", reasoning="low", service_tier="flex")
         assert reply.text
-        # the tier that served the call, as the provider reports it (the simulator serves "default")
-        assert reply.details.get("service_tier") == "default"
+        # the tier that served the call, as the provider reports it (the simulator serves
+        # flex and priority as asked, and "auto" as "default")
+        assert reply.details.get("service_tier") == "flex"
+        auto = await client.chat("hi", model="simulator/o4-mini", service_tier="auto")
+        assert auto.details.get("service_tier") == "default"
 
 
 async def test_anthropic_thinking_is_accepted() -> None:
