@@ -24,6 +24,39 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from llmrelay.types.events import (
+    CONTENT_EVENTS as CONTENT_EVENTS,
+)
+from llmrelay.types.events import (
+    FINISH_REASONS as FINISH_REASONS,
+)
+from llmrelay.types.events import (
+    FinishEvent as FinishEvent,
+)
+from llmrelay.types.events import (
+    FinishReason as FinishReason,
+)
+from llmrelay.types.events import (
+    ReasoningDelta as ReasoningDelta,
+)
+from llmrelay.types.events import (
+    StreamEnd as StreamEnd,
+)
+from llmrelay.types.events import (
+    StreamEvent as StreamEvent,
+)
+from llmrelay.types.events import (
+    StreamStart as StreamStart,
+)
+from llmrelay.types.events import (
+    TextDelta as TextDelta,
+)
+from llmrelay.types.events import (
+    ToolCallDelta as ToolCallDelta,
+)
+from llmrelay.types.events import (
+    UsageEvent as UsageEvent,
+)
 from llmrelay.types.fields import (
     CacheTTL as CacheTTL,
 )
@@ -49,14 +82,13 @@ from llmrelay.types.fields import (
     Verbosity as Verbosity,
 )
 from llmrelay.types.report import Report
+from llmrelay.types.usage import Usage as Usage
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
-FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter", "error"]
 ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
 ImageDetail: TypeAlias = Literal["auto", "low", "high"]
 
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
-FINISH_REASONS: frozenset[str] = frozenset(("stop", "length", "tool_calls", "content_filter", "error"))
 
 
 # --------------------------------------------------------------------------- content
@@ -320,47 +352,6 @@ class EmbeddingRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
-    """Tokens one call used, as the provider billed them (see the module's convention).
-
-    ``cached_input_tokens``, ``cache_write_tokens`` and ``reasoning_tokens`` are parts of
-    ``input_tokens`` and ``output_tokens``, not additions to them; ``cache_write_1h_tokens``
-    is the part of ``cache_write_tokens`` written with a one-hour lifetime.
-    """
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    @property
-    def cache_write_5m_tokens(self) -> int:
-        """The cache writes with the default (five-minute) lifetime."""
-        return max(0, self.cache_write_tokens - self.cache_write_1h_tokens)
-
-    @property
-    def uncached_input_tokens(self) -> int:
-        """Prompt tokens neither read from nor written to a provider cache."""
-        return max(0, self.input_tokens - self.cached_input_tokens - self.cache_write_tokens)
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.cached_input_tokens + other.cached_input_tokens,
-            self.cache_write_tokens + other.cache_write_tokens,
-            self.reasoning_tokens + other.reasoning_tokens,
-            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class ChatResponse:
     """A completed chat call.
 
@@ -427,84 +418,3 @@ class EmbeddingResponse:
     @property
     def vectors(self) -> list[Sequence[float]]:
         return [e.vector for e in sorted(self.embeddings, key=lambda e: e.index)]
-
-
-# --------------------------------------------------------------------------- stream events
-
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    text: str
-    type: Literal["text"] = "text"
-
-
-@dataclass(frozen=True, slots=True)
-class ReasoningDelta:
-    text: str
-    type: Literal["reasoning"] = "reasoning"
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCallDelta:
-    """A piece of tool call ``index``: the first delta of a call carries id and name,
-    later ones append to ``arguments``."""
-
-    index: int
-    id: str | None = None
-    name: str | None = None
-    arguments: str = ""
-    type: Literal["tool_call"] = "tool_call"
-
-
-@dataclass(frozen=True, slots=True)
-class UsageEvent:
-    usage: Usage
-    type: Literal["usage"] = "usage"
-
-
-@dataclass(frozen=True, slots=True)
-class FinishEvent:
-    reason: FinishReason
-    native_reason: str | None = None
-    type: Literal["finish"] = "finish"
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStart:
-    """The first event of every stream: who is answering.
-
-    ``deployment`` is the configured deployment that serves the stream; ``provider`` the
-    service (``openai``, ``azure``, ``anthropic``…); ``request_id`` the provider's own id
-    for the HTTP request (quote it to their support).
-    """
-
-    id: str
-    model: str
-    provider: str
-    deployment: str
-    request_id: str | None = None
-    type: Literal["start"] = "start"
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEnd:
-    """The last event of a stream that completed: what it used and cost.
-
-    ``usage`` is the provider's final count (None when it reports none), ``cost`` in US
-    dollars (None when the model has no known price), ``provider_state`` what must be
-    replayed with this turn (see ``Message.provider_state``).
-    """
-
-    finish_reason: FinishReason
-    native_finish_reason: str | None = None
-    usage: Usage | None = None
-    cost: float | None = None
-    provider_state: Mapping[str, Any] | None = None
-    type: Literal["end"] = "end"
-
-
-StreamEvent: TypeAlias = (
-    StreamStart | TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent | StreamEnd
-)
-#: events that carry content for the caller (the first one marks time to first token)
-CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallDelta)
