@@ -290,9 +290,12 @@ def call_record(
     r.ttft = out.ttft
     r.cache = rep.cache
     r.attempts = rep.attempts
-    r.fallbacks = [(f.from_alias, f.to_alias, f.reason) for f in rep.fallbacks]
-    r.circuit = [(c.deployment, c.old, c.new) for c in rep.circuit]
-    r.errors = [redact(e) for e in rep.errors]
+    if rep.fallbacks:
+        r.fallbacks = [(f.from_alias, f.to_alias, f.reason) for f in rep.fallbacks]
+    if rep.circuit:
+        r.circuit = [(c.deployment, c.old, c.new) for c in rep.circuit]
+    if rep.errors:
+        r.errors = [redact(e) for e in rep.errors]
     r.resumed = rep.resumed
     r.waited = rep.waited
     r.rate_limit_wait = rep.rate_limit_wait
