@@ -38,6 +38,7 @@ overhead is its difference from ``off``. Unary chat
 calls and streamed ones (``--tokens`` tokens each) are measured separately.
 
 Run:  .venv/bin/python benchmarks/bench_observe.py [--rounds 21] [--block 500] [--tokens 20]
+      [--modes logs,metrics,all] [--kinds unary] [--sdk]
 """
 
 from __future__ import annotations
@@ -164,15 +165,17 @@ async def block(client: llmrelay.Client, n: int, stream: bool, tokens: int) -> f
     return (time.process_time() - t0) / n
 
 
-async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, list[float]]]:
+async def measure(
+    rounds: int, n: int, tokens: int, modes: Sequence[str] = MODES, kinds: Sequence[str] = ("unary", "stream")
+) -> dict[str, dict[str, list[float]]]:
     settings = Settings.load(ledger={"enabled": False})
-    clients = {m: client_for(m, settings, tokens) for m in MODES}
+    clients = {m: client_for(m, settings, tokens) for m in modes}
     out: dict[str, dict[str, list[float]]] = {}
     try:
-        for stream in (False, True):
+        for stream in [k == "stream" for k in kinds]:
             for c in clients.values():  # warm up: imports, pools, caches
                 await block(c, 50, stream, tokens)
-            per: dict[str, list[float]] = {m: [] for m in MODES}
+            per: dict[str, list[float]] = {m: [] for m in modes}
             for _ in range(rounds):
                 for m, c in clients.items():
                     per[m].append(await block(c, n, stream, tokens))
@@ -266,12 +269,19 @@ def main(argv: Any = None) -> None:
     ap.add_argument("--block", type=int, default=500)
     ap.add_argument("--tokens", type=int, default=20)
     ap.add_argument("--sdk", action="store_true", help="also time the OpenTelemetry SDK's own calls")
+    ap.add_argument("--modes", default=",".join(MODES), help="a comma-separated subset (off always runs)")
+    ap.add_argument("--kinds", default="unary,stream", help="unary, stream or both")
     args = ap.parse_args(argv)
+    modes = ("off", *(m for m in args.modes.split(",") if m in MODES and m != "off"))
+    unknown = [m for m in args.modes.split(",") if m not in MODES]
+    if unknown:
+        ap.error(f"unknown modes {unknown}; choose from {', '.join(MODES)}")
+    kinds = [k for k in args.kinds.split(",") if k in ("unary", "stream")]
     sink = logging.getLogger("llmrelay.calls")
     sink.setLevel(logging.INFO)
     sink.addHandler(logging.NullHandler())
     sink.propagate = False
-    results = asyncio.run(measure(args.rounds, args.block, args.tokens))
+    results = asyncio.run(measure(args.rounds, args.block, args.tokens, modes, kinds))
     machine = platform.processor() or platform.machine()
     print(f"# {machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
@@ -281,7 +291,7 @@ def main(argv: Any = None) -> None:
     for kind, per in results.items():
         med = {m: statistics.median(v) for m, v in per.items()}
         low = {m: min(v) for m, v in per.items()}
-        for m in MODES:
+        for m in modes:
             print(
                 f"{kind:<7} {m:<12} {med[m] * 1e6:>9.1f} {(med[m] - med['off']) * 1e6:>9.1f}"
                 f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"
