@@ -20,6 +20,11 @@ simulator's or the network's, which would drown them:
            (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
            non-recording, and nothing is described for them;
 * all, all-1span, all-1%: logs, metrics and the traces of the same name together;
+* traces-stub, all-stub: traces (and all) with a tracer of the benchmark's own whose spans
+           say they record but keep nothing, so everything llmrelay does for a span
+           (attributes, events, the traceparent by the global propagator, the request
+           copy) runs and the SDK's work does not: llmrelay's own share of ``traces``
+           and ``all``; the difference is the SDK's;
 * socket-idle: call events to ``observe.log_socket`` with nobody listening there
            (the ``llmrelay tail --socket`` sink's cost when no tail runs).
 
@@ -83,8 +88,56 @@ from llmrelay.types import (
 
 MODES = (
     "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
-    "all-1%", "socket-idle",
+    "all-1%", "traces-stub", "all-stub", "socket-idle",
 )  # fmt: skip
+
+
+class StubSpan(trace.Span):
+    """A span that says it records and keeps nothing (a fixed, valid, sampled context)."""
+
+    CONTEXT = trace.SpanContext(0x5B8AA5A2D2C872E8321CF37308D69DF2, 0x51581BF3CB55C13, False, trace.TraceFlags(1))
+
+    def end(self, end_time: int | None = None) -> None:
+        pass
+
+    def get_span_context(self) -> trace.SpanContext:
+        return self.CONTEXT
+
+    def set_attributes(self, attributes: Any) -> None:
+        pass
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        pass
+
+    def add_event(self, name: str, attributes: Any = None, timestamp: int | None = None) -> None:
+        pass
+
+    def update_name(self, name: str) -> None:
+        pass
+
+    def is_recording(self) -> bool:
+        return True
+
+    def set_status(self, status: Any, description: str | None = None) -> None:
+        pass
+
+    def record_exception(self, exception: BaseException, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class StubTracer(trace.Tracer):
+    """Hands out ``StubSpan``: llmrelay's tracing work without the SDK's."""
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+        return StubSpan()
+
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+class StubProvider(trace.TracerProvider):
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return StubTracer()
 
 
 class Drop(SpanExporter):
@@ -134,8 +187,10 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
     if mode == "off":
         return llmrelay.Client(settings, environ={})
     everything = mode.startswith("all")
-    provider = None
-    if mode.startswith("traces") or everything:
+    provider: Any = None
+    if mode.endswith("stub"):
+        provider = StubProvider()
+    elif mode.startswith("traces") or everything:
         sampler = ParentBased(TraceIdRatioBased(0.01)) if mode.endswith("1%") else None
         provider = TracerProvider(sampler=sampler)
         provider.add_span_processor(BatchSpanProcessor(Drop()))
@@ -239,6 +294,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
 
     ops: dict[str, Callable[[], None]] = {
         "llmrelay's tracing path, SDK": path(Tracing(tracer)),
+        "llmrelay's tracing path, stub tracer": path(Tracing(StubTracer())),
         "llmrelay's tracing path, no-op tracer": path(Tracing(trace.NoOpTracer())),
         "span started and ended, no attributes": bare,
         "  + 4 attributes given at start_span": at_start,
