@@ -22,9 +22,9 @@ simulator's or the network's, which would drown them:
 * all, all-1span, all-1%: logs, metrics and the traces of the same name together;
 * traces-stub, all-stub: traces (and all) with a tracer of the benchmark's own whose spans
            say they record but keep nothing, so everything llmrelay does for a span
-           (attributes, events, the traceparent by the global propagator, the request
-           copy) runs and the SDK's work does not: llmrelay's own share of ``traces``
-           and ``all``; the difference is the SDK's;
+           (attributes, events, the traceparent by the global propagator, the headers
+           added to the HTTP request) runs and the SDK's work does not: llmrelay's own
+           share of ``traces`` and ``all``; the difference is the SDK's;
 * socket-idle: call events to ``observe.log_socket`` with nobody listening there
            (the ``llmrelay tail --socket`` sink's cost when no tail runs).
 
@@ -67,17 +67,14 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
 import llmrelay
-from llmrelay.middleware.observe import _with_headers as with_headers
 from llmrelay.middleware.observe import bounds_from_settings, instrument
 from llmrelay.observe import AttemptRecord, CallRecord, Telemetry
 from llmrelay.observe.tracing import Tracing
 from llmrelay.pipeline import Call, Pipeline
 from llmrelay.settings import Settings
 from llmrelay.types import (
-    ChatRequest,
     ChatResponse,
     FinishEvent,
-    Message,
     StreamEnd,
     StreamEvent,
     StreamStart,
@@ -85,6 +82,7 @@ from llmrelay.types import (
     Usage,
     UsageEvent,
 )
+from llmrelay.wire import HttpRequest, with_trace_headers
 
 MODES = (
     "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
@@ -92,10 +90,15 @@ MODES = (
 )  # fmt: skip
 
 
+SAMPLED = trace.TraceFlags(trace.TraceFlags.SAMPLED)
+
+
 class StubSpan(trace.Span):
     """A span that says it records and keeps nothing (a fixed, valid, sampled context)."""
 
-    CONTEXT = trace.SpanContext(0x5B8AA5A2D2C872E8321CF37308D69DF2, 0x51581BF3CB55C13, False, trace.TraceFlags(1))
+    CONTEXT = trace.SpanContext(
+        0x5B8AA5A2D2C872E8321CF37308D69DF2, 0x51581BF3CB55C13, False, trace.TraceFlags(1)
+    )
 
     def end(self, end_time: int | None = None) -> None:
         pass
@@ -146,11 +149,15 @@ class Drop(SpanExporter):
 
 
 def stub(client: llmrelay.Client, tokens: int) -> llmrelay.Client:
-    """The client's pipeline over a terminal that answers at once."""
+    """The client's pipeline over a terminal that answers at once. Like the real one, it
+    builds an HTTP request and adds the attempt's trace headers to it (what the observe
+    layer asks of the terminal); the request is not sent."""
     usage = Usage(12, tokens)
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
 
     async def chat(call: Call) -> ChatResponse:
         dep = call.deployment()
+        with_trace_headers(HttpRequest("POST", dep.endpoint.base_url, headers, b"{}"), call.trace_headers)
         call.report.deployment = dep.name
         resp = ChatResponse("r1", dep.endpoint.model, "simulator", "word " * tokens, usage=usage, cost=1e-5)
         call.outcome.set_response(resp)
@@ -159,6 +166,7 @@ def stub(client: llmrelay.Client, tokens: int) -> llmrelay.Client:
     async def stream(call: Call) -> AsyncIterator[StreamEvent]:
         dep = call.deployment()
         out = call.outcome
+        with_trace_headers(HttpRequest("POST", dep.endpoint.base_url, headers, b"{}"), call.trace_headers)
         out.answering, out.model, out.provider = True, dep.endpoint.model, "simulator"
         call.report.deployment = dep.name
         yield StreamStart("r1", dep.endpoint.model, "simulator", dep.name, None)
@@ -272,7 +280,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
         parent.add_event("llmrelay.retry", {"attempt": 1, "deployment": "east"})
 
     # llmrelay's tracing path for a one-attempt call (call span, attempt span, traceparent
-    # on a copy of the request, both spans ended with their attributes), with the SDK and
+    # added to an HTTP request, both spans ended with their attributes), with the SDK and
     # with the API's no-op tracer: the difference is the SDK's share
     record = CallRecord(
         "chat", False, "fast", alias="fast", deployment="east", provider="openai", model="gpt-4o-mini",
@@ -280,13 +288,13 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
         input_tokens=12, output_tokens=20, cost=1e-5, attempts=1, max_tokens=20,
     )  # fmt: skip
     attempt = AttemptRecord(1, "east", "openai", "openai", "gpt-4o-mini", "api.openai.com", 0.0)
-    request = ChatRequest("fast", [Message.user("benchmark prompt")], max_tokens=20)
+    http = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Accept": "application/json"})
 
     def path(tracing: Tracing) -> Callable[[], None]:
         def run() -> None:
             call = tracing.start_call(record)
             span = tracing.start_attempt(call, "chat", attempt)
-            with_headers(request, tracing.headers(span))
+            with_trace_headers(http, tracing.headers(span))
             tracing.end_attempt(span, attempt, "gpt-4o-mini")
             tracing.end_call(call, record)
 

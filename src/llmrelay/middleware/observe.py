@@ -6,10 +6,10 @@
   span's closing attributes.
 * ``observe_attempt`` (innermost, right before the request is built and sent) sees each
   upstream request: a child span per attempt, an attempt counter and a DEBUG log line.
-  It is also the seam for trace propagation: for the attempt it sets the call's request
-  to a copy whose ``extra_headers`` carry ``traceparent`` (the attempt span's context),
-  and restores the request after — as the retry layer's continuation does — so the
-  caller's request and the other layers never see the header.
+  It is also the seam for trace propagation: for the attempt it sets the call's
+  ``trace_headers`` (``traceparent``: the attempt span's context), which the terminal
+  adds to the HTTP request, and restores them after; the caller's request is never
+  copied or changed (a copy per attempt costs more than the header).
 
 Both are observers, so they are written once for unary calls and streams. The inner
 layer finds the telemetry through the call (``_Observed`` in ``call.ext``) and does
@@ -21,10 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, fields, replace
-from operator import attrgetter
-from types import MemberDescriptorType
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmrelay.hosts import HOSTS
 from llmrelay.middleware.budget import BudgetSpend
@@ -45,19 +44,6 @@ if TYPE_CHECKING:
     from llmrelay.middleware.stack import Placement
 
 _CANCELLED = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
-
-_CHAT_FIELDS = fields(ChatRequest)
-_CHAT_VALUES = attrgetter(*(f.name for f in _CHAT_FIELDS))
-# A frozen dataclass's __init__ assigns each of ChatRequest's ~27 fields through
-# object.__setattr__ (~5 µs here, on every attempt). When every field is a plain slot and
-# there is no __post_init__, the copy fills a new instance's slots through their
-# descriptors instead, as __init__ would, in a third less time.
-_CHAT_SLOTS: tuple[MemberDescriptorType, ...] = tuple(
-    d for f in _CHAT_FIELDS if isinstance(d := ChatRequest.__dict__.get(f.name), MemberDescriptorType)
-)
-_CHAT_BY_SLOTS = len(_CHAT_SLOTS) == len(_CHAT_FIELDS) and not hasattr(ChatRequest, "__post_init__")
-_CHAT_SETTERS = tuple(d.__set__ for d in _CHAT_SLOTS)
-_CHAT_HEADERS = [f.name for f in _CHAT_FIELDS].index("extra_headers")
 
 
 @dataclass(slots=True)
@@ -81,7 +67,8 @@ class _AttemptState:
     record: AttemptRecord
     t0: float
     span: Span | None
-    restore: Any
+    #: the call's trace headers before this attempt set its own
+    restore: Mapping[str, str] | None
 
 
 class _CountOnly:
@@ -177,7 +164,7 @@ class AttemptObserver(Observer):
             attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, server, 0.0
         )
         span = None
-        restore = None
+        restore = call.trace_headers
         if tracing is not None:
             if tracing.attempt_spans and (obs.span is None or obs.span.is_recording()):
                 span = tracing.start_attempt(obs.span, call.op, rec)
@@ -191,10 +178,8 @@ class AttemptObserver(Observer):
                     obs.headers = tracing.headers(obs.span)
                 headers = obs.headers
             else:
-                headers = {}
-            if headers:
-                restore = call.request
-                call.request = _with_headers(call.request, headers)
+                headers = None
+            call.trace_headers = headers or None
         return _AttemptState(rec, time.perf_counter(), span, restore)
 
     async def after(
@@ -210,8 +195,7 @@ class AttemptObserver(Observer):
                 outcome = "ok" if error is None else "cancelled" if isinstance(error, _CANCELLED) else "error"
                 metrics.count_attempt(attempt.deployment.name, ep.host or ep.provider, outcome)
             return
-        if state.restore is not None:
-            call.request = state.restore
+        call.trace_headers = state.restore
         obs: _Observed = call.ext[_Observed]
         t = obs.telemetry
         rec = state.record
@@ -334,21 +318,3 @@ def call_record(
 
             r.completion = clip(text, t.content_limit)
     return r
-
-
-def _with_headers(req: Any, headers: dict[str, str]) -> Any:
-    """A copy of the request whose extra headers add ``headers`` (a caller's own
-    ``traceparent`` is kept: it asked for that parent explicitly)."""
-    if type(req) is CountRequest:
-        return replace(req, chat=_with_headers(req.chat, headers))
-    own = req.extra_headers or {}
-    if any(k.lower() == "traceparent" for k in own):
-        return req
-    merged = {**own, **headers}
-    if type(req) is ChatRequest and _CHAT_BY_SLOTS:
-        copy = object.__new__(ChatRequest)
-        for put, value in zip(_CHAT_SETTERS, _CHAT_VALUES(req), strict=True):
-            put(copy, value)
-        _CHAT_SETTERS[_CHAT_HEADERS](copy, merged)
-        return copy
-    return replace(req, extra_headers=merged)
