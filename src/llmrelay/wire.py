@@ -59,8 +59,9 @@ def with_trace_headers(http: HttpRequest, headers: Mapping[str, str] | None) -> 
     if not headers:
         return http
     own = http.headers
-    if any(name.lower() == "traceparent" for name in own):
-        return http
+    for name in own:  # a loop, not any() over a generator: this runs on every attempt
+        if name.lower() == "traceparent":
+            return http
     return HttpRequest(http.method, http.url, {**own, **headers}, http.body)
 
 

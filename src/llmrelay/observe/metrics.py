@@ -53,6 +53,8 @@ _REFUSALS = {
 _CACHE_RESULTS = frozenset(("hit", "miss", "stale"))
 
 Kind = Literal["counter", "gauge", "histogram"]
+#: names of (deployment, provider, outcome) remembered for the attempts counter
+_ATTEMPT_MEMO = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,8 @@ class Metrics:
         self._in_flight = (_cell(in_flight, ("unary",)), _cell(in_flight, ("stream",)))
         # (op, alias, provider, model, stream) -> its cells; bounded as the labels are
         self._series: dict[tuple[str, str, str, str, bool], _Series] = {}
+        # (deployment, provider, outcome) as named -> the attempts counter's cell
+        self._attempt_cells: dict[tuple[str, str, str], _Cell] = {}
         # budgets per subject without a name: (the window's period id, the highest spend in it)
         self._budget_peaks: dict[_Key, tuple[str, float]] = {}
         registry.register(self)
@@ -249,10 +253,22 @@ class Metrics:
         self.count_attempt(a.deployment, a.provider, a.outcome)
 
     def count_attempt(self, deployment: str, provider: str, outcome: str) -> None:
-        b = self.bounds
-        key = (b.deployment(deployment), b.provider(provider), outcome)
+        cell = self._attempt_cells.get((deployment, provider, outcome))
         with self._lock:
-            _add(self._values[ATTEMPTS], key, 1.0)
+            if cell is None:
+                cell = self._attempt_cell(deployment, provider, outcome)
+            cell[0] += 1.0
+
+    def _attempt_cell(self, deployment: str, provider: str, outcome: str) -> _Cell:
+        """Under the lock: the attempts counter's cell for these names (by their
+        labels), remembered under the names themselves — which callers may choose, so
+        the memo is emptied when it fills (the cells stay in the family)."""
+        if len(self._attempt_cells) >= _ATTEMPT_MEMO:
+            self._attempt_cells.clear()
+        b = self.bounds
+        cell = _cell(self._values[ATTEMPTS], (b.deployment(deployment), b.provider(provider), outcome))
+        self._attempt_cells[(deployment, provider, outcome)] = cell
+        return cell
 
     def finished(self, r: CallRecord) -> None:
         b = self.bounds
