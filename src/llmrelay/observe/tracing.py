@@ -26,6 +26,8 @@ from llmrelay.observe import genai
 from llmrelay.observe.record import AttemptRecord, CallRecord
 
 INSTRUMENTATION = "llmrelay"
+#: trace flags as the header writes them (formatting the int each time costs more)
+_FLAGS = tuple(f"{i:02x}" for i in range(256))
 
 
 class Tracing:
@@ -132,7 +134,8 @@ class Tracing:
             ctx = span.get_span_context()
             if not ctx.is_valid:
                 return {}
-            carrier = {"traceparent": f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"}
+            flags = _FLAGS[ctx.trace_flags]
+            carrier = {"traceparent": f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{flags}"}
             if ctx.trace_state:
                 carrier["tracestate"] = ctx.trace_state.to_header()
             return carrier
