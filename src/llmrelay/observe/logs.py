@@ -154,7 +154,17 @@ class StdlibLog:
         self.logger = logging.getLogger(name)
 
     def enabled(self, level: int) -> bool:
-        return self.logger.isEnabledFor(level)
+        """Whether a record at ``level`` would reach a handler: the logger is enabled
+        for it and has a handler somewhere up its hierarchy, or stdlib's last resort
+        (stderr, WARNING and above) would print it. An application that never set up
+        logging pays nothing for INFO call events."""
+        logger = self.logger
+        if not logger.isEnabledFor(level):
+            return False
+        if logger.hasHandlers():
+            return True
+        last = logging.lastResort
+        return last is not None and level >= last.level
 
     def __call__(self, level: int, event: dict[str, Any]) -> None:
         logger = self.logger
