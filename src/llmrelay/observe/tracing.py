@@ -125,7 +125,7 @@ class Tracing:
         With OpenTelemetry's default propagator (W3C trace context and baggage) and no
         baggage in the current context, the header is written here from the span's
         context, as the propagator would write it: ``propagate.inject`` goes through
-        the composite, a context copy and a baggage lookup, about 4 µs per attempt. Any
+        the composite, a context copy and a baggage lookup on every attempt. Any
         other propagator, or baggage to carry, goes through ``propagate.inject``."""
         textmap = propagate.get_global_textmap()
         if textmap is not self._textmap:
