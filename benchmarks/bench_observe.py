@@ -20,6 +20,11 @@ simulator's or the network's, which would drown them:
            (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
            non-recording, and nothing is described for them;
 * all, all-1span, all-1%: logs, metrics and the traces of the same name together;
+* traces-stub, all-stub: traces (and all) with a tracer of the benchmark's own whose spans
+           say they record but keep nothing, so everything llmrelay does for a span
+           (attributes, events, the traceparent by the global propagator, the headers
+           added to the HTTP request) runs and the SDK's work does not: llmrelay's own
+           share of ``traces`` and ``all``; the difference is the SDK's;
 * socket-idle: call events to ``observe.log_socket`` with nobody listening there
            (the ``llmrelay tail --socket`` sink's cost when no tail runs).
 
@@ -38,6 +43,7 @@ overhead is its difference from ``off``. Unary chat
 calls and streamed ones (``--tokens`` tokens each) are measured separately.
 
 Run:  .venv/bin/python benchmarks/bench_observe.py [--rounds 21] [--block 500] [--tokens 20]
+      [--modes logs,metrics,all] [--kinds unary] [--sdk]
 """
 
 from __future__ import annotations
@@ -61,17 +67,14 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry
 
 import llmrelay
-from llmrelay.middleware.observe import _with_headers as with_headers
 from llmrelay.middleware.observe import bounds_from_settings, instrument
 from llmrelay.observe import AttemptRecord, CallRecord, Telemetry
 from llmrelay.observe.tracing import Tracing
 from llmrelay.pipeline import Call, Pipeline
 from llmrelay.settings import Settings
 from llmrelay.types import (
-    ChatRequest,
     ChatResponse,
     FinishEvent,
-    Message,
     StreamEnd,
     StreamEvent,
     StreamStart,
@@ -79,11 +82,65 @@ from llmrelay.types import (
     Usage,
     UsageEvent,
 )
+from llmrelay.wire import HttpRequest, with_trace_headers
 
 MODES = (
     "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
-    "all-1%", "socket-idle",
+    "all-1%", "traces-stub", "all-stub", "socket-idle",
 )  # fmt: skip
+
+
+SAMPLED = trace.TraceFlags(trace.TraceFlags.SAMPLED)
+
+
+class StubSpan(trace.Span):
+    """A span that says it records and keeps nothing (a fixed, valid, sampled context)."""
+
+    CONTEXT = trace.SpanContext(
+        0x5B8AA5A2D2C872E8321CF37308D69DF2, 0x51581BF3CB55C13, False, trace.TraceFlags(1)
+    )
+
+    def end(self, end_time: int | None = None) -> None:
+        pass
+
+    def get_span_context(self) -> trace.SpanContext:
+        return self.CONTEXT
+
+    def set_attributes(self, attributes: Any) -> None:
+        pass
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        pass
+
+    def add_event(self, name: str, attributes: Any = None, timestamp: int | None = None) -> None:
+        pass
+
+    def update_name(self, name: str) -> None:
+        pass
+
+    def is_recording(self) -> bool:
+        return True
+
+    def set_status(self, status: Any, description: str | None = None) -> None:
+        pass
+
+    def record_exception(self, exception: BaseException, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class StubTracer(trace.Tracer):
+    """Hands out ``StubSpan``: llmrelay's tracing work without the SDK's."""
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+        return StubSpan()
+
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+class StubProvider(trace.TracerProvider):
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return StubTracer()
 
 
 class Drop(SpanExporter):
@@ -92,11 +149,15 @@ class Drop(SpanExporter):
 
 
 def stub(client: llmrelay.Client, tokens: int) -> llmrelay.Client:
-    """The client's pipeline over a terminal that answers at once."""
+    """The client's pipeline over a terminal that answers at once. Like the real one, it
+    builds an HTTP request and adds the attempt's trace headers to it (what the observe
+    layer asks of the terminal); the request is not sent."""
     usage = Usage(12, tokens)
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
 
     async def chat(call: Call) -> ChatResponse:
         dep = call.deployment()
+        with_trace_headers(HttpRequest("POST", dep.endpoint.base_url, headers, b"{}"), call.trace_headers)
         call.report.deployment = dep.name
         resp = ChatResponse("r1", dep.endpoint.model, "simulator", "word " * tokens, usage=usage, cost=1e-5)
         call.outcome.set_response(resp)
@@ -105,6 +166,7 @@ def stub(client: llmrelay.Client, tokens: int) -> llmrelay.Client:
     async def stream(call: Call) -> AsyncIterator[StreamEvent]:
         dep = call.deployment()
         out = call.outcome
+        with_trace_headers(HttpRequest("POST", dep.endpoint.base_url, headers, b"{}"), call.trace_headers)
         out.answering, out.model, out.provider = True, dep.endpoint.model, "simulator"
         call.report.deployment = dep.name
         yield StreamStart("r1", dep.endpoint.model, "simulator", dep.name, None)
@@ -133,8 +195,10 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
     if mode == "off":
         return llmrelay.Client(settings, environ={})
     everything = mode.startswith("all")
-    provider = None
-    if mode.startswith("traces") or everything:
+    provider: Any = None
+    if mode.endswith("stub"):
+        provider = StubProvider()
+    elif mode.startswith("traces") or everything:
         sampler = ParentBased(TraceIdRatioBased(0.01)) if mode.endswith("1%") else None
         provider = TracerProvider(sampler=sampler)
         provider.add_span_processor(BatchSpanProcessor(Drop()))
@@ -164,15 +228,17 @@ async def block(client: llmrelay.Client, n: int, stream: bool, tokens: int) -> f
     return (time.process_time() - t0) / n
 
 
-async def measure(rounds: int, n: int, tokens: int) -> dict[str, dict[str, list[float]]]:
+async def measure(
+    rounds: int, n: int, tokens: int, modes: Sequence[str] = MODES, kinds: Sequence[str] = ("unary", "stream")
+) -> dict[str, dict[str, list[float]]]:
     settings = Settings.load(ledger={"enabled": False})
-    clients = {m: client_for(m, settings, tokens) for m in MODES}
+    clients = {m: client_for(m, settings, tokens) for m in modes}
     out: dict[str, dict[str, list[float]]] = {}
     try:
-        for stream in (False, True):
+        for stream in [k == "stream" for k in kinds]:
             for c in clients.values():  # warm up: imports, pools, caches
                 await block(c, 50, stream, tokens)
-            per: dict[str, list[float]] = {m: [] for m in MODES}
+            per: dict[str, list[float]] = {m: [] for m in modes}
             for _ in range(rounds):
                 for m, c in clients.items():
                     per[m].append(await block(c, n, stream, tokens))
@@ -214,7 +280,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
         parent.add_event("llmrelay.retry", {"attempt": 1, "deployment": "east"})
 
     # llmrelay's tracing path for a one-attempt call (call span, attempt span, traceparent
-    # on a copy of the request, both spans ended with their attributes), with the SDK and
+    # added to an HTTP request, both spans ended with their attributes), with the SDK and
     # with the API's no-op tracer: the difference is the SDK's share
     record = CallRecord(
         "chat", False, "fast", alias="fast", deployment="east", provider="openai", model="gpt-4o-mini",
@@ -222,13 +288,13 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
         input_tokens=12, output_tokens=20, cost=1e-5, attempts=1, max_tokens=20,
     )  # fmt: skip
     attempt = AttemptRecord(1, "east", "openai", "openai", "gpt-4o-mini", "api.openai.com", 0.0)
-    request = ChatRequest("fast", [Message.user("benchmark prompt")], max_tokens=20)
+    http = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Accept": "application/json"})
 
     def path(tracing: Tracing) -> Callable[[], None]:
         def run() -> None:
             call = tracing.start_call(record)
             span = tracing.start_attempt(call, "chat", attempt)
-            with_headers(request, tracing.headers(span))
+            with_trace_headers(http, tracing.headers(span))
             tracing.end_attempt(span, attempt, "gpt-4o-mini")
             tracing.end_call(call, record)
 
@@ -236,6 +302,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
 
     ops: dict[str, Callable[[], None]] = {
         "llmrelay's tracing path, SDK": path(Tracing(tracer)),
+        "llmrelay's tracing path, stub tracer": path(Tracing(StubTracer())),
         "llmrelay's tracing path, no-op tracer": path(Tracing(trace.NoOpTracer())),
         "span started and ended, no attributes": bare,
         "  + 4 attributes given at start_span": at_start,
@@ -266,12 +333,19 @@ def main(argv: Any = None) -> None:
     ap.add_argument("--block", type=int, default=500)
     ap.add_argument("--tokens", type=int, default=20)
     ap.add_argument("--sdk", action="store_true", help="also time the OpenTelemetry SDK's own calls")
+    ap.add_argument("--modes", default=",".join(MODES), help="a comma-separated subset (off always runs)")
+    ap.add_argument("--kinds", default="unary,stream", help="unary, stream or both")
     args = ap.parse_args(argv)
+    modes = ("off", *(m for m in args.modes.split(",") if m in MODES and m != "off"))
+    unknown = [m for m in args.modes.split(",") if m not in MODES]
+    if unknown:
+        ap.error(f"unknown modes {unknown}; choose from {', '.join(MODES)}")
+    kinds = [k for k in args.kinds.split(",") if k in ("unary", "stream")]
     sink = logging.getLogger("llmrelay.calls")
     sink.setLevel(logging.INFO)
     sink.addHandler(logging.NullHandler())
     sink.propagate = False
-    results = asyncio.run(measure(args.rounds, args.block, args.tokens))
+    results = asyncio.run(measure(args.rounds, args.block, args.tokens, modes, kinds))
     machine = platform.processor() or platform.machine()
     print(f"# {machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
@@ -281,7 +355,7 @@ def main(argv: Any = None) -> None:
     for kind, per in results.items():
         med = {m: statistics.median(v) for m, v in per.items()}
         low = {m: min(v) for m, v in per.items()}
-        for m in MODES:
+        for m in modes:
             print(
                 f"{kind:<7} {m:<12} {med[m] * 1e6:>9.1f} {(med[m] - med['off']) * 1e6:>9.1f}"
                 f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"

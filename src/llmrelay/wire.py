@@ -52,6 +52,19 @@ class HttpRequest:
         return f"HttpRequest({self.method} {self.url})"
 
 
+def with_trace_headers(http: HttpRequest, headers: Mapping[str, str] | None) -> HttpRequest:
+    """``http`` with an attempt's trace propagation headers (``Call.trace_headers``),
+    unless it names a parent of its own: a ``traceparent`` among the caller's
+    ``extra_headers`` or the endpoint's headers is kept, as the caller asked."""
+    if not headers:
+        return http
+    own = http.headers
+    for name in own:  # a loop, not any() over a generator: this runs on every attempt
+        if name.lower() == "traceparent":
+            return http
+    return HttpRequest(http.method, http.url, {**own, **headers}, http.body)
+
+
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int

@@ -70,6 +70,11 @@ async def test_embeddings_and_token_counts() -> None:
     assert dict(emb.attributes or {})["gen_ai.operation.name"] == "embeddings"
     assert r.samples("llmrelay_requests_total", op="embed", alias="emb", outcome="ok") == 1
     assert r.samples("llmrelay_requests_total", op="count", outcome="ok") == 1
+    # the embedding request names its attempt's span as the parent (the terminal adds the
+    # header); the simulator's protocol has no count endpoint, so the count sends nothing
+    (attempt,) = [s for s in r.spans() if s.parent is not None and s.parent.span_id == emb.context.span_id]
+    sent = [h["traceparent"].split("-")[2] for h in r.recorders["a"].headers]
+    assert sent == [format(attempt.context.span_id, "016x")]
 
 
 async def test_the_settings_build_the_layers_with_a_registry_of_their_own(
@@ -111,6 +116,16 @@ async def test_a_callers_own_traceparent_is_kept() -> None:
     async with rig({"a": Simulator()}, MODELS) as r:
         await r.client.chat("hi", extra_headers={"TraceParent": mine})
     assert r.recorders["a"].headers[0]["traceparent"] == mine
+
+
+async def test_the_callers_request_never_carries_the_trace_header() -> None:
+    seen: list[Any] = []
+    async with rig({"a": Simulator()}, MODELS) as r:
+        r.client.hooks.attempt.append(lambda call: seen.append((call.request, call.trace_headers)))
+        await r.client.chat("hi")
+    ((request, headers),) = seen
+    assert request.extra_headers is None  # no copy of the request with the header
+    assert headers is not None and headers["traceparent"] == r.recorders["a"].headers[0]["traceparent"]
 
 
 async def test_without_attempt_spans_the_call_span_is_every_requests_parent() -> None:

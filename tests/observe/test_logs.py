@@ -43,6 +43,31 @@ def test_stdlib_emitter_puts_the_fields_beside_a_short_message(caplog: pytest.Lo
     assert getattr(rec, EXTRA_KEY)["deployment"] == "a"
 
 
+def test_a_logger_nobody_handles_is_not_enabled_below_the_last_resort() -> None:
+    name = "llmrelay.calls.nobody"
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # no handler up the hierarchy either
+    emit = stdlib_emitter(name)
+    try:
+        # an INFO event would be dropped by stdlib (its last resort prints WARNING and up)
+        assert not emit.enabled(logging.INFO) and not emit.enabled(logging.DEBUG)
+        assert emit.enabled(logging.WARNING) == (logging.lastResort is not None)
+        handler = logging.NullHandler()
+        logger.addHandler(handler)
+        assert emit.enabled(logging.INFO) and emit.enabled(logging.DEBUG)
+        logger.removeHandler(handler)
+        logger.propagate = True
+        logging.getLogger("llmrelay.calls").addHandler(handler)  # a parent's handler counts
+        assert emit.enabled(logging.INFO)
+        logging.getLogger("llmrelay.calls").removeHandler(handler)
+        logger.setLevel(logging.WARNING)
+        assert not emit.enabled(logging.INFO)  # the level still rules
+    finally:
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+
+
 def test_structlog_emitter() -> None:
     structlog.configure(processors=[], logger_factory=structlog.testing.CapturingLoggerFactory())
     try:

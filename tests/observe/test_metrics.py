@@ -97,6 +97,18 @@ def test_attempts_by_deployment() -> None:
     assert value(reg, "llmrelay_attempts_total", deployment="other", outcome="ok") == 1
 
 
+def test_attempts_to_many_unknown_deployments_are_all_counted_under_other() -> None:
+    # more names than the counter remembers: the memo empties and counting goes on
+    reg = CollectorRegistry()
+    m = Metrics(reg, BOUNDS)
+    for i in range(3000):
+        m.count_attempt(f"caller/model-{i % 1500}", "openai", "ok")
+        m.count_attempt("a", "openai", "ok")
+    assert value(reg, "llmrelay_attempts_total", deployment="other", outcome="ok") == 3000
+    assert value(reg, "llmrelay_attempts_total", deployment="a", provider="openai", outcome="ok") == 3000
+    assert len([n for n, _, _ in samples(reg) if n == "llmrelay_attempts_total"]) == 2
+
+
 def test_ten_thousand_users_and_random_models_make_a_bounded_number_of_series() -> None:
     reg = CollectorRegistry()
     m = Metrics(reg, BOUNDS)

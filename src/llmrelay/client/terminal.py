@@ -31,6 +31,7 @@ from llmrelay.types import (
     StreamStart,
     Usage,
 )
+from llmrelay.wire import with_trace_headers
 
 if TYPE_CHECKING:
     from llmrelay.tokens import TokenCount
@@ -107,7 +108,9 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = adapter.chat_request(self.fitted(call.chat, ep), ep, stream=False)
+        http = with_trace_headers(
+            adapter.chat_request(self.fitted(call.chat, ep), ep, stream=False), call.trace_headers
+        )
         self._sending(call)
         t0 = time.perf_counter()
         resp = await self._transport.send(http)
@@ -132,7 +135,9 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = adapter.chat_request(self.fitted(call.chat, ep), ep, stream=True)
+        http = with_trace_headers(
+            adapter.chat_request(self.fitted(call.chat, ep), ep, stream=True), call.trace_headers
+        )
         out = call.outcome
         self._sending(call)
         async with self._transport.stream(http) as resp:
@@ -199,7 +204,7 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = adapter.embed_request(req, ep)
+        http = with_trace_headers(adapter.embed_request(req, ep), call.trace_headers)
         self._sending(call)
         t0 = time.perf_counter()
         resp = await self._transport.send(http)
@@ -238,7 +243,7 @@ class Terminal:
         if http is None or adapter.count_method is None or keyless:
             return count_for(req, self.model_info(ep, None), ep.provider, ep.model)
         self._sending(call)
-        resp = await self._transport.send(http)
+        resp = await self._transport.send(with_trace_headers(http, call.trace_headers))
         call.outcome.request_id = adapter.request_id(resp.headers)
         if resp.status >= 300:
             raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)

@@ -6,10 +6,10 @@
   span's closing attributes.
 * ``observe_attempt`` (innermost, right before the request is built and sent) sees each
   upstream request: a child span per attempt, an attempt counter and a DEBUG log line.
-  It is also the seam for trace propagation: for the attempt it sets the call's request
-  to a copy whose ``extra_headers`` carry ``traceparent`` (the attempt span's context),
-  and restores the request after — as the retry layer's continuation does — so the
-  caller's request and the other layers never see the header.
+  It is also the seam for trace propagation: for the attempt it sets the call's
+  ``trace_headers`` (``traceparent``: the attempt span's context), which the terminal
+  adds to the HTTP request, and restores them after; the caller's request is never
+  copied or changed (a copy per attempt costs more than the header).
 
 Both are observers, so they are written once for unary calls and streams. The inner
 layer finds the telemetry through the call (``_Observed`` in ``call.ext``) and does
@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, fields, replace
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmrelay.hosts import HOSTS
 from llmrelay.middleware.budget import BudgetSpend
@@ -44,11 +44,6 @@ if TYPE_CHECKING:
     from llmrelay.middleware.stack import Placement
 
 _CANCELLED = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
-
-_CHAT_FIELDS = fields(ChatRequest)
-_CHAT_POSITIONAL = all(f.init for f in _CHAT_FIELDS)
-_CHAT_VALUES = attrgetter(*(f.name for f in _CHAT_FIELDS))
-_CHAT_HEADERS = [f.name for f in _CHAT_FIELDS].index("extra_headers")
 
 
 @dataclass(slots=True)
@@ -72,7 +67,8 @@ class _AttemptState:
     record: AttemptRecord
     t0: float
     span: Span | None
-    restore: Any
+    #: the call's trace headers before this attempt set its own
+    restore: Mapping[str, str] | None
 
 
 class _CountOnly:
@@ -168,7 +164,7 @@ class AttemptObserver(Observer):
             attempt.number, dep.name, ep.provider, ep.host or ep.provider, ep.model, server, 0.0
         )
         span = None
-        restore = None
+        restore = call.trace_headers
         if tracing is not None:
             if tracing.attempt_spans and (obs.span is None or obs.span.is_recording()):
                 span = tracing.start_attempt(obs.span, call.op, rec)
@@ -182,10 +178,8 @@ class AttemptObserver(Observer):
                     obs.headers = tracing.headers(obs.span)
                 headers = obs.headers
             else:
-                headers = {}
-            if headers:
-                restore = call.request
-                call.request = _with_headers(call.request, headers)
+                headers = None
+            call.trace_headers = headers or None
         return _AttemptState(rec, time.perf_counter(), span, restore)
 
     async def after(
@@ -201,8 +195,7 @@ class AttemptObserver(Observer):
                 outcome = "ok" if error is None else "cancelled" if isinstance(error, _CANCELLED) else "error"
                 metrics.count_attempt(attempt.deployment.name, ep.host or ep.provider, outcome)
             return
-        if state.restore is not None:
-            call.request = state.restore
+        call.trace_headers = state.restore
         obs: _Observed = call.ext[_Observed]
         t = obs.telemetry
         rec = state.record
@@ -290,9 +283,12 @@ def call_record(
     r.ttft = out.ttft
     r.cache = rep.cache
     r.attempts = rep.attempts
-    r.fallbacks = [(f.from_alias, f.to_alias, f.reason) for f in rep.fallbacks]
-    r.circuit = [(c.deployment, c.old, c.new) for c in rep.circuit]
-    r.errors = [redact(e) for e in rep.errors]
+    if rep.fallbacks:
+        r.fallbacks = [(f.from_alias, f.to_alias, f.reason) for f in rep.fallbacks]
+    if rep.circuit:
+        r.circuit = [(c.deployment, c.old, c.new) for c in rep.circuit]
+    if rep.errors:
+        r.errors = [redact(e) for e in rep.errors]
     r.resumed = rep.resumed
     r.waited = rep.waited
     r.rate_limit_wait = rep.rate_limit_wait
@@ -322,20 +318,3 @@ def call_record(
 
             r.completion = clip(text, t.content_limit)
     return r
-
-
-def _with_headers(req: Any, headers: dict[str, str]) -> Any:
-    """A copy of the request whose extra headers add ``headers`` (a caller's own
-    ``traceparent`` is kept: it asked for that parent explicitly)."""
-    if type(req) is CountRequest:
-        return replace(req, chat=_with_headers(req.chat, headers))
-    own = req.extra_headers or {}
-    if any(k.lower() == "traceparent" for k in own):
-        return req
-    merged = {**own, **headers}
-    if type(req) is ChatRequest and _CHAT_POSITIONAL:
-        # positionally, field by field: half the cost of dataclasses.replace, on every attempt
-        values = list(_CHAT_VALUES(req))
-        values[_CHAT_HEADERS] = merged
-        return ChatRequest(*values)
-    return replace(req, extra_headers=merged)

@@ -33,20 +33,28 @@ def call_event(r: CallRecord) -> dict[str, Any]:
         "outcome": r.outcome,
         "model": r.requested_model,
     }
-    for key, value in (
-        ("alias", r.alias),
-        ("deployment", r.deployment),
-        ("provider", r.provider),
-        ("response_model", r.response_model),
-        ("request_id", r.request_id),
-        ("response_id", r.response_id),
-        ("ledger_id", r.ledger_id),
-        ("key_id", r.key_id),
-        ("user", r.user),
-        ("team", r.team),
-    ):
-        if value is not None:
-            e[key] = value
+    # straight-line tests, not a loop over (key, value) pairs: the loop builds a tuple
+    # per field on every call
+    if r.alias is not None:
+        e["alias"] = r.alias
+    if r.deployment is not None:
+        e["deployment"] = r.deployment
+    if r.provider is not None:
+        e["provider"] = r.provider
+    if r.response_model is not None:
+        e["response_model"] = r.response_model
+    if r.request_id is not None:
+        e["request_id"] = r.request_id
+    if r.response_id is not None:
+        e["response_id"] = r.response_id
+    if r.ledger_id is not None:
+        e["ledger_id"] = r.ledger_id
+    if r.key_id is not None:
+        e["key_id"] = r.key_id
+    if r.user is not None:
+        e["user"] = r.user
+    if r.team is not None:
+        e["team"] = r.team
     if r.tags:
         e["tags"] = list(r.tags)
     if r.input_tokens is not None:
@@ -146,16 +154,29 @@ class StdlibLog:
         self.logger = logging.getLogger(name)
 
     def enabled(self, level: int) -> bool:
-        return self.logger.isEnabledFor(level)
+        """Whether a record at ``level`` would reach a handler: the logger is enabled
+        for it and has a handler somewhere up its hierarchy, or stdlib's last resort
+        (stderr, WARNING and above) would print it. An application that never set up
+        logging pays nothing for INFO call events."""
+        logger = self.logger
+        if not logger.isEnabledFor(level):
+            return False
+        if logger.hasHandlers():
+            return True
+        last = logging.lastResort
+        return last is not None and level >= last.level
 
     def __call__(self, level: int, event: dict[str, Any]) -> None:
         logger = self.logger
         if logger.isEnabledFor(level):
             # the record is made directly: Logger.log would walk the (deep, async) stack
             # to find the caller, which is always this line and costs more than the rest
-            record = logger.makeRecord(
-                logger.name, level, __file__, 0, "%s", (_Summary(event),), None, extra={EXTRA_KEY: event}
+            # by the record factory (as makeRecord does), without makeRecord's check of
+            # ``extra`` for reserved names: ours is a constant
+            record = logging.getLogRecordFactory()(
+                logger.name, level, __file__, 0, "%s", (_Summary(event),), None
             )
+            record.__dict__[EXTRA_KEY] = event
             logger.handle(record)
 
 

@@ -53,6 +53,8 @@ _REFUSALS = {
 _CACHE_RESULTS = frozenset(("hit", "miss", "stale"))
 
 Kind = Literal["counter", "gauge", "histogram"]
+#: names of (deployment, provider, outcome) remembered for the attempts counter
+_ATTEMPT_MEMO = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +151,23 @@ FAMILIES = (
 _Key = tuple[str, ...]
 
 
-def _add(series: dict[_Key, float], key: _Key, n: float) -> None:
-    series[key] = series.get(key, 0.0) + n
+#: a value's cell: a one-item list, so the hot path can hold on to it and add in place
+_Cell = list[float]
+
+
+def _cell(series: dict[_Key, _Cell], key: _Key) -> _Cell:
+    cell = series.get(key)
+    if cell is None:
+        cell = series[key] = [0.0]
+    return cell
+
+
+def _add(series: dict[_Key, _Cell], key: _Key, n: float) -> None:
+    cell = series.get(key)
+    if cell is None:
+        series[key] = [n]
+    else:
+        cell[0] += n
 
 
 def _observe(series: dict[_Key, list[float]], key: _Key, buckets: tuple[float, ...], v: float) -> None:
@@ -162,6 +179,21 @@ def _observe(series: dict[_Key, list[float]], key: _Key, buckets: tuple[float, .
     row[-1] += v
 
 
+class _Series:
+    """The cells one kind of call adds to (same op, alias, provider, model and stream),
+    found with one dict lookup per call instead of a label tuple and a lookup per value.
+    Cells are made on first use, so a series appears when it is first counted."""
+
+    __slots__ = ("cost", "input", "latency", "ok", "output")
+
+    def __init__(self, latency: _Cell) -> None:
+        self.latency = latency
+        self.ok: _Cell | None = None
+        self.input: _Cell | None = None
+        self.output: _Cell | None = None
+        self.cost: _Cell | None = None
+
+
 class Metrics:
     """The metric families, registered on ``registry`` once per instance (as one collector)."""
 
@@ -171,14 +203,17 @@ class Metrics:
         # one lock per update of a call, not one per value: the event loop's thread
         # writes, a scrape (another thread) reads
         self._lock = threading.Lock()
-        self._values: dict[Family, dict[_Key, float]] = {f: {} for f in FAMILIES if f.kind != "histogram"}
+        self._values: dict[Family, dict[_Key, _Cell]] = {f: {} for f in FAMILIES if f.kind != "histogram"}
         self._hists: dict[Family, dict[_Key, list[float]]] = {
             f: {} for f in FAMILIES if f.kind == "histogram"
         }
         # the gauge's children exist up front so a scrape shows 0, not nothing
-        self._in_flight = self._values[IN_FLIGHT]
-        self._in_flight[("unary",)] = 0.0
-        self._in_flight[("stream",)] = 0.0
+        in_flight = self._values[IN_FLIGHT]
+        self._in_flight = (_cell(in_flight, ("unary",)), _cell(in_flight, ("stream",)))
+        # (op, alias, provider, model, stream) -> its cells; bounded as the labels are
+        self._series: dict[tuple[str, str, str, str, bool], _Series] = {}
+        # (deployment, provider, outcome) as named -> the attempts counter's cell
+        self._attempt_cells: dict[tuple[str, str, str], _Cell] = {}
         # budgets per subject without a name: (the window's period id, the highest spend in it)
         self._budget_peaks: dict[_Key, tuple[str, float]] = {}
         registry.register(self)
@@ -190,7 +225,7 @@ class Metrics:
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
-            values = {f: dict(s) for f, s in self._values.items()}
+            values = {f: {k: c[0] for k, c in s.items()} for f, s in self._values.items()}
             hists = {f: {k: list(row) for k, row in s.items()} for f, s in self._hists.items()}
         for fam in FAMILIES:
             metric = _empty(fam)
@@ -212,16 +247,28 @@ class Metrics:
 
     def started(self, stream: bool) -> None:
         with self._lock:
-            _add(self._in_flight, ("stream",) if stream else ("unary",), 1.0)
+            self._in_flight[stream][0] += 1.0
 
     def attempt(self, a: AttemptRecord) -> None:
         self.count_attempt(a.deployment, a.provider, a.outcome)
 
     def count_attempt(self, deployment: str, provider: str, outcome: str) -> None:
-        b = self.bounds
-        key = (b.deployment(deployment), b.provider(provider), outcome)
+        cell = self._attempt_cells.get((deployment, provider, outcome))
         with self._lock:
-            _add(self._values[ATTEMPTS], key, 1.0)
+            if cell is None:
+                cell = self._attempt_cell(deployment, provider, outcome)
+            cell[0] += 1.0
+
+    def _attempt_cell(self, deployment: str, provider: str, outcome: str) -> _Cell:
+        """Under the lock: the attempts counter's cell for these names (by their
+        labels), remembered under the names themselves — which callers may choose, so
+        the memo is emptied when it fills (the cells stay in the family)."""
+        if len(self._attempt_cells) >= _ATTEMPT_MEMO:
+            self._attempt_cells.clear()
+        b = self.bounds
+        cell = _cell(self._values[ATTEMPTS], (b.deployment(deployment), b.provider(provider), outcome))
+        self._attempt_cells[(deployment, provider, outcome)] = cell
+        return cell
 
     def finished(self, r: CallRecord) -> None:
         b = self.bounds
@@ -230,10 +277,21 @@ class Metrics:
         model = b.model(r.model)
         v = self._values
         h = self._hists
+        s = self._series.get((r.op, alias, provider, model, r.stream))
         with self._lock:
-            _add(self._in_flight, ("stream",) if r.stream else ("unary",), -1.0)
-            _add(v[REQUESTS], (r.op, alias, provider, model, r.outcome), 1.0)
-            _observe(h[LATENCY], (r.op, alias, "true" if r.stream else "false"), LATENCY_BUCKETS, r.latency)
+            if s is None:
+                s = self._new_series(r.op, alias, provider, model, r.stream)
+            self._in_flight[r.stream][0] -= 1.0
+            if r.outcome == "ok":
+                ok = s.ok
+                if ok is None:
+                    ok = s.ok = _cell(v[REQUESTS], (r.op, alias, provider, model, "ok"))
+                ok[0] += 1.0
+            else:
+                _add(v[REQUESTS], (r.op, alias, provider, model, r.outcome), 1.0)
+            row = s.latency
+            row[bisect_left(LATENCY_BUCKETS, r.latency)] += 1.0
+            row[-1] += r.latency
             if r.error_type:
                 _add(v[ERRORS], (alias, r.error_type), 1.0)
                 if r.attempts == 0 and r.outcome == "error":
@@ -242,9 +300,15 @@ class Metrics:
                 _observe(h[TTFT], (alias,), TTFT_BUCKETS, r.ttft)
             tokens = v[TOKENS]
             if r.input_tokens:
-                _add(tokens, (alias, provider, model, "input"), r.input_tokens)
+                cell = s.input
+                if cell is None:
+                    cell = s.input = _cell(tokens, (alias, provider, model, "input"))
+                cell[0] += r.input_tokens
             if r.output_tokens:
-                _add(tokens, (alias, provider, model, "output"), r.output_tokens)
+                cell = s.output
+                if cell is None:
+                    cell = s.output = _cell(tokens, (alias, provider, model, "output"))
+                cell[0] += r.output_tokens
             if r.cached_tokens:
                 _add(tokens, (alias, provider, model, "cached_input"), r.cached_tokens)
             if r.cache_write_tokens:
@@ -252,7 +316,10 @@ class Metrics:
             if r.reasoning_tokens:
                 _add(tokens, (alias, provider, model, "reasoning"), r.reasoning_tokens)
             if r.cost:
-                _add(v[COST], (alias, provider, model), r.cost)
+                cell = s.cost
+                if cell is None:
+                    cell = s.cost = _cell(v[COST], (alias, provider, model))
+                cell[0] += r.cost
             if r.cache:
                 _add(v[CACHE], (alias, r.cache if r.cache in _CACHE_RESULTS else OTHER), 1.0)
             if r.attempts > 1:
@@ -261,7 +328,7 @@ class Metrics:
                 _add(v[FALLBACKS], (b.alias(src), b.alias(dst), reason), 1.0)
             for dep, _old, new in r.circuit:
                 d = b.deployment(dep)
-                v[CIRCUIT][(d,)] = CIRCUIT_VALUES.get(new, -1.0)
+                v[CIRCUIT][(d,)] = [CIRCUIT_VALUES.get(new, -1.0)]
                 _add(v[CIRCUIT_CHANGES], (d, new if new in CIRCUIT_VALUES else OTHER), 1.0)
             if r.rate_limit_wait:
                 _observe(h[RATE_LIMIT_WAIT], (alias,), WAIT_BUCKETS, r.rate_limit_wait)
@@ -272,6 +339,16 @@ class Metrics:
             for level in r.budgets:
                 self._budget(level)
 
+    def _new_series(self, op: str, alias: str, provider: str, model: str, stream: bool) -> _Series:
+        """Under the lock: the cells of a kind of call not seen before."""
+        rows = self._hists[LATENCY]
+        key = (op, alias, "true" if stream else "false")
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        s = self._series[(op, alias, provider, model, stream)] = _Series(row)
+        return s
+
     def _budget(self, level: BudgetLevel) -> None:
         key = (level.scope, level.budget, level.window)
         spent = level.spent
@@ -281,12 +358,12 @@ class Metrics:
             if old is not None and old[0] == level.period_id:
                 spent = max(spent, old[1])
             self._budget_peaks[key] = (level.period_id, spent)
-        self._values[BUDGET_SPENT][key] = spent
+        self._values[BUDGET_SPENT][key] = [spent]
         limits = self._values[BUDGET_LIMIT]
         if level.hard is not None:
-            limits[(*key, "hard")] = level.hard
+            limits[(*key, "hard")] = [level.hard]
         if level.soft is not None:
-            limits[(*key, "soft")] = level.soft
+            limits[(*key, "soft")] = [level.soft]
 
 
 def _le(bound: float) -> str:

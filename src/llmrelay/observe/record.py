@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +67,11 @@ class CallRecord:
     ttft: float | None = None
     cache: str | None = None
     attempts: int = 0
-    fallbacks: list[tuple[str, str, str]] = field(default_factory=list)
-    circuit: list[tuple[str, str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    # sequences default to an empty tuple, not a fresh list: a record is made per call,
+    # and most calls have no fallback, circuit change, error, guard decision or budget
+    fallbacks: Sequence[tuple[str, str, str]] = ()
+    circuit: Sequence[tuple[str, str, str]] = ()
+    errors: Sequence[str] = ()
     resumed: int = 0
     waited: float = 0.0
     rate_limit_wait: float = 0.0
@@ -81,9 +84,9 @@ class CallRecord:
     max_tokens: int | None = None
     seed: int | None = None
     #: guard decisions as (kind, action, where): never the value found
-    guards: list[tuple[str, str, str]] = field(default_factory=list)
+    guards: Sequence[tuple[str, str, str]] = ()
     #: the budgets this call was settled against, with what they hold now
-    budgets: list[BudgetLevel] = field(default_factory=list)
+    budgets: Sequence[BudgetLevel] = ()
     #: captured (and redacted) bodies, only when content capture is on
     prompt: str | None = None
     completion: str | None = None

@@ -15,13 +15,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from opentelemetry import propagate, trace
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from llmrelay.observe import genai
 from llmrelay.observe.record import AttemptRecord, CallRecord
 
 INSTRUMENTATION = "llmrelay"
+#: trace flags as the header writes them (formatting the int each time costs more)
+_FLAGS = tuple(f"{i:02x}" for i in range(256))
 
 
 class Tracing:
@@ -34,6 +40,9 @@ class Tracing:
         # ``host:port`` per base URL: parsing a URL on every attempt costs more than the
         # attribute; bounded by the configured deployments (cleared if it ever fills)
         self._servers: dict[str, str | None] = {}
+        # the global propagator last seen, and whether it is the W3C default (see headers)
+        self._textmap: TextMapPropagator | None = None
+        self._w3c = False
 
     @classmethod
     def from_provider(
@@ -109,10 +118,42 @@ class Tracing:
                 span.set_status(Status(StatusCode.ERROR, a.error_type))
         span.end()
 
-    @staticmethod
-    def headers(span: Span) -> dict[str, str]:
+    def headers(self, span: Span) -> dict[str, str]:
         """The propagation headers (``traceparent``, and ``tracestate`` when there is
-        one) naming ``span`` as the parent, by the globally configured propagator."""
-        carrier: dict[str, str] = {}
+        one) naming ``span`` as the parent, by the globally configured propagator.
+
+        With OpenTelemetry's default propagator (W3C trace context and baggage) and no
+        baggage in the current context, the header is written here from the span's
+        context, as the propagator would write it: ``propagate.inject`` goes through
+        the composite, a context copy and a baggage lookup on every attempt. Any
+        other propagator, or baggage to carry, goes through ``propagate.inject``."""
+        textmap = propagate.get_global_textmap()
+        if textmap is not self._textmap:
+            self._textmap, self._w3c = textmap, _is_w3c(textmap)
+        if self._w3c and not baggage.get_all():
+            ctx = span.get_span_context()
+            if not ctx.is_valid:
+                return {}
+            flags = _FLAGS[ctx.trace_flags]
+            carrier = {"traceparent": f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{flags}"}
+            if ctx.trace_state:
+                carrier["tracestate"] = ctx.trace_state.to_header()
+            return carrier
+        carrier = {}
         propagate.inject(carrier, context=trace.set_span_in_context(span))
         return carrier
+
+
+def _is_w3c(textmap: TextMapPropagator) -> bool:
+    """Whether ``textmap`` is trace context, alone or with baggage (the SDK's default)."""
+    if type(textmap) is TraceContextTextMapPropagator:
+        return True
+    if type(textmap) is not CompositePropagator:
+        return False
+    parts = getattr(textmap, "_propagators", None)  # not public: anything unexpected is not W3C
+    if not isinstance(parts, list | tuple):
+        return False
+    kinds = [type(p) for p in parts]
+    return TraceContextTextMapPropagator in kinds and all(
+        k in (TraceContextTextMapPropagator, W3CBaggagePropagator) for k in kinds
+    )

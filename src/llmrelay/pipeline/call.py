@@ -11,6 +11,9 @@ layers read and write the typed fields below and nothing else:
   (set by the retry layer, read by the layers inside it and by the terminal);
 * ``outcome``: what came back (usage, cost, time to first token, text…), computed
   once by the terminal handler and read by every layer's ``after``;
+* ``trace_headers``: the trace propagation headers (``traceparent``…) of the current
+  attempt, set by the observe layer around it and added to the HTTP request by the
+  terminal (not to the request object: copying a request per attempt costs more);
 * ``report``: the output-only account of what the pipeline did, which becomes
   ``response.meta``;
 * ``ext``: a private area keyed by type, for facts one layer leaves for another
@@ -21,6 +24,7 @@ layers read and write the typed fields below and nothing else:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
@@ -71,6 +75,9 @@ class Call:
     outcome: Outcome = field(default_factory=Outcome)
     report: Report = field(default_factory=Report)
     ext: dict[type[Any], Any] = field(default_factory=dict)
+    #: the current attempt's propagation headers (see the module docstring); a branch
+    #: for a concurrent attempt starts without them
+    trace_headers: Mapping[str, str] | None = None
 
     @property
     def op(self) -> Op:
