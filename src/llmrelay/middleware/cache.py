@@ -34,16 +34,16 @@ from llmrelay.cache import (
     CacheOptions,
     Entry,
     Flights,
+    Keys,
     Plan,
     Scope,
     Store,
-    cache_key,
     from_response,
     namespace,
     open_store,
     plan,
 )
-from llmrelay.cache.entry import STORABLE
+from llmrelay.cache.entry import STORABLE, copy_json
 from llmrelay.cache.semantic import Probe, SemanticIndex
 from llmrelay.pipeline import Call, Controller, Op, StreamHandler, UnaryHandler
 from llmrelay.pipeline.context import StackContext
@@ -97,6 +97,7 @@ class CacheMiddleware(Controller):
         self.store = store
         self.semantic = semantic
         self.flights = Flights()
+        self.keys = Keys()
 
     @classmethod
     def from_context(cls, ctx: StackContext) -> CacheMiddleware | None:
@@ -239,8 +240,8 @@ class CacheMiddleware(Controller):
             usage=out.usage,
             cost=out.cost,
             reasoning=out.reasoning or None,
-            provider_state=out.provider_state,
-            details=dict(out.details),
+            provider_state=None if out.provider_state is None else copy_json(out.provider_state),
+            details=copy_json(out.details) if out.details else {},
             chunks=tuple(chunks),
             created=time.time(),
         )
@@ -271,13 +272,11 @@ class CacheMiddleware(Controller):
         out.usage = entry.usage
         out.finish_reason = entry.finish_reason
         out.native_finish_reason = entry.native_finish_reason
-        out.provider_state = entry.provider_state
-        out.details = entry.details
+        out.provider_state = entry.own_state()
+        out.details = entry.own_details()
         out.cost = 0.0
         out.complete = True
-        yield StreamEnd(
-            entry.finish_reason, entry.native_finish_reason, entry.usage, 0.0, entry.provider_state
-        )
+        yield StreamEnd(entry.finish_reason, entry.native_finish_reason, entry.usage, 0.0, out.provider_state)
 
     # ------------------------------------------------------------------ shared
 
@@ -293,7 +292,7 @@ class CacheMiddleware(Controller):
             # the provider's raw payload is not stored: a caller who asked for it goes upstream
             p = replace(p, read=False)
         space = namespace(call.subject, p.shared)
-        return p, cache_key(call.chat, route, space), space
+        return p, self.keys.key(call.chat, route, space), space
 
     async def _probe(self, call: Call, p: Plan, space: str) -> Probe | None:
         """The call's question embedded, when the semantic cache is on for it."""
@@ -357,8 +356,8 @@ class CacheMiddleware(Controller):
             reasoning=entry.reasoning,
             latency=call.elapsed(),
             cost=0.0,
-            provider_state=entry.provider_state,
-            details=entry.details,
+            provider_state=entry.own_state(),
+            details=entry.own_details(),
             meta=call.report,
         )
         call.outcome.set_response(resp)
