@@ -114,7 +114,10 @@ def from_response(resp: ChatResponse, deployment: str | None, now: float | None 
 def copy_json(v: Any) -> Any:
     """``v`` with every dict, list and tuple in it copied (mappings as dicts, values
     that are not containers — strings, numbers, frozen dataclasses — shared)."""
-    if isinstance(v, Mapping):
+    t = type(v)
+    if t is str or t is int or t is float or v is None or t is bool:
+        return v
+    if t is dict or isinstance(v, Mapping):
         return {k: copy_json(x) for k, x in v.items()}
     if isinstance(v, list):
         return [copy_json(x) for x in v]
