@@ -257,3 +257,17 @@ def test_nested_mappings_are_canonical_whatever_their_order() -> None:
     assert key(a) == key(b)
     assert key(a) != key(replace(BASE, extra={"b": 1, "a": {"y": 2, "x": 4}}))
     assert request_form(BASE).keys() == set(FORM_FIELDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=4),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_the_fast_encoder_spells_values_as_the_json_module_does(value: Any) -> None:
+    from llmrelay.cache.key import _ENCODER, _encode
+
+    assert _encode([value]) == _ENCODER.encode([value])
