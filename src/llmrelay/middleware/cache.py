@@ -38,12 +38,14 @@ from llmrelay.cache import (
     Plan,
     Scope,
     Store,
+    deterministic,
     from_response,
     namespace,
     open_store,
     plan,
 )
 from llmrelay.cache.entry import STORABLE, copy_json
+from llmrelay.cache.policy import alias_plan
 from llmrelay.cache.semantic import Probe, SemanticIndex
 from llmrelay.pipeline import Call, Controller, Op, StreamHandler, UnaryHandler
 from llmrelay.pipeline.context import StackContext
@@ -62,6 +64,9 @@ from llmrelay.types import (
 )
 
 log = logging.getLogger("llmrelay.cache")
+
+#: aliases whose plan is kept (past it the kept plans are dropped and worked out again)
+_MAX_PLANS = 1024
 
 _RECORDED = (TextDelta, ReasoningDelta, ToolCallDelta, UsageEvent, FinishEvent)
 
@@ -98,6 +103,7 @@ class CacheMiddleware(Controller):
         self.semantic = semantic
         self.flights = Flights()
         self.keys = Keys()
+        self._plans: dict[str, tuple[bool, Plan | None]] = {}
 
     @classmethod
     def from_context(cls, ctx: StackContext) -> CacheMiddleware | None:
@@ -285,9 +291,20 @@ class CacheMiddleware(Controller):
         if route is None or call.op != "chat":
             return None
         options = call.get(CacheOptions)
-        p = plan(self.settings, route.alias, call.chat, options)
-        if p is None:
-            return None
+        if options is None:
+            # the usual call: the alias's plan, worked out once (settings are frozen)
+            known = self._plans.get(route.alias)
+            if known is None:
+                if len(self._plans) >= _MAX_PLANS:  # model names come from callers
+                    self._plans.clear()
+                known = self._plans[route.alias] = alias_plan(self.settings, route.alias)
+            only, p = known
+            if p is None or (only and not deterministic(call.chat)):
+                return None
+        else:
+            p = plan(self.settings, route.alias, call.chat, options)
+            if p is None:
+                return None
         if call.include_raw and p.read:
             # the provider's raw payload is not stored: a caller who asked for it goes upstream
             p = replace(p, read=False)
