@@ -273,3 +273,45 @@ async def test_a_partitions_graph_is_added_to_and_searched_off_the_event_loop() 
         assert threading.current_thread().name not in spy.threads
     finally:
         await index.aclose()
+
+
+async def test_vectors_arriving_faster_than_the_graph_takes_them_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from llmrelay.cache import semantic
+    from llmrelay.cache.embedder import FunctionEmbedder
+    from llmrelay.cache.semantic import Probe, SemanticIndex
+    from llmrelay.settings.cache import SemanticSettings
+
+    async def never(text: str, subject: object) -> list[float]:
+        raise AssertionError("not called")
+
+    monkeypatch.setattr(semantic, "MAX_BACKLOG", 2)
+    index = SemanticIndex(SemanticSettings(exact_above=20), FunctionEmbedder("f", never))  # type: ignore[arg-type]
+    v = _unit(np.random.default_rng(8), 40, 32)
+    gate = threading.Event()
+    try:
+        for i in range(25):
+            await index.remember(Probe("p", v[i]), f"k{i}", 60)
+        await index.settle()
+        part = index._parts["p"]
+        assert part._graph is not None and part.backlog == 0
+        index._lane.submit(gate.wait)  # the worker is busy
+
+        async def more() -> None:
+            for i in range(25, 35):
+                await index.remember(Probe("p", v[i]), f"k{i}", 60)
+
+        adding = asyncio.ensure_future(more())
+        await asyncio.sleep(0.05)
+        assert not adding.done() and part.backlog == 3  # the third queued addition waits
+        gate.set()
+        await asyncio.wait_for(adding, 10)
+        await index.settle()
+        assert part.backlog == 0 and len(part) == 35
+        assert (await index.find(Probe("p", v[34]), 0.99)).key == "k34"  # type: ignore[union-attr]
+    finally:
+        gate.set()
+        await index.aclose()

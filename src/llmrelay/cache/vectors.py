@@ -81,6 +81,9 @@ class VectorIndex:
         self._label: dict[int, int] = {}  # graph label -> slot, for the live vectors in the graph
         self._lane = lane
         self._graph_bytes = 0  # the graph's memory, as of its last change
+        # graph operations queued and run: each counter is written by one thread only
+        self._queued = 0
+        self._ran = 0
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -162,6 +165,11 @@ class VectorIndex:
         )
         return self._pick(found, now)
 
+    @property
+    def backlog(self) -> int:
+        """Graph operations queued on the lane and not run yet."""
+        return self._queued - self._ran
+
     async def settle(self) -> None:
         """Wait until the graph operations asked for so far have run."""
         if self._lane is not None:
@@ -185,9 +193,13 @@ class VectorIndex:
         graph = self._graph
 
         def run() -> None:
-            op(*args)
-            self._graph_bytes = int(graph.memory_usage)
+            try:
+                op(*args)
+                self._graph_bytes = int(graph.memory_usage)
+            finally:
+                self._ran += 1
 
+        self._queued += 1
         if self._lane is None:
             run()
             return
