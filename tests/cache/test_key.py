@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmrelay.cache import cache_key, namespace
-from llmrelay.cache.key import NOT_IN_KEY, RENAMED, request_form
+from llmrelay.cache import Keys, cache_key, namespace
+from llmrelay.cache.key import FORM_FIELDS, NOT_IN_KEY, RENAMED, request_form
 from llmrelay.resolve import Deployment, Route
 from llmrelay.types import (
     ChatRequest,
@@ -225,3 +225,49 @@ def test_roles_tool_results_and_images_are_in_the_key() -> None:
         m[index[id(v)]] = v
         keys.add(key(replace(BASE, messages=tuple(m))))
     assert key() not in keys and len(keys) == len(variants)
+
+
+def test_keys_gives_the_same_keys_as_cache_key() -> None:
+    # the route-remembering form used on the hot path must be the function, byte for byte
+    keys = Keys(limit=2)
+    other = Route("fast", (Deployment("fast", replace(ROUTE.deployments[0].endpoint, model="gpt-4o")),))
+    third = Route("slow", ROUTE.deployments)
+    subjects = (SUBJECT, Subject(), Subject(user='a"b\\é'))
+    for route in (ROUTE, other, third, ROUTE, other):  # past the limit: forgotten routes come back
+        for subject in subjects:
+            for change in (*CHANGES.values(), {}):
+                req = replace(BASE, **change)
+                space = namespace(subject)
+                assert keys.key(req, route, space) == cache_key(req, route, space)
+    assert keys.key(BASE, ROUTE, namespace(SUBJECT)) != keys.key(BASE, other, namespace(SUBJECT))
+
+
+def test_namespace_is_the_json_of_the_subject() -> None:
+    # stored beside entries and matched by `cache clear`: its text must not drift
+    import json
+
+    for s in (SUBJECT, Subject(), Subject(key_id="vk_é", team='a"b', user="\\n")):
+        assert namespace(s) == json.dumps([s.key_id, s.team, s.user], separators=(",", ":"))
+    assert namespace(SUBJECT, shared=True) == "shared"
+
+
+def test_nested_mappings_are_canonical_whatever_their_order() -> None:
+    a = replace(BASE, extra={"b": 1, "a": {"y": 2, "x": 3}}, extra_headers={"X-B": "1", "x-a": "2"})
+    b = replace(BASE, extra={"a": {"x": 3, "y": 2}, "b": 1}, extra_headers={"x-a": "2", "x-b": "1"})
+    assert key(a) == key(b)
+    assert key(a) != key(replace(BASE, extra={"b": 1, "a": {"y": 2, "x": 4}}))
+    assert request_form(BASE).keys() == set(FORM_FIELDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=4),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_the_fast_encoder_spells_values_as_the_json_module_does(value: Any) -> None:
+    from llmrelay.cache.key import _ENCODER, _encode
+
+    assert _encode([value]) == _ENCODER.encode([value])

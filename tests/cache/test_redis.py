@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from tests.limits.redis_support import REDIS_URL, clean, redis_or_skip, unique_prefix
 
+from llmrelay.cache import Scope, namespace
+from llmrelay.cache.redis import BATCH
 from llmrelay.client import Client
 from llmrelay.settings import Settings
 from llmrelay.types import StreamEnd, Subject
@@ -66,12 +68,44 @@ async def test_tenants_stay_apart_in_redis(redis: tuple[Any, str]) -> None:
         assert (other.meta.cache, same.meta.cache) == ("miss", "hit")
 
 
+async def test_a_scoped_clear_removes_only_that_tenants_or_aliass_answers(redis: tuple[Any, str]) -> None:
+    server, prefix = redis
+    ann, bob = Subject(key_id="vk_a", user="ann"), Subject(key_id="vk_b")
+    settings = Settings(
+        cache={"enabled": True, "backend": "redis", "redis_url": REDIS_URL, "prefix": prefix},
+        ledger={"enabled": False},
+    )
+    other = "simulator/sim-large"  # a route of its own, whose alias is its name
+    asked = [(who, model, q) for who in (ann, bob) for model in ("local", other) for q in ("q1", "q2")]
+    async with Client(settings) as client:
+        for who, model, q in asked:
+            await client.chat(q, model=model, temperature=0, subject=who)
+        backend = client._middleware[0].store.backend  # type: ignore[attr-defined]
+        assert (await backend.stats()).entries == 8
+        await backend.record(5, 7)
+        # more keys than one SCAN batch: the scope is read from each entry, batch by batch
+        for i in range(BATCH + 20):
+            await client.chat(f"filler {i}", model=other, temperature=0, subject=bob)
+        assert await backend.clear(Scope(namespace(ann), None)) == 4
+        assert await backend.clear(Scope(None, "local")) == 2  # bob's two on local
+        assert await backend.clear(Scope(namespace(bob), other)) == 2 + BATCH + 20
+        assert await backend.clear(Scope(namespace(bob), other)) == 0
+        assert (await backend.stats()).entries == 0
+        # the counts are nobody's: a scoped clear leaves them
+        assert await server.hgetall(prefix + "counts") == {b"hits": b"5", b"misses": b"7"}
+        hits = 0
+        for who, model, q in asked:
+            r = await client.chat(q, model=model, temperature=0, subject=who)
+            hits += r.meta.cache == "hit"
+        assert hits == 0
+
+
 async def test_a_corrupt_entry_is_a_miss(redis: tuple[Any, str], caplog: pytest.LogCaptureFixture) -> None:
     server, prefix = redis
     async with make(REDIS_URL, prefix) as client:
         await client.chat("corrupt me", temperature=0)
         (key,) = [k async for k in server.scan_iter(match=prefix + "*")]
-        await server.set(key, b'{"v": 1, "text": ')
+        await server.hset(key, "e", b'{"v": 1, "text": ')
         with caplog.at_level(logging.WARNING, logger="llmrelay.cache"):
             again = await client.chat("corrupt me", temperature=0)
         assert again.meta.cache == "miss" and client.simulator.stats.total_requests == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 np = pytest.importorskip("numpy")
@@ -158,3 +160,158 @@ async def test_the_semantic_index_builds_a_partitions_graph_off_the_event_loop()
     assert part._graph is not None and not part.wants_graph()
     match = await index.find(Probe("p", v[64]), 0.99)
     assert match is not None and match.key == "k64"
+
+
+def _graph_index(n: int, lane: object) -> tuple[VectorIndex, object]:
+    v = _unit(np.random.default_rng(3), n, 32)
+    ix = VectorIndex(32, capacity=1000, exact_above=20, lane=lane)  # type: ignore[arg-type]
+    for i in range(n // 2):
+        ix.add(f"k{i}", v[i], 1e12, 0.0)
+    assert ix._graph is not None
+    return ix, v
+
+
+async def test_a_search_queued_before_a_slot_changes_hands_never_names_the_new_key() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as lane:
+        ix, v = _graph_index(60, lane)
+        await ix.settle()
+        gate = threading.Event()
+        lane.submit(gate.wait)  # the lane is busy: the search below waits behind it
+        search = asyncio.ensure_future(ix.find(v[5], 0.0))
+        await asyncio.sleep(0)
+        ix.remove("k5")
+        ix.add("new", v[50], 1e12, 0.0)  # takes k5's slot; added to the graph after the search
+        gate.set()
+        found = await search
+        # the graph held k5's vector in that slot: reporting it as "new" would be a wrong hit
+        assert found is None or found[0] not in ("k5", "new")
+        if found is not None:
+            i = int(found[0][1:])
+            assert found[1] == pytest.approx(float(v[i] @ v[5]), abs=1e-2)
+        assert (await ix.find(v[50], 0.0))[0] == "new"  # type: ignore[index]
+        again = await ix.find(v[5], 0.0)
+        assert again is None or again[0] != "k5"
+
+
+async def test_lookups_concurrent_with_additions_and_removals_report_only_live_keys() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(9)
+    with ThreadPoolExecutor(1) as lane:
+        ix, v = _graph_index(300, lane)
+        live = {f"k{i}" for i in range(150)}
+        results: list[tuple[int, tuple[str, float] | None]] = []
+
+        async def look(i: int) -> None:
+            results.append((i, await ix.find(v[i], 0.0)))
+
+        tasks = []
+        for step in range(150, 300):
+            tasks.append(asyncio.ensure_future(look(int(rng.integers(0, 300)))))
+            ix.add(f"k{step}", v[step], 1e12, 0.0)
+            live.add(f"k{step}")
+            gone = f"k{int(rng.integers(0, step))}"
+            ix.remove(gone)
+            live.discard(gone)
+            if step % 10 == 0:
+                await asyncio.sleep(0)
+        await asyncio.gather(*tasks)
+        assert len(results) == 150
+        for i, found in results:
+            if found is not None:  # whatever it names, the similarity is that key's own
+                j = int(found[0][1:])
+                assert found[1] == pytest.approx(float(v[j] @ v[i]), abs=1e-2)
+        await ix.settle()
+        assert len(ix) == len(live)
+        for key in live:
+            assert (await ix.find(v[int(key[1:])], 0.0))[0] == key  # type: ignore[index]
+
+
+async def test_a_partitions_graph_is_added_to_and_searched_off_the_event_loop() -> None:
+    import threading
+
+    from llmrelay.cache.embedder import FunctionEmbedder
+    from llmrelay.cache.semantic import Probe, SemanticIndex
+    from llmrelay.settings.cache import SemanticSettings
+
+    async def never(text: str, subject: object) -> list[float]:
+        raise AssertionError("not called")
+
+    class Spy:
+        def __init__(self, graph: object) -> None:
+            self.graph = graph
+            self.threads: set[str] = set()
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.graph, name)
+
+        def add(self, *args: object) -> object:
+            self.threads.add(threading.current_thread().name)
+            return self.graph.add(*args)  # type: ignore[attr-defined]
+
+        def search(self, *args: object) -> object:
+            self.threads.add(threading.current_thread().name)
+            return self.graph.search(*args)  # type: ignore[attr-defined]
+
+    index = SemanticIndex(SemanticSettings(exact_above=50), FunctionEmbedder("f", never))  # type: ignore[arg-type]
+    v = _unit(np.random.default_rng(5), 100, 32)
+    try:
+        for i in range(60):
+            await index.remember(Probe("p", v[i]), f"k{i}", 60)
+        part = index._parts["p"]
+        await index.settle()
+        spy = Spy(part._graph)
+        part._graph = spy
+        for i in range(60, 100):
+            await index.remember(Probe("p", v[i]), f"k{i}", 60)
+        match = await index.find(Probe("p", v[90]), 0.99)
+        assert match is not None and match.key == "k90"
+        assert spy.threads and all(t.startswith("llmrelay-semantic") for t in spy.threads)
+        assert threading.current_thread().name not in spy.threads
+    finally:
+        await index.aclose()
+
+
+async def test_vectors_arriving_faster_than_the_graph_takes_them_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from llmrelay.cache import semantic
+    from llmrelay.cache.embedder import FunctionEmbedder
+    from llmrelay.cache.semantic import Probe, SemanticIndex
+    from llmrelay.settings.cache import SemanticSettings
+
+    async def never(text: str, subject: object) -> list[float]:
+        raise AssertionError("not called")
+
+    monkeypatch.setattr(semantic, "MAX_BACKLOG", 2)
+    index = SemanticIndex(SemanticSettings(exact_above=20), FunctionEmbedder("f", never))  # type: ignore[arg-type]
+    v = _unit(np.random.default_rng(8), 40, 32)
+    gate = threading.Event()
+    try:
+        for i in range(25):
+            await index.remember(Probe("p", v[i]), f"k{i}", 60)
+        await index.settle()
+        part = index._parts["p"]
+        assert part._graph is not None and part.backlog == 0
+        index._lane.submit(gate.wait)  # the worker is busy
+
+        async def more() -> None:
+            for i in range(25, 35):
+                await index.remember(Probe("p", v[i]), f"k{i}", 60)
+
+        adding = asyncio.ensure_future(more())
+        await asyncio.sleep(0.05)
+        assert not adding.done() and part.backlog == 3  # the third queued addition waits
+        gate.set()
+        await asyncio.wait_for(adding, 10)
+        await index.settle()
+        assert part.backlog == 0 and len(part) == 35
+        assert (await index.find(Probe("p", v[34]), 0.99)).key == "k34"  # type: ignore[union-attr]
+    finally:
+        gate.set()
+        await index.aclose()

@@ -165,7 +165,13 @@ def test_the_commands_work_on_a_redis_prefix(runner: CliRunner, tmp_path: Path, 
     assert ask(runner, "-c", "redis.yaml", "--temperature", "0", "Shared")["meta"]["cache"] == "hit"
     doc = stats(runner, "-c", "redis.yaml")
     assert doc["backend"].startswith("redis://") and (doc["entries"], doc["hits"], doc["misses"]) == (1, 1, 1)
+    ask(runner, "-c", "redis.yaml", "--temperature", "0", "-m", "simulator/sim-large", "Shared")
+    assert stats(runner, "-c", "redis.yaml")["entries"] == 2
     scoped = runner.invoke(app, ["cache", "clear", "--alias", "local", "-y", "-c", "redis.yaml"])
-    assert scoped.exit_code == 2 and "--all" in scoped.stderr
+    assert scoped.exit_code == 0 and "removed 1 entries" in scoped.stdout
+    tenant = runner.invoke(app, ["cache", "clear", "--user", "nobody", "-y", "-c", "redis.yaml"])
+    assert tenant.exit_code == 0 and "removed 0 entries" in tenant.stdout
+    assert stats(runner, "-c", "redis.yaml")["entries"] == 1
+    assert ask(runner, "-c", "redis.yaml", "--temperature", "0", "Shared")["meta"]["cache"] == "miss"
     cleared = runner.invoke(app, ["cache", "clear", "--all", "-y", "-c", "redis.yaml"])
     assert cleared.exit_code == 0 and stats(runner, "-c", "redis.yaml")["entries"] == 0

@@ -17,10 +17,12 @@ from llmrelay.client import Client
 from llmrelay.errors import InvalidRequestError, LLMRelayError, StreamTruncatedError
 from llmrelay.ledger import UsageRecord, open_backend
 from llmrelay.middleware.cache import CacheHit, CacheMiddleware
+from llmrelay.middleware.stack import before
+from llmrelay.pipeline import Call, Controller, UnaryHandler
 from llmrelay.settings import Settings
 from llmrelay.simulator import Fault, FaultSequence
 from llmrelay.stream import ChatStream
-from llmrelay.types import StreamEnd, StreamEvent, StreamStart, Subject
+from llmrelay.types import ChatResponse, StreamEnd, StreamEvent, StreamStart, Subject
 
 WEATHER = {
     "type": "function",
@@ -68,6 +70,35 @@ async def test_an_identical_call_is_a_hit_with_the_same_answer_at_no_cost() -> N
         assert second.meta.alias == "local"
         other = await client.chat("What is a relay!", temperature=0)
         assert other.meta.cache == "miss" and upstream(client) == 2
+
+
+async def test_a_caller_editing_an_answer_does_not_change_the_next_hit() -> None:
+    # the memory backend keeps entries as objects: neither the miss's response nor a
+    # hit's may share a mutable container with what is stored
+    state = {"anthropic": {"thinking": "sig"}}
+    ready = ChatResponse("r1", "sim-1", "simulator", "Paris.", provider_state=state, details={"a": [1]})
+
+    class Ready(Controller):
+        async def unary(self, call: Call, call_next: UnaryHandler) -> ChatResponse:
+            call.outcome.set_response(ready)
+            return ready
+
+    settings = Settings(cache={"enabled": True}, ledger={"enabled": False})
+    async with Client(settings, layers=[before("preflight", Ready())]) as client:
+        first = await client.chat("What is a relay?", temperature=0)
+        hit = await client.chat("What is a relay?", temperature=0)
+        assert hit.meta.cache == "hit"  # (the ready response carries its own report)
+        for resp in (first, hit):
+            assert isinstance(resp.details, dict) and isinstance(resp.provider_state, dict)
+            resp.details["a"].append(2)
+            resp.details["b"] = 3
+            resp.provider_state["anthropic"]["thinking"] = "changed"
+        again = await client.chat("What is a relay?", temperature=0)
+        assert again.meta.cache == "hit"
+        assert again.details == {"a": [1]} and again.provider_state == {"anthropic": {"thinking": "sig"}}
+        events = await drain(client.stream("What is a relay?", temperature=0))
+        end = events[-1]
+        assert isinstance(end, StreamEnd) and end.provider_state == {"anthropic": {"thinking": "sig"}}
 
 
 async def test_only_deterministic_requests_are_cached_unless_opted_in() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from llmrelay.cache.backend import Backend, BackendStats, CacheBackendError, Scope
 from llmrelay.cache.entry import FORMAT_VERSION, Entry, decode, encode, from_response
 from llmrelay.cache.flight import Flights
-from llmrelay.cache.key import cache_key, namespace
+from llmrelay.cache.key import Keys, cache_key, namespace
 from llmrelay.cache.memory import MemoryBackend
 from llmrelay.cache.policy import CACHE_MODES, CacheMode, CacheOptions, Plan, deterministic, plan
 from llmrelay.cache.store import Store
@@ -26,6 +26,7 @@ __all__ = [
     "CacheOptions",
     "Entry",
     "Flights",
+    "Keys",
     "MemoryBackend",
     "Plan",
     "Scope",

@@ -5,6 +5,11 @@ was streamed, the chunks as the caller received them (so a replay has the same
 boundaries). It is JSON with a format version; ``decode`` returns None for anything it
 cannot trust — another version, bad JSON, missing or ill-typed fields — so an old or
 corrupt entry is a miss, never a crash.
+
+An entry shares no mutable container with the response it was made from, nor with the
+responses served from it (``from_response`` copies in, ``own_details``/``own_state``
+copy out): the in-memory backend keeps entries as objects, and a caller who edits the
+``details`` or ``provider_state`` of an answer it got must not change the next hit.
 """
 
 from __future__ import annotations
@@ -61,6 +66,14 @@ class Entry:
     def age(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.created
 
+    def own_details(self) -> dict[str, Any]:
+        """``details`` as a copy the caller may change."""
+        return copy_json(self.details) if self.details else {}
+
+    def own_state(self) -> Mapping[str, Any] | None:
+        """``provider_state`` as a copy the caller may change."""
+        return None if self.provider_state is None else copy_json(self.provider_state)
+
     def events(self) -> tuple[StreamEvent, ...]:
         """The content events to replay: the recorded chunks, or, for an answer that was
         not streamed, one piece per text, reasoning and tool call, then usage and finish."""
@@ -92,10 +105,25 @@ def from_response(resp: ChatResponse, deployment: str | None, now: float | None 
         usage=resp.usage,
         cost=resp.cost,
         reasoning=resp.reasoning,
-        provider_state=resp.provider_state,
-        details=dict(resp.details),
+        provider_state=None if resp.provider_state is None else copy_json(resp.provider_state),
+        details=copy_json(resp.details) if resp.details else {},
         created=time.time() if now is None else now,
     )
+
+
+def copy_json(v: Any) -> Any:
+    """``v`` with every dict, list and tuple in it copied (mappings as dicts, values
+    that are not containers — strings, numbers, frozen dataclasses — shared)."""
+    t = type(v)
+    if t is str or t is int or t is float or v is None or t is bool:
+        return v
+    if t is dict or isinstance(v, Mapping):
+        return {k: copy_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [copy_json(x) for x in v]
+    if isinstance(v, tuple) and type(v) is tuple:
+        return tuple(copy_json(x) for x in v)
+    return v
 
 
 # --------------------------------------------------------------------------- encoding

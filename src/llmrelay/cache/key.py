@@ -14,15 +14,22 @@ never what it answers). The subject goes into the
 namespace that prefixes the key (see ``namespace``), so one tenant's answer is never
 another's.
 
-The encoding is canonical JSON (sorted keys, fixed separators, floats as floats) hashed
-with BLAKE2b-128: equal requests give equal keys in any process, on any replica.
+The encoding is canonical JSON hashed with BLAKE2b-128: fixed separators, floats as
+floats, the request's values in the fixed order of ``FORM_FIELDS`` and every
+mapping inside them (tool schemas, ``extra``, headers, provider state) with its keys
+sorted — so equal requests give equal keys in any process, on any replica. Only the
+mappings a caller supplies are sorted (the encoder does not sort every object it meets):
+that, and building the form with no walk over values already plain, keeps a key of a
+one-line request to a few microseconds on the cache-hit path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from json.encoder import encode_basestring, encode_basestring_ascii
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -32,7 +39,6 @@ from llmrelay.types import (
     ForcedTool,
     ImagePart,
     Message,
-    PromptCache,
     Reasoning,
     ResponseFormat,
     Subject,
@@ -41,7 +47,9 @@ from llmrelay.types import (
 )
 
 #: bumped when the canonical form changes, so old keys stop matching
-KEY_VERSION = 1
+#: (2: the request's values in ``FORM_FIELDS`` order rather than a sorted object, nested
+#: mappings sorted)
+KEY_VERSION = 2
 
 #: request headers that identify a request or a trace, never the answer (lower case)
 TRACE_HEADERS: frozenset[str] = frozenset(
@@ -73,7 +81,17 @@ def namespace(subject: Subject, shared: bool = False) -> str:
     the shared one. Tags do not split it (they label spending, not identity)."""
     if shared:
         return "shared"
-    return json.dumps([subject.key_id, subject.team, subject.user], separators=(",", ":"))
+    # the same text as json.dumps([key_id, team, user], separators=(",", ":")) — it is
+    # stored beside entries and matched by ``cache clear`` — without an encoder per call
+    return f"[{_ascii(subject.key_id)},{_ascii(subject.team)},{_ascii(subject.user)}]"
+
+
+def _ascii(v: str | None) -> str:
+    if v is None:
+        return "null"
+    if type(v) is str:
+        return encode_basestring_ascii(v)
+    return json.dumps(v)  # not a str despite the annotation: still one JSON spelling
 
 
 def route_form(route: Route) -> list[Any]:
@@ -91,34 +109,69 @@ def route_form(route: Route) -> list[Any]:
     ]
 
 
+#: the fields of ``request_form``, in the order the key writes their values
+FORM_FIELDS: tuple[str, ...] = (
+    "messages",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "extra",
+    "headers",
+    "reasoning",
+    "cached_content",
+    "service_tier",
+    "top_k",
+    "safety_settings",
+    "logprobs",
+    "top_logprobs",
+    "verbosity",
+)
+
+
 def request_form(req: ChatRequest) -> dict[str, Any]:
-    """The answer-deciding part of a chat request, as plain JSON values."""
-    return {
-        "messages": [_message(m) for m in req.messages],
-        "temperature": _num(req.temperature),
-        "top_p": _num(req.top_p),
-        "max_tokens": req.max_tokens,
-        "stop": list(req.stop) if req.stop is not None else None,
-        "seed": req.seed,
-        "presence_penalty": _num(req.presence_penalty),
-        "frequency_penalty": _num(req.frequency_penalty),
-        "tools": [_tool(t) for t in req.tools] if req.tools is not None else None,
-        "tool_choice": _tool_choice(req.tool_choice),
-        "parallel_tool_calls": req.parallel_tool_calls,
-        "response_format": _format(req.response_format),
-        "extra": _plain(req.extra) if req.extra is not None else None,
-        "headers": _headers(req.extra_headers),
-        "reasoning": _reasoning(req.reasoning),
-        "cached_content": _cached_content(req.prompt_cache),
-        "service_tier": req.service_tier,
-        "top_k": req.top_k,
-        "safety_settings": [[s.category, s.threshold] for s in req.safety_settings]
-        if req.safety_settings is not None
-        else None,
-        "logprobs": req.logprobs,
-        "top_logprobs": req.top_logprobs,
-        "verbosity": req.verbosity,
-    }
+    """The answer-deciding part of a chat request, as plain JSON values, by field."""
+    return dict(zip(FORM_FIELDS, request_values(req), strict=True))
+
+
+def request_values(req: ChatRequest) -> list[Any]:
+    """``request_form``'s values in ``FORM_FIELDS`` order: what the key encodes (the
+    names are fixed by the order, so they need not be written, sorted or hashed)."""
+    # most fields are unset: each is tested inline rather than through a helper's call
+    # (0 and 0.0 are the same temperature: numbers are floats, one spelling in the key)
+    return [
+        [_message(m) for m in req.messages],
+        None if req.temperature is None else float(req.temperature),
+        None if req.top_p is None else float(req.top_p),
+        req.max_tokens,
+        None if req.stop is None else list(req.stop),
+        req.seed,
+        None if req.presence_penalty is None else float(req.presence_penalty),
+        None if req.frequency_penalty is None else float(req.frequency_penalty),
+        None if req.tools is None else [_tool(t) for t in req.tools],
+        None if req.tool_choice is None else _tool_choice(req.tool_choice),
+        req.parallel_tool_calls,
+        None if req.response_format is None else _format(req.response_format),
+        None if req.extra is None else _plain(req.extra),
+        None if not req.extra_headers else _headers(req.extra_headers),
+        None if req.reasoning is None else _reasoning(req.reasoning),
+        # the cached content is part of the prompt; the other prompt-cache options only
+        # decide what is cached, never what is answered
+        None if req.prompt_cache is None else req.prompt_cache.cached_content,
+        req.service_tier,
+        req.top_k,
+        None if req.safety_settings is None else [[s.category, s.threshold] for s in req.safety_settings],
+        req.logprobs,
+        req.top_logprobs,
+        req.verbosity,
+    ]
 
 
 #: ChatRequest fields deliberately left out of ``request_form`` (see the module doc);
@@ -133,22 +186,77 @@ def _reasoning(r: Reasoning | None) -> Any:
     return None if r is None else [r.effort, r.budget_tokens, r.summary]
 
 
-def _cached_content(pc: PromptCache | None) -> Any:
-    # the cached content is part of the prompt; the other prompt-cache options only decide
-    # what is cached, never what is answered
-    return None if pc is None else pc.cached_content
-
-
 def cache_key(req: ChatRequest, route: Route, space: str) -> str:
     """The key of ``req`` served by ``route`` in namespace ``space`` (hex, 32 digits)."""
-    body = [KEY_VERSION, space, route_form(route), request_form(req)]
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_fallback)
+    body = [KEY_VERSION, space, route_form(route), request_values(req)]
+    text = _encode(body)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _num(v: float | None) -> float | None:
-    # 0 and 0.0 are the same temperature: one spelling in the key
-    return None if v is None else float(v)
+class Keys:
+    """``cache_key`` for a long-lived caller: the same keys, with each route's canonical
+    form encoded once (the client hands the cache the same ``Route`` object call after
+    call, so only the request is encoded per call). Holds at most ``limit`` routes."""
+
+    __slots__ = ("_limit", "_routes")
+
+    def __init__(self, limit: int = 256) -> None:
+        self._limit = limit
+        # by identity: a Route holds mappings and is not hashable; the route is kept in
+        # the value, so its id cannot be reused while it is here
+        self._routes: dict[int, tuple[Route, str]] = {}
+
+    def key(self, req: ChatRequest, route: Route, space: str) -> str:
+        known = self._routes.get(id(route))
+        if known is None or known[0] is not route:
+            if len(self._routes) >= self._limit:
+                self._routes.clear()
+            known = self._routes[id(route)] = (route, _encode(route_form(route)))
+        # the text ``cache_key`` encodes, assembled from its parts
+        text = f"[{KEY_VERSION},{encode_basestring(space)},{known[1]},{_encode(request_values(req))}]"
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _fallback(v: Any) -> Any:
+    # a value JSON cannot spell (bytes, a custom object in `extra`): its repr still
+    # separates different values, and an unusual value is only a miss, never a wrong hit
+    return f"<{type(v).__name__}:{v!r}>"
+
+
+#: stateless (its options are fixed; ``encode`` keeps nothing between calls): one for
+#: the process saves building an encoder per key
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, default=_fallback, check_circular=False
+)
+
+
+def _make_encode() -> Callable[[Any], str]:
+    """``_ENCODER.encode``, calling the C encoder directly where Python has one: the same
+    text (tests/cache/test_key.py compares them) for a third of the cost on a short
+    request (``JSONEncoder.encode`` builds a C encoder per call)."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    try:
+        # markers None: no circular check (``_plain`` has walked every container already)
+        c_encode = make(None, _fallback, encoder.encode_basestring, None, ":", ",", False, False, True)
+
+        def encode(v: Any) -> str:
+            return "".join(c_encode(v, 0))
+
+        # a Python whose C encoder takes other arguments, or spells a value otherwise,
+        # keeps the documented path: a key must not depend on the interpreter's internals
+        probe = [1, -0.5, 1e300, float("nan"), "é\n\u2028", None, True, {"a": [b"x"]}]
+        if encode(probe) != _ENCODER.encode(probe):
+            return _ENCODER.encode
+    except Exception:
+        return _ENCODER.encode
+    return encode
+
+
+_encode = _make_encode()
 
 
 def _message(m: Message) -> list[Any]:
@@ -187,21 +295,24 @@ def _headers(headers: Mapping[str, str] | None) -> Any:
     if not headers:
         return None
     kept = {k.lower(): v for k, v in headers.items() if k.lower() not in TRACE_HEADERS}
-    return kept or None
+    return dict(sorted(kept.items())) if kept else None
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_first = itemgetter(0)
 
 
 def _plain(v: Any) -> Any:
-    """Mappings and sequences as JSON values (tuples and lists alike)."""
+    """Mappings (keys as text, sorted) and sequences (tuples and lists alike) as JSON values."""
+    if type(v) in _SCALARS:
+        return v
+    if type(v) is dict and not v:
+        return {}
     if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
+        # sorted on the text of the key only: values need not be comparable
+        return dict(sorted(((str(k), _plain(x)) for k, x in v.items()), key=_first))
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     if isinstance(v, Sequence) and not isinstance(v, (str, bytes)):
         return [_plain(x) for x in v]
     return v
-
-
-def _fallback(v: Any) -> Any:
-    # a value JSON cannot spell (bytes, a custom object in `extra`): its repr still
-    # separates different values, and an unusual value is only a miss, never a wrong hit
-    return f"<{type(v).__name__}:{v!r}>"

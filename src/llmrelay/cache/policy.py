@@ -86,6 +86,25 @@ def deterministic(req: ChatRequest) -> bool:
 
 def plan(settings: CacheSettings, alias: str, req: ChatRequest, options: CacheOptions | None) -> Plan | None:
     """What the cache does for this call; None when it stays out of it."""
+    if options is None:
+        only, p = alias_plan(settings, alias)
+        return None if p is None or (only and not deterministic(req)) else p
+    return _plan(settings, alias, req, options)
+
+
+def alias_plan(settings: CacheSettings, alias: str) -> tuple[bool, Plan | None]:
+    """What the cache does for the alias's calls that bring no ``CacheOptions``, and
+    whether only deterministic ones (``deterministic``) are cached: a pure function of
+    the (frozen) settings and the alias, so a caller may keep it per alias."""
+    a = settings.models.get(alias)
+    only = a.deterministic_only if a is not None and a.deterministic_only is not None else None
+    return settings.deterministic_only if only is None else only, _plan(settings, alias, None, None)
+
+
+def _plan(
+    settings: CacheSettings, alias: str, req: ChatRequest | None, options: CacheOptions | None
+) -> Plan | None:
+    """``plan``; with ``req`` None the deterministic-only rule is left to the caller."""
     a = settings.models.get(alias)
     mode = options.mode if options is not None else None
     if mode == "off":
@@ -98,7 +117,7 @@ def plan(settings: CacheSettings, alias: str, req: ChatRequest, options: CacheOp
             if a is not None and a.deterministic_only is not None
             else settings.deterministic_only
         )
-        if only and not deterministic(req):
+        if only and req is not None and not deterministic(req):
             return None
     ttl = options.ttl if options is not None and options.ttl is not None else None
     if ttl is None:

@@ -34,16 +34,18 @@ from llmrelay.cache import (
     CacheOptions,
     Entry,
     Flights,
+    Keys,
     Plan,
     Scope,
     Store,
-    cache_key,
+    deterministic,
     from_response,
     namespace,
     open_store,
     plan,
 )
-from llmrelay.cache.entry import STORABLE
+from llmrelay.cache.entry import STORABLE, copy_json
+from llmrelay.cache.policy import alias_plan
 from llmrelay.cache.semantic import Probe, SemanticIndex
 from llmrelay.pipeline import Call, Controller, Op, StreamHandler, UnaryHandler
 from llmrelay.pipeline.context import StackContext
@@ -62,6 +64,9 @@ from llmrelay.types import (
 )
 
 log = logging.getLogger("llmrelay.cache")
+
+#: aliases whose plan is kept (past it the kept plans are dropped and worked out again)
+_MAX_PLANS = 1024
 
 _RECORDED = (TextDelta, ReasoningDelta, ToolCallDelta, UsageEvent, FinishEvent)
 
@@ -97,6 +102,8 @@ class CacheMiddleware(Controller):
         self.store = store
         self.semantic = semantic
         self.flights = Flights()
+        self.keys = Keys()
+        self._plans: dict[str, tuple[bool, Plan | None]] = {}
 
     @classmethod
     def from_context(cls, ctx: StackContext) -> CacheMiddleware | None:
@@ -239,8 +246,8 @@ class CacheMiddleware(Controller):
             usage=out.usage,
             cost=out.cost,
             reasoning=out.reasoning or None,
-            provider_state=out.provider_state,
-            details=dict(out.details),
+            provider_state=None if out.provider_state is None else copy_json(out.provider_state),
+            details=copy_json(out.details) if out.details else {},
             chunks=tuple(chunks),
             created=time.time(),
         )
@@ -271,13 +278,11 @@ class CacheMiddleware(Controller):
         out.usage = entry.usage
         out.finish_reason = entry.finish_reason
         out.native_finish_reason = entry.native_finish_reason
-        out.provider_state = entry.provider_state
-        out.details = entry.details
+        out.provider_state = entry.own_state()
+        out.details = entry.own_details()
         out.cost = 0.0
         out.complete = True
-        yield StreamEnd(
-            entry.finish_reason, entry.native_finish_reason, entry.usage, 0.0, entry.provider_state
-        )
+        yield StreamEnd(entry.finish_reason, entry.native_finish_reason, entry.usage, 0.0, out.provider_state)
 
     # ------------------------------------------------------------------ shared
 
@@ -286,14 +291,25 @@ class CacheMiddleware(Controller):
         if route is None or call.op != "chat":
             return None
         options = call.get(CacheOptions)
-        p = plan(self.settings, route.alias, call.chat, options)
-        if p is None:
-            return None
+        if options is None:
+            # the usual call: the alias's plan, worked out once (settings are frozen)
+            known = self._plans.get(route.alias)
+            if known is None:
+                if len(self._plans) >= _MAX_PLANS:  # model names come from callers
+                    self._plans.clear()
+                known = self._plans[route.alias] = alias_plan(self.settings, route.alias)
+            only, p = known
+            if p is None or (only and not deterministic(call.chat)):
+                return None
+        else:
+            p = plan(self.settings, route.alias, call.chat, options)
+            if p is None:
+                return None
         if call.include_raw and p.read:
             # the provider's raw payload is not stored: a caller who asked for it goes upstream
             p = replace(p, read=False)
         space = namespace(call.subject, p.shared)
-        return p, cache_key(call.chat, route, space), space
+        return p, self.keys.key(call.chat, route, space), space
 
     async def _probe(self, call: Call, p: Plan, space: str) -> Probe | None:
         """The call's question embedded, when the semantic cache is on for it."""
@@ -357,8 +373,8 @@ class CacheMiddleware(Controller):
             reasoning=entry.reasoning,
             latency=call.elapsed(),
             cost=0.0,
-            provider_state=entry.provider_state,
-            details=entry.details,
+            provider_state=entry.own_state(),
+            details=entry.own_details(),
             meta=call.report,
         )
         call.outcome.set_response(resp)
