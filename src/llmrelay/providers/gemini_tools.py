@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from llmrelay.errors import InvalidRequestError
 from llmrelay.types import ForcedTool, Tool, ToolChoice
 
-_TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+_TOOL_CHOICE_MODES: Mapping[str, str] = MappingProxyType({"auto": "AUTO", "none": "NONE", "required": "ANY"})
 _EMPTY_SCHEMA_KEYS = frozenset(("type", "properties", "required", "additionalProperties", "$schema"))
 
 
