@@ -13,13 +13,11 @@ import asyncio
 import json
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from tests.limits.redis_support import REDIS_URL, redis_fixture
-from tests.simulator.test_server import free_port
+from tests.simulator.test_server import running
 
 from llmrelay.limits.budget import BudgetRule, Budgets, Subject
 from llmrelay.limits.budget_redis import RedisBudgetBackend
@@ -40,17 +38,9 @@ async def redis():
 
 @pytest.fixture
 def simulator():
-    port = free_port()
-    server, sim = build_server("127.0.0.1", port, SimulatorConfig(rpm_limit=RPM, rate_window=WINDOW))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "simulator server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/v1", sim
-    server.should_exit = True
-    thread.join(timeout=10)
+    server, sim = build_server("127.0.0.1", 0, SimulatorConfig(rpm_limit=RPM, rate_window=WINDOW))
+    with running(server) as port:
+        yield f"http://127.0.0.1:{port}/v1", sim
 
 
 async def test_two_processes_share_a_budget_and_an_rpm_limit(redis, simulator) -> None:

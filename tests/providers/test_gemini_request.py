@@ -1,4 +1,5 @@
-"""ChatRequest -> Gemini wire JSON: every mapping of llmrelay.providers.gemini_request."""
+"""ChatRequest -> Gemini wire JSON: every mapping of llmrelay.providers.gemini_request and the
+modules it assembles (gemini_contents, gemini_tools, gemini_options), through ``chat_body``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import Any
 import pytest
 
 from llmrelay.errors import ConfigError, InvalidRequestError
+from llmrelay.providers.gemini_contents import SKIP_SIGNATURE, guess_mime
 from llmrelay.providers.gemini_request import (
-    SKIP_SIGNATURE,
     chat_body,
     deep_merge,
     embed_body,
-    guess_mime,
     method_url,
     request_headers,
 )

@@ -10,7 +10,8 @@ import pytest
 
 from llmrelay.errors import InvalidRequestError
 from llmrelay.providers.gemini import GeminiAdapter
-from llmrelay.providers.gemini_request import SKIP_SIGNATURE, chat_body
+from llmrelay.providers.gemini_contents import SKIP_SIGNATURE
+from llmrelay.providers.gemini_request import chat_body
 from llmrelay.types import ChatRequest, ChatResponse, Message, StreamEvent, TextDelta, ToolCall, ToolCallDelta
 from llmrelay.wire import Endpoint, SSEEvent
 

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from llmrelay import errors
-from llmrelay.providers import anthropic_request, gemini_request, openai_request, openai_responses_request
+from llmrelay.providers import (
+    anthropic_options,
+    anthropic_request,
+    gemini_request,
+    openai_request,
+    openai_responses_request,
+)
 from llmrelay.types import (
     ChatRequest,
     ForcedTool,
@@ -123,7 +129,7 @@ def test_responses_keeps_the_format_next_to_verbosity_and_encrypted_reasoning_wh
 def test_anthropic_budget_is_enabled_thinking_with_room_for_the_answer() -> None:
     body = anthropic_body(req(reasoning=Reasoning(budget_tokens=2048)))
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
-    assert body["max_tokens"] == 2048 + anthropic_request.DEFAULT_MAX_TOKENS
+    assert body["max_tokens"] == 2048 + anthropic_options.DEFAULT_MAX_TOKENS
 
 
 def test_anthropic_effort_is_adaptive_thinking_with_output_config_effort() -> None:

@@ -36,15 +36,17 @@ FAULTS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def bound_socket() -> socket.socket:
+    # Bound here and handed to uvicorn: a port picked free and bound later could be taken
+    # meanwhile by another process on the machine.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 async def main(options: dict[str, float]) -> None:
     servers = []
+    sockets = [bound_socket(), bound_socket()]
     for seed in (11, 22):
         sim = Simulator(
             SimulatorConfig(hang_seconds=options.get("hang_seconds", 3.0)),
@@ -52,23 +54,25 @@ async def main(options: dict[str, float]) -> None:
         )
         config = uvicorn.Config(
             sim.app,
-            host="127.0.0.1",
-            port=free_port(),
             log_level="critical",
             access_log=False,
             lifespan="off",
             backlog=2048,
         )
         servers.append(uvicorn.Server(config))
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets, strict=True)]
     while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):  # a server gave up starting: exit, and the test reports it
+            raise SystemExit("a chaos server did not start")
         await asyncio.sleep(0.01)
-    print(json.dumps({"ports": [s.config.port for s in servers]}), flush=True)
+    print(json.dumps({"ports": [sock.getsockname()[1] for sock in sockets]}), flush=True)
     # stdin closing (the test ending, or dying) stops the servers
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     for s in servers:
         s.should_exit = True
     await asyncio.gather(*tasks)
+    for sock in sockets:
+        sock.close()
 
 
 if __name__ == "__main__":

@@ -115,20 +115,14 @@ async def test_openai_and_gemini_share_v1_batches_by_credentials(http) -> None:
 
 @pytest.mark.sdk
 def test_the_official_sdk_runs_a_batch() -> None:
-    import threading
     import time
 
     from google import genai
     from google.genai import types
-    from tests.simulator.test_server import free_port
+    from tests.simulator.test_server import running
 
-    port = free_port()
-    server, _ = build_server("127.0.0.1", port, SimulatorConfig(seed=9, **FAST))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
+    server, _ = build_server("127.0.0.1", 0, SimulatorConfig(seed=9, **FAST))
+    with running(server) as port:
         client = genai.Client(
             api_key="AIza-sdk", http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}")
         )
@@ -144,9 +138,6 @@ def test_the_official_sdk_runs_a_batch() -> None:
             time.sleep(0.01)
             job = client.batches.get(name=job.name)
         listed = [j.name for j in client.batches.list()]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     assert job.state is not None and job.state.name == "JOB_STATE_SUCCEEDED"
     assert job.dest is not None and job.dest.inlined_responses is not None
     texts = {

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from typing import TypeVar, cast
 
 import httpx2
 import pytest
 
 from llmrelay.errors import ConfigError
-from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig
+from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig, core
 from llmrelay.simulator.engine import GenerationInput, expected_text
+
+T = TypeVar("T")
 
 
 def test_config_defaults() -> None:
@@ -111,22 +115,73 @@ def test_stream_finished_counts() -> None:
     assert (sim.stats.streams_completed, sim.stats.streams_cut) == (1, 2)
 
 
-async def test_pace_without_knobs_is_immediate() -> None:
-    start = time.perf_counter()
-    got = [x async for x in Simulator().pace(["a", "b", "c"])]
-    assert got == [(0, "a"), (1, "b"), (2, "c")]
-    assert time.perf_counter() - start < 0.05
+class _VirtualTime:
+    """Stands in for ``time`` and ``asyncio`` inside ``simulator.core`` while ``pace`` is driven
+    by hand: ``sleep`` moves ``now`` on at once, so the schedule is checked exactly, however
+    loaded the machine is (a real-time upper bound cannot promise that)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
-async def test_pace_honours_ttft_and_tokens_per_second() -> None:
+def _next(gen: AsyncIterator[T]) -> T | None:
+    """The generator's next item without an event loop (None at its end); fails if it
+    suspends, i.e. waits on a real timer or I/O."""
+    step = gen.__anext__()
+    try:
+        step.send(None)  # type: ignore[attr-defined]
+    except StopIteration as done:
+        return cast(T, done.value)
+    except StopAsyncIteration:
+        return None
+    step.close()  # type: ignore[attr-defined]
+    raise AssertionError("pace waited on the event loop")
+
+
+@pytest.fixture
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> _VirtualTime:
+    clock = _VirtualTime()
+    monkeypatch.setattr(core, "time", clock)
+    monkeypatch.setattr(core, "asyncio", clock)
+    return clock
+
+
+def test_pace_without_knobs_is_immediate() -> None:
+    # no virtual time: _next fails if pace so much as yields to the event loop
+    pieces = Simulator().pace(["a", "b", "c"])
+    got = [_next(pieces) for _ in range(4)]
+    assert got == [(0, "a"), (1, "b"), (2, "c"), None]
+
+
+def test_pace_honours_ttft_and_tokens_per_second(virtual_time: _VirtualTime) -> None:
     sim = Simulator(SimulatorConfig(ttft=0.05, tokens_per_second=100))
-    start = time.perf_counter()
+    pieces = sim.pace(["x"] * 11)
     stamps = []
-    async for _ in sim.pace(["x"] * 11):
-        stamps.append(time.perf_counter() - start)
-    assert stamps[0] >= 0.05
-    # 10 gaps at 100 tokens/s: about 0.1 s after the first piece.
-    assert 0.09 <= stamps[-1] - stamps[0] < 0.3
+    while _next(pieces) is not None:
+        stamps.append(virtual_time.now)
+    # the first piece after ttft, then one every 1/100 s
+    assert stamps == pytest.approx([0.05 + i / 100 for i in range(11)])
+
+
+def test_pace_keeps_its_schedule_when_the_reader_falls_behind(virtual_time: _VirtualTime) -> None:
+    sim = Simulator(SimulatorConfig(tokens_per_second=100))
+    pieces = sim.pace(["x"] * 5)
+    assert _next(pieces) == (0, "x") and virtual_time.now == 0.0
+    virtual_time.now += 0.025  # the reader is busy for two and a half pieces' time
+    stamps = []
+    while _next(pieces) is not None:
+        stamps.append(virtual_time.now)
+    # pieces 1 and 2 are overdue and come at once; 3 and 4 at their times, not 1/100 s apart from then
+    assert stamps == pytest.approx([0.025, 0.025, 0.03, 0.04])
+    assert virtual_time.sleeps == pytest.approx([0.005, 0.01])
 
 
 async def test_delay_and_hang_sleep_as_configured() -> None:

@@ -5,9 +5,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx2
 import pytest
+import uvicorn
 
 from llmrelay.simulator import Fault, FaultSequence, Simulator, SimulatorConfig
 from llmrelay.simulator.engine import expected_text
@@ -17,25 +19,41 @@ BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "over a sock
 
 
 def free_port() -> int:
+    """A port free now; prefer ``running``, which leaves no gap for another process to take it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def running(server: uvicorn.Server) -> Iterator[int]:
+    """Run ``server`` in a thread on a socket bound here, and yield its port.
+
+    uvicorn is handed the bound socket: choosing a free port and letting the server bind it
+    later races with every other process on the machine (other test runs) for that port.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "simulator server did not start"
+            time.sleep(0.01)
+        try:
+            yield port
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, Simulator]]:
-    port = free_port()
-    server, sim = build_server("127.0.0.1", port, SimulatorConfig(hang_seconds=30))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "simulator server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", sim
-    server.should_exit = True
-    server.force_exit = True  # do not wait for the request a hang fault left open
-    thread.join(timeout=10)
+    server, sim = build_server("127.0.0.1", 0, SimulatorConfig(hang_seconds=30))
+    with running(server) as port:
+        yield f"http://127.0.0.1:{port}", sim
+        server.force_exit = True  # do not wait for the request a hang fault left open
 
 
 async def test_serves_chat_and_streams_over_a_socket(served: tuple[str, Simulator]) -> None:

@@ -1,8 +1,10 @@
 """The Anthropic Messages API adapter (``POST /v1/messages``).
 
-Pure translation, split by concern: requests in ``anthropic_request``, Message objects
-in ``anthropic_response``, SSE in ``anthropic_stream``, errors in ``anthropic_errors``,
-token counting (the count endpoint and estimate framing) in ``anthropic_tokens``.
+Pure translation, split by concern: requests in ``anthropic_request`` (messages in
+``anthropic_messages``, tools in ``anthropic_tools``, options in ``anthropic_options``,
+cache breakpoints in ``anthropic_cache``), Message objects in ``anthropic_response``, SSE
+in ``anthropic_stream``, errors in ``anthropic_errors``, token counting (the count
+endpoint and estimate framing) in ``anthropic_tokens``.
 Mappings and deliberate choices are documented in ``docs/providers/anthropic.md``.
 """
 
@@ -13,8 +15,8 @@ from typing import NoReturn
 
 from llmrelay import errors
 from llmrelay.providers import anthropic_errors, anthropic_request, anthropic_response, anthropic_tokens
-from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
 from llmrelay.providers.anthropic_stream import AnthropicStreamParser
+from llmrelay.providers.anthropic_tools import JSON_TOOL_NAME
 from llmrelay.providers.base import request_id_from
 from llmrelay.providers.counting import TokenRules
 from llmrelay.types import ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse

@@ -8,8 +8,8 @@ from typing import Any
 
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
-from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
 from llmrelay.providers.anthropic_state import state_from
+from llmrelay.providers.anthropic_tools import JSON_TOOL_NAME
 from llmrelay.types import ChatResponse, FinishReason, ToolCall, Usage
 from llmrelay.wire import Endpoint
 

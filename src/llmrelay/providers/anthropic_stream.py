@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
-from llmrelay.providers.anthropic_request import JSON_TOOL_NAME
 from llmrelay.providers.anthropic_response import finish_reason, service_tier_from, usage_from
 from llmrelay.providers.anthropic_state import state_from
+from llmrelay.providers.anthropic_tools import JSON_TOOL_NAME
 from llmrelay.types import FinishEvent, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
 from llmrelay.wire import Endpoint, SSEEvent
 

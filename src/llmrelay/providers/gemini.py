@@ -5,7 +5,8 @@ where every SSE ``data:`` is a whole ``GenerateContentResponse`` chunk. Gemini s
 ``[DONE]``: the chunk carrying ``finishReason`` ends the stream. The key travels in the
 ``x-goog-api-key`` header, never in the URL.
 
-The translation itself lives in ``gemini_request`` (outgoing), ``gemini_response``
+The translation itself lives in ``gemini_request`` (outgoing, assembled from
+``gemini_contents``, ``gemini_tools`` and ``gemini_options``), ``gemini_response``
 (incoming), ``gemini_errors`` and ``gemini_tokens`` (countTokens, estimate framing);
 this module binds them to the ``Adapter`` protocol.
 """

@@ -1,7 +1,8 @@
 """The simulator's clock: monotonic seconds that a test can move forward.
 
-Prompt-cache entries expire against it, so a test checks a 5-minute TTL by calling
-``sim.clock.advance(301)`` instead of waiting.
+Prompt-cache entries expire against it and the ``rpm_limit`` window slides on it, so a
+test checks a 5-minute TTL by calling ``sim.clock.advance(301)`` (or lets a rate window
+pass with ``sim.clock.advance(window)``) instead of waiting.
 """
 
 from __future__ import annotations

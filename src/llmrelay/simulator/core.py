@@ -214,7 +214,7 @@ class Simulator:
         limit = self.config.rpm_limit
         if limit is None:
             return None
-        now, window, accepted = time.monotonic(), self.config.rate_window, self._accepted
+        now, window, accepted = self.clock.now(), self.config.rate_window, self._accepted
         while accepted and accepted[0] <= now - window:
             accepted.popleft()
         if len(accepted) >= limit:

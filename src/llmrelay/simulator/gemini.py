@@ -23,10 +23,9 @@ from llmrelay.simulator.core import DEFAULT_MODELS, Simulator
 from llmrelay.simulator.engine import GenerationInput, prompt_tokens, split_tokens
 from llmrelay.simulator.faults import Fault, RequestInfo
 from llmrelay.simulator.gemini_cache import CachedContents, CacheRefused
+from llmrelay.simulator.gemini_invalid import GeminiInvalid, get
 from llmrelay.simulator.gemini_request import (
-    GeminiInvalid,
     GenerateCall,
-    get,
     parse_batch_embed,
     parse_count_tokens,
     parse_embed,

@@ -20,7 +20,8 @@ from typing import Any
 
 from llmrelay.simulator.clock import SimClock
 from llmrelay.simulator.engine import GenerationInput, conversation_of, prompt_tokens
-from llmrelay.simulator.gemini_request import GeminiInvalid, get, parse_count_tokens
+from llmrelay.simulator.gemini_invalid import GeminiInvalid, get
+from llmrelay.simulator.gemini_request import parse_count_tokens
 
 KEPT = 256
 DEFAULT_TTL = 3600.0

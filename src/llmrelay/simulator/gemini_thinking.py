@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmrelay.simulator.gemini_request import GeminiInvalid, get
+from llmrelay.simulator.gemini_invalid import GeminiInvalid, get
 from llmrelay.simulator.thinking import sign, thought_text, thought_tokens, verify
 
 KIND = "gemini-thought"

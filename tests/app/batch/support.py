@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from typing import Any
 import uvicorn
 import yaml
 from starlette.types import Message, Receive, Scope, Send
-from tests.simulator.test_server import free_port
+from tests.simulator.test_server import running
 
 from llmrelay.simulator import Simulator
 
@@ -61,22 +60,9 @@ class PromptCounter:
 @contextmanager
 def served(app: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 in a thread; yields ``http://127.0.0.1:PORT``."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="error", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "simulator server did not start"
-        time.sleep(0.01)
-    try:
+    config = uvicorn.Config(app, host="127.0.0.1", log_level="error", lifespan="off", access_log=False)
+    with running(uvicorn.Server(config)) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def write_config(path: Path, base: str, **extra: Any) -> Path:
