@@ -120,6 +120,18 @@ class ConflictError(APIError):
     retryable = True
 
 
+class ServerStateLostError(APIError):
+    """The provider no longer holds (or will not extend) the server-side conversation state
+    the request continued from, e.g. an Anthropic message thread that expired or was
+    already continued. Sending the whole history again recovers: ``resend_options`` are
+    the endpoint options that make the adapter do so, and the client resends once itself,
+    so callers only see this error if that resend is refused the same way."""
+
+    def __init__(self, message: str, *, resend_options: dict[str, Any] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.resend_options: dict[str, Any] = dict(resend_options or {})
+
+
 class RequestTimeoutError(APIError):
     """HTTP 408 from the provider."""
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from llmrelay.catalog import Catalog, Charge, ModelInfo
 from llmrelay.catalog.fit import fit_request
-from llmrelay.errors import StreamTruncatedError
+from llmrelay.errors import LLMRelayError, ServerStateLostError, StreamTruncatedError
 from llmrelay.hosts import HOSTS
 from llmrelay.pipeline import Call, Hooks
 from llmrelay.providers import Adapter
@@ -108,15 +109,23 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = with_trace_headers(
-            adapter.chat_request(self.fitted(call.chat, ep), ep, stream=False), call.trace_headers
-        )
+        req = self.fitted(call.chat, ep)
+        http = with_trace_headers(adapter.chat_request(req, ep, stream=False), call.trace_headers)
         self._sending(call)
         t0 = time.perf_counter()
         resp = await self._transport.send(http)
-        latency = time.perf_counter() - t0
         if resp.status >= 300:
-            raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
+            err = adapter.parse_error(resp.status, resp.headers, resp.body, ep)
+            fresh = _resend_endpoint(err, ep)
+            if fresh is None:
+                raise err
+            ep = fresh
+            http = with_trace_headers(adapter.chat_request(req, ep, stream=False), call.trace_headers)
+            self._sending(call)
+            resp = await self._transport.send(http)
+            if resp.status >= 300:
+                raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
+        latency = time.perf_counter() - t0
         out = adapter.parse_chat(resp.body, ep, include_raw=call.include_raw)
         call.report.deployment = dep.name
         charged = self.charge(ep, out.model, out.usage, out.details)
@@ -135,15 +144,26 @@ class Terminal:
         dep = call.deployment()
         ep = dep.endpoint
         adapter = self._adapter(ep.provider)
-        http = with_trace_headers(
-            adapter.chat_request(self.fitted(call.chat, ep), ep, stream=True), call.trace_headers
-        )
+        req = self.fitted(call.chat, ep)
+        http = with_trace_headers(adapter.chat_request(req, ep, stream=True), call.trace_headers)
         out = call.outcome
         self._sending(call)
-        async with self._transport.stream(http) as resp:
+        async with AsyncExitStack() as held:
+            resp = await held.enter_async_context(self._transport.stream(http))
             if resp.status >= 300:
                 body = await resp.read()
-                raise adapter.parse_error(resp.status, resp.headers, body, ep)
+                err = adapter.parse_error(resp.status, resp.headers, body, ep)
+                fresh = _resend_endpoint(err, ep)
+                if fresh is None:
+                    raise err
+                await held.aclose()  # give the refused response back to the pool first
+                ep = fresh
+                http = with_trace_headers(adapter.chat_request(req, ep, stream=True), call.trace_headers)
+                self._sending(call)
+                resp = await held.enter_async_context(self._transport.stream(http))
+                if resp.status >= 300:
+                    body = await resp.read()
+                    raise adapter.parse_error(resp.status, resp.headers, body, ep)
             provider = ep.host or ep.provider
             request_id = adapter.request_id(resp.headers)
             parser = adapter.stream_parser(ep)
@@ -248,3 +268,14 @@ class Terminal:
         if resp.status >= 300:
             raise adapter.parse_error(resp.status, resp.headers, resp.body, ep)
         return TokenCount(adapter.parse_count(resp.body, ep), True, adapter.count_method)
+
+
+def _resend_endpoint(err: LLMRelayError, ep: Endpoint) -> Endpoint | None:
+    """The endpoint to resend a chat with once, when the provider lost server-side state the
+    request continued from (``ServerStateLostError``); None when a resend cannot help,
+    including when ``ep`` already carries the error's resend options."""
+    if not isinstance(err, ServerStateLostError) or not err.resend_options:
+        return None
+    if all(ep.options.get(k) == v for k, v in err.resend_options.items()):
+        return None
+    return replace(ep, options={**ep.options, **err.resend_options})

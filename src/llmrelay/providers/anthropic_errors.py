@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers import anthropic_threads
 from llmrelay.providers.base import error_class_for_status, parse_retry_after, request_id_from
 from llmrelay.wire import Endpoint
 
@@ -92,6 +93,17 @@ def error_from_object(
         cls = error_class_for_status(nominal)
     cls = _refine(cls, message, err)
     text = f"{etype}: {message}" if etype else message
+    if anthropic_threads.lost_error(err):
+        return errors.ServerStateLostError(
+            text,
+            provider=ep.host or "anthropic",
+            model=ep.model or None,
+            status=status if status is not None else nominal,
+            request_id=request_id,
+            code=etype or None,
+            body=body if body is not None else {"type": "error", "error": dict(err)},
+            resend_options=anthropic_threads.resend_options(),
+        )
     hint = _HINTS.get(cls)
     if hint and hint not in text:
         text = f"{text} ({hint})"

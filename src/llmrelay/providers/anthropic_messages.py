@@ -23,11 +23,14 @@ _TOOL_ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
 
 def translate_messages(
     messages: Sequence[Message],
+    start: int = 0,
 ) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
-    """Hoist system messages; turn the rest into alternating user/assistant turns."""
+    """Hoist system messages; turn the rest into alternating user/assistant turns.
+    ``start`` is the index of ``messages[0]`` in the caller's list (a thread continue
+    sends a tail), so that errors name the caller's index."""
     system_blocks: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
-    for i, msg in enumerate(messages):
+    for i, msg in enumerate(messages, start):
         if msg.role == "system":
             system_blocks.extend(_marked(_system_blocks(msg, i), msg))
             continue

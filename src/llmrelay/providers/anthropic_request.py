@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from llmrelay import errors
-from llmrelay.providers import anthropic_cache
+from llmrelay.providers import anthropic_cache, anthropic_threads
 from llmrelay.providers import anthropic_options as options
 from llmrelay.providers.anthropic_messages import translate_messages
 from llmrelay.providers.anthropic_tools import apply_tools
@@ -47,6 +47,8 @@ def build_headers(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, 
         "content-type": "application/json",
         "accept": "text/event-stream" if stream else "application/json",
     }
+    if anthropic_threads.enabled(ep):
+        headers["anthropic-beta"] = anthropic_threads.BETA
     auth = str(ep.options.get("auth", "x-api-key")).lower()
     if auth not in _AUTH_STYLES:
         raise errors.ConfigError(
@@ -74,7 +76,9 @@ def build_headers(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, 
 
 def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any]:
     options.reject_unsupported(req, ep)
-    system, messages = translate_messages(req.messages)
+    thread = anthropic_threads.plan(req.messages, ep)
+    start = thread.start if thread is not None else 0
+    system, messages = translate_messages(req.messages[start:], start)
     thinking, effort = options.thinking(req, ep)
     body: dict[str, Any] = {
         "model": ep.model or req.model,
@@ -101,6 +105,12 @@ def build_body(req: ChatRequest, ep: Endpoint, *, stream: bool) -> dict[str, Any
         body["output_config"] = {**body.get("output_config", {}), "effort": effort}
     if req.service_tier is not None:
         body["service_tier"] = options.SERVICE_TIERS[req.service_tier]
+    if thread is not None:
+        body["thread"] = thread.field
+        if thread.continues:
+            # the thread keeps the system prompt and tools it was created with
+            for name in anthropic_threads.CREATE_ONLY:
+                body.pop(name, None)
     _apply_cache(body, req, ep)
     if stream:
         body["stream"] = True

@@ -9,6 +9,7 @@ from typing import Any
 from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
 from llmrelay.providers.anthropic_state import state_from
+from llmrelay.providers.anthropic_threads import reply_id
 from llmrelay.providers.anthropic_tools import JSON_TOOL_NAME
 from llmrelay.types import ChatResponse, FinishReason, ToolCall, Usage
 from llmrelay.wire import Endpoint
@@ -145,6 +146,6 @@ def parse_chat(body: bytes, ep: Endpoint, *, include_raw: bool = False) -> ChatR
         usage=usage_from(payload.get("usage")),
         reasoning="".join(thinking) if thinking else None,
         raw=payload if include_raw else None,
-        provider_state=state_from(kept),
+        provider_state=state_from(kept, reply_id(ep, payload.get("id"))),
         details=meta,
     )

@@ -1,4 +1,5 @@
-"""What an Anthropic assistant turn must carry when it is replayed: its thinking blocks.
+"""What an Anthropic assistant turn must carry when it is replayed: its thinking blocks,
+and (on deployments with ``threads: true``) the id of the reply a thread continues from.
 
 With extended thinking, Anthropic verifies the ``thinking`` blocks (by their
 ``signature``) and ``redacted_thinking`` blocks of the assistant turn that called
@@ -11,6 +12,14 @@ so they travel in ``provider_state``:
 where the blocks are the turn's ``thinking`` / ``redacted_thinking`` blocks exactly as
 Anthropic sent them, in their original order. The request side puts them back first in
 the assistant turn; other protocols never read the ``"anthropic"`` key.
+
+With the message-threads beta on, the state also names the reply's ``id``:
+
+    provider_state = {"anthropic": {"content": [block, ...], "message_id": "msg_..."}}
+
+``message_id`` is never sent as part of a turn: the request side reads it only to
+continue the thread from that reply (``anthropic_threads``). States without it (older
+ones, or a deployment without threads) stay valid.
 """
 
 from __future__ import annotations
@@ -24,11 +33,26 @@ KEY = "anthropic"
 KEPT_TYPES = frozenset(("thinking", "redacted_thinking"))
 
 
-def state_from(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The ``provider_state`` for a turn whose thinking blocks are ``blocks`` (None for none)."""
-    if not blocks:
+def state_from(blocks: Sequence[Mapping[str, Any]], message_id: str | None = None) -> dict[str, Any] | None:
+    """The ``provider_state`` for a turn whose thinking blocks are ``blocks`` and, when its
+    thread can be continued, whose reply id is ``message_id`` (None for neither)."""
+    if not blocks and not message_id:
         return None
-    return {KEY: {"content": [dict(b) for b in blocks]}}
+    own: dict[str, Any] = {"content": [dict(b) for b in blocks]}
+    if message_id:
+        own["message_id"] = message_id
+    return {KEY: own}
+
+
+def thread_position(state: Mapping[str, Any] | None, i: int) -> str | None:
+    """The reply id ``messages[i]`` (an assistant turn) can continue a thread from, if any."""
+    own = state.get(KEY) if state else None
+    if not isinstance(own, Mapping) or "message_id" not in own:
+        return None
+    value = own["message_id"]
+    if not isinstance(value, str) or not value:
+        raise _bad(i, "message_id must be the non-empty id of an Anthropic reply")
+    return value
 
 
 def replay_blocks(state: Mapping[str, Any] | None, i: int) -> list[dict[str, Any]]:
@@ -45,12 +69,15 @@ def replay_blocks(state: Mapping[str, Any] | None, i: int) -> list[dict[str, Any
         return []
     content = own.get("content") if isinstance(own, Mapping) else None
     if not isinstance(content, Sequence) or isinstance(content, (str, bytes)):
-        raise _bad(i, 'it must be {"content": [thinking blocks]}')
+        raise _bad(i, 'it must be {"content": [thinking blocks], "message_id": "msg_..." (optional)}')
     out: list[dict[str, Any]] = []
     for j, block in enumerate(content):
         if not isinstance(block, Mapping) or block.get("type") not in KEPT_TYPES:
             raise _bad(i, f"content[{j}] is not a thinking or redacted_thinking block")
         out.append(dict(block))
+    extra = set(own) - {"content", "message_id"}
+    if extra:
+        raise _bad(i, f"unexpected key {sorted(extra)[0]!r}")
     return out
 
 

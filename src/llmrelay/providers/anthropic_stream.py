@@ -18,6 +18,7 @@ from llmrelay import errors
 from llmrelay.providers.anthropic_errors import error_from_object
 from llmrelay.providers.anthropic_response import finish_reason, service_tier_from, usage_from
 from llmrelay.providers.anthropic_state import state_from
+from llmrelay.providers.anthropic_threads import reply_id
 from llmrelay.providers.anthropic_tools import JSON_TOOL_NAME
 from llmrelay.types import FinishEvent, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
 from llmrelay.wire import Endpoint, SSEEvent
@@ -40,7 +41,8 @@ class AnthropicStreamParser:
     """One per stream; fed the stream's SSE events in order.
 
     ``provider_state`` holds the thinking and redacted_thinking blocks finished so far
-    (see ``anthropic_state``), rebuilt from their deltas, or None when there are none.
+    (see ``anthropic_state``), rebuilt from their deltas, or None when there are none;
+    on a deployment with ``threads: true`` it names the reply id once the message stops.
     ``details`` holds ``stop_sequence`` (the stop sequence that ended the reply, from
     ``message_delta``) when there was one, and ``service_tier`` (from the usage of
     ``message_start``/``message_delta``), as ``parse_chat`` keeps them for a unary reply.
@@ -209,6 +211,10 @@ class AnthropicStreamParser:
 
     def _on_message_stop(self, data: dict[str, Any]) -> list[StreamEvent]:
         self.done = True
+        # Only a finished reply is a thread position: a cut stream's state names no id.
+        thread_id = reply_id(self._ep, self.response_id)
+        if thread_id is not None:
+            self.provider_state = state_from(self._kept, thread_id)
         return []
 
     def _on_error(self, data: dict[str, Any]) -> list[StreamEvent]:
