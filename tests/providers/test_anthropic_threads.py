@@ -132,6 +132,21 @@ def test_threads_off_sends_no_thread_and_never_the_id() -> None:
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
 
 
+def test_token_counting_counts_the_whole_conversation() -> None:
+    messages = [
+        Message.system("Be brief."),
+        Message.user("hi"),
+        replied("Hello.", "msg_1"),
+        Message.user("and?"),
+    ]
+    req = ChatRequest(model="claude-sonnet-4-5", messages=messages)
+    http = AnthropicAdapter().count_request(req, endpoint(threads=True))
+    body = json.loads(http.body or b"{}")
+    assert "thread" not in body and body["system"] == "Be brief."
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert BETA not in http.headers.get("anthropic-beta", "")
+
+
 def test_bad_option_and_bad_state_are_refused_before_sending() -> None:
     with pytest.raises(errors.ConfigError, match="'threads' must be true or false"):
         build([Message.user("hi")], endpoint(threads="yes"))

@@ -17,7 +17,7 @@ request is then built whole, as a new thread.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llmrelay import errors
@@ -81,6 +81,15 @@ def plan(messages: Sequence[Message], ep: Endpoint) -> ThreadPlan | None:
             return create
         return ThreadPlan({"type": "continue", "previous_message_id": previous}, k + 1)
     return create
+
+
+def unthreaded(ep: Endpoint) -> Endpoint:
+    """``ep`` without threads: for requests that must carry the whole conversation (token
+    counting measures the prompt the model sees, not the turn sent)."""
+    if OPTION not in ep.options and FRESH_OPTION not in ep.options:
+        return ep
+    kept = {k: v for k, v in ep.options.items() if k not in (OPTION, FRESH_OPTION)}
+    return replace(ep, options=kept)
 
 
 def reply_id(ep: Endpoint, payload_id: Any) -> str | None:

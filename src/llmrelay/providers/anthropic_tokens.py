@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from llmrelay.providers import anthropic_threads
 from llmrelay.providers.anthropic_request import build_body, build_headers, messages_url
 from llmrelay.providers.counting import TokenRules, encode_json, parse_count_field
 from llmrelay.types import ChatRequest
@@ -47,6 +48,7 @@ RULES = TokenRules(
 
 def count_request(req: ChatRequest, ep: Endpoint) -> HttpRequest:
     """``POST …/v1/messages/count_tokens`` for the Messages request ``req`` would make."""
+    ep = anthropic_threads.unthreaded(ep)  # count the whole conversation, not a thread's new turn
     body = build_body(req, ep, stream=False)
     slim = {k: body[k] for k in _COUNT_FIELDS if k in body}
     url, _, query = messages_url(ep).partition("?")
