@@ -155,6 +155,11 @@ def test_bad_option_and_bad_state_are_refused_before_sending() -> None:
     )
     with pytest.raises(errors.InvalidRequestError, match=r"messages\[1\].*message_id"):
         build([Message.user("hi"), bad, Message.user("and?")], endpoint(threads=True))
+    with pytest.raises(errors.InvalidRequestError, match=r"messages\[1\].*message_id"):
+        build([Message.user("hi"), bad, Message.user("and?")], endpoint())
+    odd = Message(role="assistant", content="x", provider_state={"anthropic": {"content": [], "id": "msg_1"}})
+    with pytest.raises(errors.InvalidRequestError, match="unexpected key 'id'"):
+        build([Message.user("hi"), odd, Message.user("and?")], endpoint())
 
 
 def test_lost_thread_errors_carry_the_resend() -> None:

@@ -78,6 +78,7 @@ def replay_blocks(state: Mapping[str, Any] | None, i: int) -> list[dict[str, Any
     extra = set(own) - {"content", "message_id"}
     if extra:
         raise _bad(i, f"unexpected key {sorted(extra)[0]!r}")
+    thread_position(state, i)  # a malformed id is refused even where threads are off
     return out
 
 
