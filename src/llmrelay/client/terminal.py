@@ -5,6 +5,9 @@ translates with the provider adapter (pure), sends with the pooled transport, an
 ``call.outcome`` once: usage, cost, ids and, for streams, the text and time to first
 token as they pass. A stream starts with a ``StreamStart`` naming who answers and
 finishes with a ``StreamEnd`` carrying usage, finish reason, cost and provider state.
+The one exception to one request per call: a chat refused with ``ServerStateLostError``
+(the provider lost server-held conversation state, e.g. an Anthropic thread) is resent
+once with the error's ``resend_options``, which make the adapter send the whole history.
 """
 
 from __future__ import annotations
