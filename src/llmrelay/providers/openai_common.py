@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.types import ResponseFormat, ToolChoice
 from llmrelay.wire import Endpoint
 
 PROTOCOL = "openai"
@@ -106,3 +107,32 @@ def _merge(headers: dict[str, str], more: Mapping[str, str]) -> None:
         for existing in [k for k in headers if k.lower() == lower]:
             del headers[existing]
         headers[name] = value
+
+
+def tool_mode(choice: ToolChoice) -> str:
+    """A checked ``tool_choice`` mode (a ``ForcedTool`` is spelled by each protocol)."""
+    if choice in ("auto", "none", "required"):
+        return str(choice)
+    raise errors.InvalidRequestError(
+        f"tool_choice {choice!r} is not valid; use 'auto', 'none', 'required' or ForcedTool(name)"
+    )
+
+
+def format_spec(rf: ResponseFormat) -> dict[str, Any] | None:
+    """The JSON schema part of a checked response format (``name``, ``schema``,
+    ``strict``), or None for ``text`` and ``json_object``, which carry only their type.
+    Chat Completions nests it under ``json_schema``; Responses puts it beside ``type``."""
+    if rf.type in ("text", "json_object"):
+        return None
+    if rf.type == "json_schema":
+        if rf.schema is None:
+            raise errors.InvalidRequestError(
+                "response_format json_schema needs a schema; use ResponseFormat.json_schema(schema, name)"
+            )
+        spec: dict[str, Any] = {"name": rf.name or "response", "schema": rf.schema}
+        if rf.strict is not None:
+            spec["strict"] = rf.strict
+        return spec
+    raise errors.InvalidRequestError(
+        f"response_format type {rf.type!r} is not valid; use 'text', 'json_object' or 'json_schema'"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers.openai_common import format_spec, tool_mode
 from llmrelay.providers.request_fields import openai_cache_params, refuse_set, unsupported, wants_logprobs
 from llmrelay.types import (
     ChatRequest,
@@ -219,25 +220,9 @@ def _tool(t: Tool) -> dict[str, Any]:
 def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     if isinstance(choice, ForcedTool):
         return {"type": "function", "function": {"name": choice.name}}
-    if choice in ("auto", "none", "required"):
-        return choice
-    raise errors.InvalidRequestError(
-        f"tool_choice {choice!r} is not valid; use 'auto', 'none', 'required' or ForcedTool(name)"
-    )
+    return tool_mode(choice)
 
 
 def _response_format(rf: ResponseFormat) -> dict[str, Any]:
-    if rf.type in ("text", "json_object"):
-        return {"type": rf.type}
-    if rf.type == "json_schema":
-        if rf.schema is None:
-            raise errors.InvalidRequestError(
-                "response_format json_schema needs a schema; use ResponseFormat.json_schema(schema, name)"
-            )
-        spec: dict[str, Any] = {"name": rf.name or "response", "schema": rf.schema}
-        if rf.strict is not None:
-            spec["strict"] = rf.strict
-        return {"type": "json_schema", "json_schema": spec}
-    raise errors.InvalidRequestError(
-        f"response_format type {rf.type!r} is not valid; use 'text', 'json_object' or 'json_schema'"
-    )
+    spec = format_spec(rf)
+    return {"type": rf.type} if spec is None else {"type": "json_schema", "json_schema": spec}

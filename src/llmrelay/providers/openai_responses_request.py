@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmrelay import errors
+from llmrelay.providers.openai_common import format_spec, tool_mode
 from llmrelay.providers.openai_responses_state import replay_items
 from llmrelay.providers.request_fields import openai_cache_params, refuse_set, unsupported, wants_logprobs
 from llmrelay.types import (
@@ -314,28 +315,12 @@ def _tool(t: Tool) -> dict[str, Any]:
 def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     if isinstance(choice, ForcedTool):
         return {"type": "function", "name": choice.name}
-    if choice in ("auto", "none", "required"):
-        return choice
-    raise errors.InvalidRequestError(
-        f"tool_choice {choice!r} is not valid; use 'auto', 'none', 'required' or ForcedTool(name)"
-    )
+    return tool_mode(choice)
 
 
 def _text_format(rf: ResponseFormat) -> dict[str, Any]:
-    if rf.type in ("text", "json_object"):
-        return {"type": rf.type}
-    if rf.type == "json_schema":
-        if rf.schema is None:
-            raise errors.InvalidRequestError(
-                "response_format json_schema needs a schema; use ResponseFormat.json_schema(schema, name)"
-            )
-        spec: dict[str, Any] = {"type": "json_schema", "name": rf.name or "response", "schema": rf.schema}
-        if rf.strict is not None:
-            spec["strict"] = rf.strict
-        return spec
-    raise errors.InvalidRequestError(
-        f"response_format type {rf.type!r} is not valid; use 'text', 'json_object' or 'json_schema'"
-    )
+    spec = format_spec(rf)
+    return {"type": rf.type} if spec is None else {"type": "json_schema", **spec}
 
 
 def count_body(req: ChatRequest, ep: Endpoint) -> dict[str, Any]:
