@@ -11,16 +11,14 @@ version gains the new columns when opened.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from llmrelay.cache.backend import ANY_SCOPE, BackendStats, CacheBackendError, Scope
+from llmrelay.cache.backend import ANY_SCOPE, BackendStats, Scope
 from llmrelay.cache.entry import Entry
+from llmrelay.cache.sqlite_thread import SQLiteThread
 from llmrelay.cache.vectorlog import VECTORS_INDEX, VECTORS_SCHEMA
 
 T = TypeVar("T")
@@ -38,6 +36,18 @@ _ADDED = (
 _COUNTS = "CREATE TABLE IF NOT EXISTS llmrelay_cache_counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 
 
+def _setup(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(_SCHEMA)
+    have = {row[1] for row in conn.execute("PRAGMA table_info(llmrelay_cache)")}
+    for name, decl in _ADDED:
+        if name not in have:
+            conn.execute(f"ALTER TABLE llmrelay_cache ADD COLUMN {name} {decl}")
+    conn.execute(_COUNTS)
+    conn.execute(VECTORS_SCHEMA)
+    conn.execute(VECTORS_INDEX)
+
+
 def default_path() -> Path:
     """``cache.sqlite3`` in the user cache directory (``$XDG_CACHE_HOME/llmrelay``, by
     default ``~/.cache/llmrelay``, on Linux)."""
@@ -50,34 +60,9 @@ class SQLiteBackend:
     def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
         self.path = path
         self.description = f"sqlite:///{path}"
-        self._busy_timeout = busy_timeout
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None  # touched only on the executor's thread
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="llmrelay-cache")
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-        except (sqlite3.Error, OSError) as exc:
-            raise CacheBackendError(f"cache database {self.path}: {type(exc).__name__}: {exc}") from None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
-            have = {row[1] for row in conn.execute("PRAGMA table_info(llmrelay_cache)")}
-            for name, decl in _ADDED:
-                if name not in have:
-                    conn.execute(f"ALTER TABLE llmrelay_cache ADD COLUMN {name} {decl}")
-            conn.execute(_COUNTS)
-            conn.execute(VECTORS_SCHEMA)
-            conn.execute(VECTORS_INDEX)
-            self._conn = conn
-        return self._conn
+        self._db = SQLiteThread(path, name="llmrelay-cache", setup=_setup, busy_timeout=busy_timeout)
+        self._run = self._db.run
+        self._connection = self._db.connection
 
     async def get(self, key: str) -> bytes | None:
         return await self._run(self._get, key)
@@ -180,15 +165,4 @@ class SQLiteBackend:
         return await self._run(stats)
 
     async def aclose(self) -> None:
-        if self._executor is None:
-            return
-        conn = self._conn
-
-        def close() -> None:
-            if conn is not None:
-                conn.close()
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, close)
-        self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        await self._db.aclose()

@@ -17,16 +17,14 @@ questions earlier runs stored; the backend's ``prune`` and ``clear`` remove them
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from llmrelay.cache.backend import CacheBackendError
+from llmrelay.cache.sqlite_thread import SQLiteThread
 from llmrelay.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -120,33 +118,22 @@ class RedisVectorLog:
             raise CacheBackendError(f"semantic cache stream: {type(exc).__name__}: {exc}") from None
 
 
+def _vectors_setup(conn: sqlite3.Connection) -> None:
+    conn.execute(VECTORS_SCHEMA)
+    conn.execute(VECTORS_INDEX)
+
+
 class SQLiteVectorLog:
     """The vectors in the SQLite backend's file (its own connection, on a worker thread)."""
 
     def __init__(self, path: Path, *, batch: int = 5000, busy_timeout: float = 5.0) -> None:
         self.path = path
         self.batch = batch
-        self._busy_timeout = busy_timeout
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None  # touched only on the executor's thread
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="llmrelay-vectors")
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-        except (sqlite3.Error, OSError) as exc:
-            raise CacheBackendError(f"cache database {self.path}: {type(exc).__name__}: {exc}") from None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(VECTORS_SCHEMA)
-            conn.execute(VECTORS_INDEX)
-            self._conn = conn
-        return self._conn
+        self._db = SQLiteThread(
+            path, name="llmrelay-vectors", setup=_vectors_setup, busy_timeout=busy_timeout
+        )
+        self._run = self._db.run
+        self._connection = self._db.connection
 
     async def append(self, partition: str, key: str, vector: Floats, expires: float, ttl: float) -> None:
         raw = vector.astype("<f4").tobytes()
@@ -175,15 +162,4 @@ class SQLiteVectorLog:
         return out, str(rows[-1][0]) if rows else after
 
     async def aclose(self) -> None:
-        if self._executor is None:
-            return
-        conn = self._conn
-
-        def close() -> None:
-            if conn is not None:
-                conn.close()
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, close)
-        self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        await self._db.aclose()
