@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from llmrelay.cli import batch as batch_cli
+from llmrelay.cli import confirm as confirm_cli
 from llmrelay.cli.main import app
 from llmrelay.simulator.engine import expected_text
 
@@ -60,7 +60,7 @@ def test_a_large_run_needs_confirmation(
     refused = runner.invoke(app, args)  # no terminal to ask on
     assert refused.exit_code == 2 and "pass --yes" in refused.stderr
     assert not (tmp_path / "out.jsonl").exists()
-    monkeypatch.setattr(batch_cli, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
+    monkeypatch.setattr(confirm_cli, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
     declined = runner.invoke(app, args, input="n\n")
     assert declined.exit_code == 2 and "Run it?" in declined.stderr
     assert not (tmp_path / "out.jsonl").exists()

@@ -8,11 +8,12 @@ same command again to resume.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from llmrelay.cli.confirm import ask_to_spend
 
 if TYPE_CHECKING:
     from llmrelay.app.batch import BatchEstimate, BatchReport, BatchResult
@@ -105,17 +106,7 @@ def _confirmed(estimate: BatchEstimate, o: _Options) -> bool:
     large = not estimate.bounded or estimate.max_cost > o.confirm_above
     if not estimate.items or not large or o.yes:
         return True
-    if not sys.stdin.isatty():
-        typer.echo(
-            f"llmrelay: error: the run could cost more than ${o.confirm_above:g} (--confirm-above); "
-            "pass --yes to run it without asking",
-            err=True,
-        )
-        return False
-    try:
-        return typer.confirm("Run it?", default=False, err=True)
-    except (typer.Abort, KeyboardInterrupt):
-        raise typer.Exit(code=130) from None
+    return ask_to_spend("the run", o.confirm_above)
 
 
 class _Options:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from llmrelay.cli.confirm import ask_to_spend
+
 if TYPE_CHECKING:
     from llmrelay.app.evals import EvalEstimate, EvalReport, Variant
     from llmrelay.app.evals.scorers import Scorer
@@ -173,17 +175,7 @@ def _confirmed(estimate: EvalEstimate, yes: bool, confirm_above: float) -> bool:
     large = not estimate.bounded or estimate.max_cost > confirm_above
     if not large or yes or not (estimate.answers.items or estimate.judge_calls):
         return True
-    if not sys.stdin.isatty():
-        typer.echo(
-            f"llmrelay: error: the eval could cost more than ${confirm_above:g} (--confirm-above); "
-            "pass --yes to run it without asking",
-            err=True,
-        )
-        return False
-    try:
-        return typer.confirm("Run it?", default=False, err=True)
-    except (typer.Abort, KeyboardInterrupt):
-        raise typer.Exit(code=130) from None
+    return ask_to_spend("the eval", confirm_above)
 
 
 async def _estimate(
