@@ -20,6 +20,10 @@ simulator's or the network's, which would drown them:
            (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
            non-recording, and nothing is described for them;
 * all, all-1span, all-1%: logs, metrics and the traces of the same name together;
+* traces-direct, all-direct, all-direct-1span: the spans recorded by llmrelay itself and
+           handed finished to the same BatchSpanProcessor (``span_processor=``, what
+           ``observe.otlp_endpoint`` does; see ``llmrelay.observe.direct``), with no
+           tracer provider;
 * traces-stub, all-stub: traces (and all) with a tracer of the benchmark's own whose spans
            say they record but keep nothing, so everything llmrelay does for a span
            (attributes, events, the traceparent by the global propagator, the headers
@@ -69,6 +73,7 @@ from prometheus_client import CollectorRegistry
 import llmrelay
 from llmrelay.middleware.observe import bounds_from_settings, instrument
 from llmrelay.observe import AttemptRecord, CallRecord, Telemetry
+from llmrelay.observe.direct import DirectTracing
 from llmrelay.observe.tracing import Tracing
 from llmrelay.pipeline import Call, Pipeline
 from llmrelay.settings import Settings
@@ -86,7 +91,7 @@ from llmrelay.wire import HttpRequest, with_trace_headers
 
 MODES = (
     "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
-    "all-1%", "traces-stub", "all-stub", "socket-idle",
+    "all-1%", "traces-direct", "all-direct", "all-direct-1span", "traces-stub", "all-stub", "socket-idle",
 )  # fmt: skip
 
 
@@ -196,8 +201,11 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
         return llmrelay.Client(settings, environ={})
     everything = mode.startswith("all")
     provider: Any = None
+    processor: Any = None
     if mode.endswith("stub"):
         provider = StubProvider()
+    elif "direct" in mode:
+        processor = BatchSpanProcessor(Drop())
     elif mode.startswith("traces") or everything:
         sampler = ParentBased(TraceIdRatioBased(0.01)) if mode.endswith("1%") else None
         provider = TracerProvider(sampler=sampler)
@@ -213,6 +221,7 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
         bounds_from_settings(settings),
         registry=CollectorRegistry() if mode in ("metrics", "logs+metrics") or everything else None,
         tracer_provider=provider,
+        span_processor=processor,
     )
     return llmrelay.Client(settings, environ={}, layers=instrument(t))
 
@@ -302,6 +311,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
 
     ops: dict[str, Callable[[], None]] = {
         "llmrelay's tracing path, SDK": path(Tracing(tracer)),
+        "llmrelay's tracing path, direct": path(DirectTracing(BatchSpanProcessor(Drop()))),
         "llmrelay's tracing path, stub tracer": path(Tracing(StubTracer())),
         "llmrelay's tracing path, no-op tracer": path(Tracing(trace.NoOpTracer())),
         "span started and ended, no attributes": bare,
@@ -351,13 +361,13 @@ def main(argv: Any = None) -> None:
     print(f"# load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"# {args.rounds} rounds x {args.block} calls per mode, {args.tokens} tokens per reply")
     print("# exporter: BatchSpanProcessor over an exporter that drops the spans")
-    print(f"{'kind':<7} {'mode':<12} {'µs/call':>9} {'overhead':>9} {'min µs':>9} {'min over':>9}")
+    print(f"{'kind':<7} {'mode':<16} {'µs/call':>9} {'overhead':>9} {'min µs':>9} {'min over':>9}")
     for kind, per in results.items():
         med = {m: statistics.median(v) for m, v in per.items()}
         low = {m: min(v) for m, v in per.items()}
         for m in modes:
             print(
-                f"{kind:<7} {m:<12} {med[m] * 1e6:>9.1f} {(med[m] - med['off']) * 1e6:>9.1f}"
+                f"{kind:<7} {m:<16} {med[m] * 1e6:>9.1f} {(med[m] - med['off']) * 1e6:>9.1f}"
                 f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"
             )
     if args.sdk:

@@ -43,13 +43,18 @@ async def _scenario(r: Rig) -> None:
         await r.client.chat("fourth call", user="carol")
 
 
-@pytest.fixture
-async def run(caplog: pytest.LogCaptureFixture) -> Any:
+@pytest.fixture(params=["sdk", "direct"])
+async def run(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Any:
     sims = _sims([Fault.error(503), None, Fault.error(500), Fault.error(500)])
     limits = {"mode": "fail", "users": {"carol": {"rpm": 1}}}
     caplog.set_level(logging.DEBUG, logger="llmrelay.calls")
     async with rig(
-        sims, MODELS, environ={"SIM_KEY": KEY}, retry={"max_attempts": 2, "base_delay": 0.001}, limits=limits
+        sims,
+        MODELS,
+        environ={"SIM_KEY": KEY},
+        retry={"max_attempts": 2, "base_delay": 0.001},
+        limits=limits,
+        spans=request.param,
     ) as r:
         await _scenario(r)
         yield r, caplog

@@ -21,11 +21,13 @@ KEY = "sk-proj-secretsecretsecret0123456789"
 MODELS = {"chat": {"deployments": [sim_deployment("a")]}}
 
 
+@pytest.mark.parametrize("spans", ["sdk", "direct"])
 async def test_content_is_captured_only_when_asked_and_then_redacted(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, spans: str
 ) -> None:
     caplog.set_level(logging.INFO, logger="llmrelay.calls")
-    async with rig({"a": Simulator()}, MODELS, telemetry={"content": True, "content_limit": 200}) as r:
+    telemetry = {"content": True, "content_limit": 200}
+    async with rig({"a": Simulator()}, MODELS, telemetry=telemetry, spans=spans) as r:
         reply = await r.client.chat(f"please remember {KEY} for me")
     event = next(rec.llmrelay for rec in caplog.records if hasattr(rec, "llmrelay"))
     prompt = json.loads(event["prompt"])
@@ -42,8 +44,9 @@ async def test_content_is_captured_only_when_asked_and_then_redacted(
     assert KEY not in everything
 
 
-async def test_a_stream_stopped_early_is_cancelled_and_leaves_nothing_in_flight() -> None:
-    async with rig({"a": Simulator()}, MODELS) as r:
+@pytest.mark.parametrize("spans", ["sdk", "direct"])
+async def test_a_stream_stopped_early_is_cancelled_and_leaves_nothing_in_flight(spans: str) -> None:
+    async with rig({"a": Simulator()}, MODELS, spans=spans) as r:
         stream = r.client.stream("tell me a long story " * 5, max_tokens=400)
         async for _ in stream:
             assert r.samples("llmrelay_in_flight", kind="stream") == 1
@@ -128,11 +131,16 @@ async def test_the_callers_request_never_carries_the_trace_header() -> None:
     assert headers is not None and headers["traceparent"] == r.recorders["a"].headers[0]["traceparent"]
 
 
-async def test_without_attempt_spans_the_call_span_is_every_requests_parent() -> None:
+@pytest.mark.parametrize("spans", ["sdk", "direct"])
+async def test_without_attempt_spans_the_call_span_is_every_requests_parent(spans: str) -> None:
     a = Simulator()
     a.faults = FaultSequence([Fault.error(503), None])
     async with rig(
-        {"a": a}, MODELS, telemetry={"attempt_spans": False}, retry={"max_attempts": 2, "base_delay": 0.001}
+        {"a": a},
+        MODELS,
+        telemetry={"attempt_spans": False},
+        retry={"max_attempts": 2, "base_delay": 0.001},
+        spans=spans,
     ) as r:
         await r.client.chat("hello")
         async for _ in r.client.stream("again"):

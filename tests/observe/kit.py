@@ -92,6 +92,7 @@ async def rig(  # ``telemetry``: the instrumented telemetry's settings; ``settin
     *,
     environ: Mapping[str, str] | None = None,
     telemetry: Mapping[str, Any] | None = None,
+    spans: str = "sdk",
     **settings: Any,
 ) -> AsyncIterator[Rig]:
     recorders = {name: Recorder(sim.app) for name, sim in sims.items()}
@@ -106,14 +107,19 @@ async def rig(  # ``telemetry``: the instrumented telemetry's settings; ``settin
     }
     s = Settings.load(models=dict(models), **config)
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    # sdk: spans through a tracer provider; direct: recorded by llmrelay (observe.direct);
+    # none: as ``telemetry`` configures them (otlp_endpoint, say)
+    provider, processor = None, SimpleSpanProcessor(exporter) if spans == "direct" else None
+    if spans == "sdk":
+        provider, processor = TracerProvider(), None
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     registry = CollectorRegistry()
     tele = Telemetry.from_settings(
         s.observe.model_copy(update={"logs": True, "metrics": False, "traces": False, **(telemetry or {})}),
         bounds_from_settings(s),
         registry=registry,
         tracer_provider=provider,
+        span_processor=processor,
     )
     client = llmrelay.Client(s, environ=dict(environ or {}), transport=transport, layers=instrument(tele))
     try:

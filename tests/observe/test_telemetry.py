@@ -45,15 +45,22 @@ def test_own_registry_unless_global_is_asked() -> None:
                 REGISTRY.unregister(collector)
 
 
-def test_an_otlp_endpoint_gets_a_provider_of_its_own_that_close_shuts_down() -> None:
+def test_an_otlp_endpoint_gets_a_batch_processor_of_its_own_that_close_shuts_down() -> None:
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from llmrelay.observe.direct import DirectTracing
+
     t = Telemetry.from_settings(
-        ObserveSettings(otlp_endpoint="http://127.0.0.1:9/v1/traces", service_name="svc"), BOUNDS
+        ObserveSettings(otlp_endpoint="http://127.0.0.1:9/v1/traces", service_name="svc", sample_rate=0.5),
+        BOUNDS,
     )
-    assert t.tracing is not None and t.shutdown is not None
-    provider = t.shutdown.__self__  # type: ignore[attr-defined]
-    assert isinstance(provider, TracerProvider)
-    assert provider.resource.attributes["service.name"] == "svc"
+    assert isinstance(t.tracing, DirectTracing) and t.shutdown is not None
+    processor = t.shutdown.__self__  # type: ignore[attr-defined]
+    assert isinstance(processor, BatchSpanProcessor) and t.tracing.processor is processor
+    assert t.tracing.resource.attributes["service.name"] == "svc"
+    assert t.tracing.sample_rate == 0.5
     t.close()  # nothing was recorded, so nothing is sent
+    assert processor._batch_processor._shutdown
 
 
 def test_a_log_sink_of_your_own_is_asked_whether_it_listens() -> None:

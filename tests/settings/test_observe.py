@@ -16,6 +16,8 @@ def test_the_section_loads_and_validates() -> None:
     ("section", "named"),
     [
         ({"otlp_endpoint": "127.0.0.1:4318"}, "otlp_endpoint"),
+        ({"sample_rate": 1.5}, "sample_rate"),
+        ({"sample_rate": -0.1}, "sample_rate"),
         ({"log_format": "xml"}, "log_format"),
         ({"registry": "mine"}, "registry"),
         ({"content_limit": 1}, "content_limit"),

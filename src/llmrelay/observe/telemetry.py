@@ -49,11 +49,23 @@ class Telemetry:
         *,
         registry: CollectorRegistry | None = None,
         tracer_provider: Any = None,
+        span_processor: Any = None,
         log: LogSink | Callable[[int, dict[str, Any]], None] | None = None,
     ) -> Telemetry:
         """The parts that ``settings`` turn on. ``registry`` (metrics) and
         ``tracer_provider`` (traces) override where they report; ``log`` replaces the
-        log sink (a ``LogSink``, or a function taking a level and the event's fields)."""
+        log sink (a ``LogSink``, or a function taking a level and the event's fields).
+
+        ``span_processor`` (an OpenTelemetry SDK ``SpanProcessor``, such as a
+        ``BatchSpanProcessor`` over your exporter): spans are recorded by llmrelay and
+        handed to it finished, without a tracer provider (see ``observe.direct``);
+        ``close`` shuts it down. ``observe.otlp_endpoint`` does the same with a
+        ``BatchSpanProcessor`` over an OTLP exporter."""
+        if span_processor is not None and tracer_provider is not None:
+            raise ConfigError(
+                "pass either tracer_provider (spans through the OpenTelemetry SDK) or span_processor "
+                + "(spans recorded by llmrelay), not both"
+            )
         closers: list[Callable[[], None]] = []
         try:
             emit = _log_sink(settings, log, closers)
@@ -61,10 +73,13 @@ class Telemetry:
             if settings.metrics or registry is not None:
                 metrics = _metrics(registry, settings.registry == "global", bounds)
             tracing = None
-            if settings.traces or settings.otlp_endpoint or tracer_provider is not None:
-                if tracer_provider is None and settings.otlp_endpoint:
-                    tracer_provider = _otlp_provider(settings.otlp_endpoint, settings.service_name)
-                    closers.append(tracer_provider.shutdown)
+            if tracer_provider is None and (span_processor is not None or settings.otlp_endpoint):
+                if span_processor is None:
+                    assert settings.otlp_endpoint is not None
+                    span_processor = _otlp_processor(settings.otlp_endpoint)
+                closers.append(span_processor.shutdown)
+                tracing = _direct(span_processor, settings)
+            elif settings.traces or tracer_provider is not None:
                 tracing = _tracing(tracer_provider, settings.content, settings.attempt_spans)
         except BaseException:
             for close in closers:  # what was opened before the part that failed
@@ -154,20 +169,32 @@ def _tracing(provider: Any, content: bool, attempt_spans: bool) -> Tracing:
     return Tracing.from_provider(provider, content=content, attempt_spans=attempt_spans)
 
 
-def _otlp_provider(endpoint: str, service_name: str) -> Any:
-    """A tracer provider of the telemetry's own that batches spans to ``endpoint``."""
+def _direct(processor: Any, settings: ObserveSettings) -> Tracing:
+    try:
+        from opentelemetry.sdk.resources import Resource
+
+        from llmrelay.observe.direct import DirectTracing
+    except ImportError:
+        raise ConfigError("spans need the OpenTelemetry SDK: pip install 'llmrelay[otel]'") from None
+    return DirectTracing(
+        processor,
+        resource=Resource.create({"service.name": settings.service_name}),
+        sample_rate=settings.sample_rate,
+        content=settings.content,
+        attempt_spans=settings.attempt_spans,
+    )
+
+
+def _otlp_processor(endpoint: str) -> Any:
+    """A span processor of the telemetry's own that batches spans to ``endpoint``."""
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
         raise ConfigError(
             "observe.otlp_endpoint needs the OTLP exporter: pip install 'llmrelay[otel]'"
         ) from None
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    return provider
+    return BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint))
 
 
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:

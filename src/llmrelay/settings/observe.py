@@ -100,8 +100,16 @@ class ObserveSettings(BaseModel):
     )
     otlp_endpoint: str | None = Field(
         default=None,
-        description="export spans over OTLP/HTTP to this URL (e.g. http://127.0.0.1:4318/v1/traces) "
-        "with a tracer provider of the client's own",
+        description="export spans over OTLP/HTTP to this URL (e.g. http://127.0.0.1:4318/v1/traces); "
+        "llmrelay records them itself, without a tracer provider (about a fifth of the SDK's cost)",
+    )
+    sample_rate: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="with otlp_endpoint: the share of calls with no parent span that are recorded "
+        "(a call inside a span follows its parent's choice); a tracer provider's own sampler decides "
+        "for its spans",
     )
     service_name: str = Field(default="llmrelay", min_length=1)
     content: bool = Field(
@@ -132,6 +140,7 @@ class ObserveSettings(BaseModel):
             self.logs
             or self.metrics
             or self.traces
+            or self.otlp_endpoint is not None
             or self.log_file is not None
             or self.log_socket is not None
         )
