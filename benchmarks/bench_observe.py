@@ -20,10 +20,10 @@ simulator's or the network's, which would drown them:
            (``ParentBased(TraceIdRatioBased(0.01))``): unsampled spans are
            non-recording, and nothing is described for them;
 * all, all-1span, all-1%: logs, metrics and the traces of the same name together;
-* traces-direct, all-direct, all-direct-1span: the spans recorded by llmrelay itself and
-           handed finished to the same BatchSpanProcessor (``span_processor=``, what
-           ``observe.otlp_endpoint`` does; see ``llmrelay.observe.direct``), with no
-           tracer provider;
+* traces-direct, all-direct, all-direct-1span, all-direct-1%: the spans recorded by
+           llmrelay itself and handed finished to the same BatchSpanProcessor
+           (``span_processor=``, what ``observe.otlp_endpoint`` does; see
+           ``llmrelay.observe.direct``), with no tracer provider (1%: ``sample_rate: 0.01``);
 * traces-stub, all-stub: traces (and all) with a tracer of the benchmark's own whose spans
            say they record but keep nothing, so everything llmrelay does for a span
            (attributes, events, the traceparent by the global propagator, the headers
@@ -91,7 +91,8 @@ from llmrelay.wire import HttpRequest, with_trace_headers
 
 MODES = (
     "off", "logs", "metrics", "logs+metrics", "traces", "traces-1span", "traces-1%", "all", "all-1span",
-    "all-1%", "traces-direct", "all-direct", "all-direct-1span", "traces-stub", "all-stub", "socket-idle",
+    "all-1%", "traces-direct", "all-direct", "all-direct-1span",
+    "all-direct-1%", "traces-stub", "all-stub", "socket-idle",
 )  # fmt: skip
 
 
@@ -213,6 +214,7 @@ def _client(mode: str, settings: Settings) -> llmrelay.Client:
     update: dict[str, Any] = {
         "logs": mode in ("logs", "logs+metrics") or everything,
         "attempt_spans": not mode.endswith("1span"),
+        "sample_rate": 0.01 if "direct" in mode and mode.endswith("1%") else 1.0,
     }
     if mode == "socket-idle":
         update["log_socket"] = os.path.join(tempfile.gettempdir(), f"llmrelay-bench-{os.getpid()}.sock")
