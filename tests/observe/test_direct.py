@@ -22,6 +22,7 @@ from tests.middleware.test_observe import KEY, MODELS, _scenario, _sims
 from tests.observe.kit import rig
 
 from llmrelay import errors
+from llmrelay.middleware.observe import ObserveMiddleware
 from llmrelay.observe import LabelBounds, Telemetry
 from llmrelay.observe.direct import DirectTracing
 from llmrelay.observe.record import CallRecord
@@ -156,6 +157,24 @@ def test_an_attempt_with_no_call_span_is_a_root_client_span() -> None:
     assert span.parent is None and span.kind is trace.SpanKind.CLIENT and span.name == "chat gpt-4o-mini"
     attrs = dict(span.attributes or {})
     assert attrs["server.address"] == "api.openai.com" and attrs["server.port"] == 443
+
+
+async def test_a_failing_processor_loses_the_span_not_the_call(caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class Broken(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            raise RuntimeError("collector unreachable")
+
+    tracing = DirectTracing(Broken())
+    with caplog.at_level("WARNING", logger="llmrelay.observe.direct"):
+        _call(tracing)
+    assert "the span processor failed on span 'chat fast'" in caplog.text
+    async with rig({"a": Simulator()}, MODELS, environ={"SIM_KEY": KEY}, spans="none") as r:
+        (observe,) = [m for m in r.client._middleware if isinstance(m, ObserveMiddleware)]
+        observe.telemetry.tracing = tracing  # the rig's telemetry had no spans
+        reply = await r.client.chat("hello")
+    assert reply.text and caplog.text.count("the span processor failed") == 3  # the call's, the attempt's
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.5])

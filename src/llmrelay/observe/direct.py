@@ -21,6 +21,7 @@ recorded at ``sample_rate``, decided from its trace id as ``TraceIdRatioBased`` 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
@@ -37,6 +38,7 @@ from llmrelay.observe.genai import Attributes
 from llmrelay.observe.record import AttemptRecord, CallRecord
 from llmrelay.observe.tracing import INSTRUMENTATION, Tracing
 
+_log = logging.getLogger(__name__)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _UNSET = Status(StatusCode.UNSET)
@@ -173,23 +175,22 @@ class DirectTracing(Tracing):
 
     def _finish(self, span: OpenSpan, attrs: Attributes, status: Status) -> None:
         events: Sequence[Event] = tuple(span.events) if span.events else ()
-        self.processor.on_end(
-            ReadableSpan(
-                span.name,
-                span.get_span_context(),
-                span.parent,
-                self.resource,
-                attrs,
-                events,
-                (),
-                span.kind,
-                None,
-                status,
-                span.start,
-                time.time_ns(),
-                self.scope,
-            )
+        finished = ReadableSpan(
+            span.name,
+            span.get_span_context(),
+            span.parent,
+            self.resource,
+            attrs,
+            events,
+            (),
+            span.kind,
+            None,
+            status,
+            span.start,
+            time.time_ns(),
+            self.scope,
         )
-
-    def shutdown(self) -> None:
-        self.processor.shutdown()
+        try:
+            self.processor.on_end(finished)
+        except Exception:  # a processor's failure is not the call's: the answer stands
+            _log.warning("the span processor failed on span %r; the span is lost", span.name, exc_info=True)
