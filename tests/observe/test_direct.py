@@ -278,3 +278,17 @@ def test_otlp_endpoint_without_the_exporter_installed_says_what_to_install(
     monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.trace_exporter", None)
     with pytest.raises(errors.ConfigError, match=r"llmrelay\[otel\]"):
         Telemetry.from_settings(ObserveSettings(otlp_endpoint="http://127.0.0.1:9/v1/traces"), LabelBounds())
+
+
+def test_otlp_endpoint_wins_over_traces_and_a_tracer_provider_over_both() -> None:
+    from llmrelay.observe.tracing import Tracing
+
+    url = "http://127.0.0.1:9/v1/traces"
+    both = Telemetry.from_settings(ObserveSettings(traces=True, otlp_endpoint=url), LabelBounds())
+    assert isinstance(both.tracing, DirectTracing)
+    both.close()
+    provider = TracerProvider()
+    given = Telemetry.from_settings(
+        ObserveSettings(otlp_endpoint=url), LabelBounds(), tracer_provider=provider
+    )
+    assert type(given.tracing) is Tracing and given.shutdown is None
