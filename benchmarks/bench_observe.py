@@ -74,6 +74,9 @@ import llmrelay
 from llmrelay.middleware.observe import bounds_from_settings, instrument
 from llmrelay.observe import AttemptRecord, CallRecord, Telemetry
 from llmrelay.observe.direct import DirectTracing
+from llmrelay.observe.labels import LabelBounds
+from llmrelay.observe.logs import StdlibLog, call_event
+from llmrelay.observe.metrics import Metrics
 from llmrelay.observe.tracing import Tracing
 from llmrelay.pipeline import Call, Pipeline
 from llmrelay.settings import Settings
@@ -301,6 +304,12 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
     attempt = AttemptRecord(1, "east", "openai", "openai", "gpt-4o-mini", "api.openai.com", 0.0)
     http = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Accept": "application/json"})
 
+    log = StdlibLog("llmrelay.calls")
+    fields = call_event(record)
+    factory = logging.getLogRecordFactory()
+    logs_file = sys.modules[StdlibLog.__module__].__file__
+    metrics = Metrics(CollectorRegistry(), LabelBounds())
+
     def path(tracing: Tracing) -> Callable[[], None]:
         def run() -> None:
             call = tracing.start_call(record)
@@ -311,7 +320,7 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
 
         return run
 
-    ops: dict[str, Callable[[], None]] = {
+    ops: dict[str, Callable[[], object]] = {
         "llmrelay's tracing path, SDK": path(Tracing(tracer)),
         "llmrelay's tracing path, direct": path(DirectTracing(BatchSpanProcessor(Drop()))),
         "llmrelay's tracing path, stub tracer": path(Tracing(StubTracer())),
@@ -322,6 +331,13 @@ def sdk_costs(rounds: int, n: int) -> dict[str, tuple[float, float]]:
         "child span (parent context given)": child,
         "traceparent injection": inject,
         "span event with 2 attributes": event,
+        # the logs' and metrics' pieces, for comparison (stdlib logging to a NullHandler)
+        "log event's fields (call_event)": lambda: call_event(record),
+        "stdlib LogRecord made and handled": lambda: log(logging.INFO, fields),
+        "  of which the LogRecord alone": lambda: factory(
+            "llmrelay.calls", logging.INFO, logs_file, 0, "%s", (fields,), None
+        ),
+        "metrics: a finished call counted": lambda: metrics.finished(record),
     }
     out: dict[str, tuple[float, float]] = {}
     for name, fn in ops.items():
@@ -373,7 +389,7 @@ def main(argv: Any = None) -> None:
                 f" {low[m] * 1e6:>9.1f} {(low[m] - low['off']) * 1e6:>9.1f}"
             )
     if args.sdk:
-        print("\n# tracing, one operation at a time (µs each: median and min of the rounds)")
+        print("\n# one operation at a time, in a loop (µs each: median and min of the rounds)")
         for name, (median, least) in sdk_costs(args.rounds, 2000).items():
             print(f"{name:<40} {median * 1e6:>8.1f} {least * 1e6:>8.1f}")
 
