@@ -86,18 +86,20 @@ def sim_deployment(name: str, model: str = "gpt-4o-mini", **extra: Any) -> dict[
 
 
 @asynccontextmanager
-async def rig(  # ``telemetry``: the instrumented telemetry's settings; ``settings``: the client's
+async def rig(  # ``telemetry``: the instrumented telemetry's settings; ``mounts``: more ASGI apps
     sims: Mapping[str, Simulator],
     models: Mapping[str, Any],
     *,
     environ: Mapping[str, str] | None = None,
     telemetry: Mapping[str, Any] | None = None,
     spans: str = "sdk",
+    mounts: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Rig]:
     recorders = {name: Recorder(sim.app) for name, sim in sims.items()}
-    mounts = {f"http://{n}.sim": StreamingASGITransport(r) for n, r in recorders.items()}
-    transport = Transport(timeouts=Timeouts(connect=2, read=5), mounts=mounts)
+    apps = {f"http://{n}.sim": StreamingASGITransport(r) for n, r in recorders.items()}
+    apps.update({base: StreamingASGITransport(app) for base, app in (mounts or {}).items()})
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), mounts=apps)
     config = {
         "default_model": next(iter(models)),
         "ledger": {"enabled": False},

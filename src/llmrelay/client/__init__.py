@@ -117,7 +117,13 @@ class Client:
             from llmrelay.middleware.stack import build_stack
 
             ctx = StackContext(
-                self.settings, self._route, self.state, env, catalog=self.catalog, send=self.send
+                self.settings,
+                self._route,
+                self.state,
+                env,
+                catalog=self.catalog,
+                send=self.send,
+                transport=self._transport,
             )
             middleware = build_stack(ctx, layers)
         elif layers:

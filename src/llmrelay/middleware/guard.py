@@ -1,4 +1,5 @@
-"""Guard layer: PII, secret and prompt-injection policies on the prompt and the reply.
+"""Guard layer: PII, secret and prompt-injection policies on the prompt and the reply
+(and the detectors on embedding inputs).
 
 A controller (slot ``guard``, inside ``observe`` so its decisions are reported): before
 the call goes on it scans the prompt's text (``llmrelay.observe.guard``) — masking
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from llmrelay.errors import ConfigError
 from llmrelay.pipeline import Call, Controller, Op, StreamHandler, UnaryHandler
-from llmrelay.types import ChatResponse, FinishEvent, StreamEnd, StreamEvent, TextDelta
+from llmrelay.types import ChatResponse, EmbeddingRequest, FinishEvent, StreamEnd, StreamEvent, TextDelta
 
 if TYPE_CHECKING:
     # the engine is imported when a guard layer is built (its detectors compile a dozen
@@ -50,7 +51,8 @@ class GuardDecisions:
 
 
 class GuardMiddleware(Controller):
-    ops: ClassVar[frozenset[Op]] = frozenset(("chat",))
+    #: embedding inputs get the detectors only (see ``guard_texts``)
+    ops: ClassVar[frozenset[Op]] = frozenset(("chat", "embed"))
 
     def __init__(self, settings: GuardSettings, classifier: Classifier | None = None) -> None:
         from llmrelay.observe.guard import Policy
@@ -64,6 +66,8 @@ class GuardMiddleware(Controller):
         s = ctx.settings.observe.guards
         if not s.enabled:
             return None
+        if s.classifier_url is not None:
+            return cls(s, _http_classifier(s, ctx))
         return cls(s, _load_classifier(s.classifier) if s.classifier else None)
 
     def policy(self, call: Call) -> Policy:
@@ -105,7 +109,11 @@ class GuardMiddleware(Controller):
         try:
             verdict = await asyncio.wait_for(self.classifier(text), self.settings.classifier_timeout)
         except Exception as exc:  # a classifier that fails must not hide the call's own errors
-            log.warning("guard classifier failed (%s); failing %s", type(exc).__name__, self.settings.fail)
+            from llmrelay.observe.classifier import ClassifierError
+
+            # only the HTTP classifier's own message is logged: another exception's may quote the prompt
+            why = f"{type(exc).__name__}: {exc}" if isinstance(exc, ClassifierError) else type(exc).__name__
+            log.warning("guard classifier failed (%s); failing %s", why, self.settings.fail)
             verdict = "block" if self.settings.fail == "closed" else "allow"
             decisions.append(Decision("classifier_error", verdict, "input"))
         if verdict not in ("allow", "flag", "block"):
@@ -115,7 +123,29 @@ class GuardMiddleware(Controller):
         if verdict == "block":
             raise GuardBlockedError("classifier", "the guard's classifier refused the prompt")
 
+    async def _embed(self, call: Call, call_next: UnaryHandler) -> Any:
+        from llmrelay.observe.guard import Decision, GuardBlockedError, guard_texts
+
+        req = call.request
+        assert isinstance(req, EmbeddingRequest)
+        decisions = call.setdefault(GuardDecisions).decisions
+        try:
+            texts, found = guard_texts(req.inputs, self.policy(call))
+        except GuardBlockedError as exc:
+            decisions.append(Decision(exc.policy.split(".")[-1], "block", "input"))
+            raise
+        decisions.extend(found)
+        if texts is None:
+            return await call_next(call)
+        call.request = replace(req, inputs=texts)
+        try:
+            return await call_next(call)
+        finally:
+            call.request = req
+
     async def unary(self, call: Call, call_next: UnaryHandler) -> Any:
+        if call.op == "embed":
+            return await self._embed(call, call_next)
         policy, masker, decisions, original = await self._enter(call)
         try:
             resp = await call_next(call)
@@ -179,6 +209,25 @@ def _guarded(
     from llmrelay.observe.guard import guard_output
 
     return guard_output(text, findings, policy, masker, decisions)
+
+
+def _http_classifier(s: GuardSettings, ctx: StackContext) -> Classifier:
+    from llmrelay.observe.classifier import HttpClassifier
+
+    assert s.classifier_url is not None
+    if ctx.transport is None:
+        raise ConfigError(
+            "observe.guards.classifier_url needs the client's transport: build the stack in a Client"
+        )
+    key = None
+    if s.classifier_key_env is not None:
+        key = ctx.environ.get(s.classifier_key_env)
+        if not key:
+            raise ConfigError(
+                f"observe.guards.classifier_key_env names {s.classifier_key_env}, which is not set: "
+                + "export it, or remove classifier_key_env"
+            )
+    return HttpClassifier(s.classifier_url, ctx.transport, api_key=key, timeout=s.classifier_timeout)
 
 
 def _load_classifier(path: str) -> Classifier:

@@ -88,6 +88,32 @@ def _text_of(m: Message) -> list[str]:
     return [p.text for p in m.parts() if isinstance(p, TextPart)]
 
 
+def _scan(
+    text: str,
+    kinds: tuple[Kind, ...],
+    policy: Policy,
+    masker: Masker,
+    counts: dict[tuple[str, str], int],
+    what: str,
+) -> str | None:
+    """One text: the masked text (None: nothing masked), counting each finding's
+    (kind, action) in ``counts``; raises ``GuardBlockedError`` on a blocked kind."""
+    masked: list[Finding] = []
+    for f in find(text, kinds):
+        action = policy.detectors[f.kind]
+        counts[(f.kind, action)] = counts.get((f.kind, action), 0) + 1
+        if action == "block":
+            raise GuardBlockedError(
+                f"input.{f.kind}",
+                f"{what} contains a value the guard policy blocks ({f.kind}); "
+                + "remove it, or change observe.guards.detectors."
+                + f"{f.kind} (off, flag, mask, block)",
+            )
+        if action == "mask":
+            masked.append(f)
+    return masker.mask(text, masked) if masked else None
+
+
 def guard_input(messages: Sequence[Message], policy: Policy, masker: Masker) -> GuardResult:
     """Scan every text part of the prompt; mask, flag or raise ``GuardBlockedError``."""
     kinds = policy.active()
@@ -105,23 +131,10 @@ def guard_input(messages: Sequence[Message], policy: Policy, masker: Masker) -> 
             if not isinstance(part, TextPart):
                 new_parts.append(part)
                 continue
-            findings = find(part.text, kinds)
-            masked: list[Finding] = []
-            for f in findings:
-                action = policy.detectors[f.kind]
-                counts[(f.kind, action)] = counts.get((f.kind, action), 0) + 1
-                if action == "block":
-                    raise GuardBlockedError(
-                        f"input.{f.kind}",
-                        f"the prompt contains a value the guard policy blocks ({f.kind}); "
-                        + "remove it, or change observe.guards.detectors."
-                        + f"{f.kind} (off, flag, mask, block)",
-                    )
-                if action == "mask":
-                    masked.append(f)
-            if masked:
+            masked = _scan(part.text, kinds, policy, masker, counts, "the prompt")
+            if masked is not None:
                 touched = True
-                new_parts.append(TextPart(masker.mask(part.text, masked)))
+                new_parts.append(TextPart(masked))
             else:
                 new_parts.append(part)
         if touched:
@@ -146,6 +159,24 @@ def guard_input(messages: Sequence[Message], policy: Policy, masker: Masker) -> 
                     + "(observe.guards.injection: off, flag or block)",
                 )
     return GuardResult(out if changed else None, decisions)
+
+
+def guard_texts(texts: Sequence[str], policy: Policy) -> tuple[list[str] | None, list[Decision]]:
+    """Embedding inputs: the detectors only (mask, flag or raise ``GuardBlockedError``).
+    The injection heuristic and the classifier judge instructions to a model, which an
+    embedding input is not; masked values are never restored (nothing comes back)."""
+    kinds = policy.active()
+    if not kinds:
+        return None, []
+    counts: dict[tuple[str, str], int] = {}
+    masker = Masker()
+    out: list[str] = []
+    changed = False
+    for i, text in enumerate(texts):
+        masked = _scan(text, kinds, policy, masker, counts, f"embedding input {i}")
+        changed = changed or masked is not None
+        out.append(text if masked is None else masked)
+    return (out if changed else None), [Decision(k, a, "input", n) for (k, a), n in counts.items()]
 
 
 def guard_output(

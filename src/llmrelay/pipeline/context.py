@@ -14,6 +14,7 @@ from llmrelay.state import StateContext
 
 if TYPE_CHECKING:
     from llmrelay.pipeline.call import Call
+    from llmrelay.transport.http import Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,9 @@ class StackContext:
     #: the client's ``send``: a layer that needs a call of its own (the semantic cache's
     #: embeddings) sends it through the whole pipeline (None: the stack has no client)
     send: Callable[[Call], Awaitable[Any]] | None = None
+    #: the client's transport, for a layer that calls a service of its own (the guard's
+    #: HTTP classifier); None: the stack has no client
+    transport: Transport | None = None
 
     def model_catalog(self) -> Catalog:
         if self.catalog is not None:

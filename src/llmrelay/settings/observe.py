@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Action: TypeAlias = Literal["off", "flag", "mask", "block"]
 Detector: TypeAlias = Literal["email", "phone", "card", "iban", "api_key", "jwt"]
@@ -49,10 +49,39 @@ class GuardSettings(GuardPolicySettings):
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
         description="'package.module:function', an async function(text) -> 'allow' | 'flag' | 'block'",
     )
+    classifier_url: str | None = Field(
+        default=None,
+        description='a classifier behind an HTTP endpoint: POST {"text": ...}, answer '
+        '{"verdict": "allow" | "flag" | "block"} (instead of `classifier`)',
+    )
+    classifier_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the environment variable whose value is sent to classifier_url as a bearer token",
+    )
     classifier_timeout: float = Field(default=2.0, gt=0, le=60)
     fail: Literal["open", "closed"] = Field(
         default="open", description="when the classifier fails or times out: allow (open) or block (closed)"
     )
+
+    @field_validator("classifier_url")
+    @classmethod
+    def _classifier_http_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(
+                "classifier_url must be an http:// or https:// URL, e.g. https://guard.internal/v1/check"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _one_classifier(self) -> GuardSettings:
+        if self.classifier is not None and self.classifier_url is not None:
+            raise ValueError(
+                "give either classifier (a Python function) or classifier_url (an HTTP endpoint), not both"
+            )
+        if self.classifier_key_env is not None and self.classifier_url is None:
+            raise ValueError("classifier_key_env is the bearer token for classifier_url, which is not set")
+        return self
 
 
 class ObserveSettings(BaseModel):
