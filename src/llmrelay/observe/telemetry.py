@@ -165,7 +165,10 @@ def _tracing(provider: Any, content: bool, attempt_spans: bool) -> Tracing:
     try:
         from llmrelay.observe.tracing import Tracing
     except ImportError:
-        raise ConfigError("observe.traces needs OpenTelemetry: pip install 'llmrelay[otel]'") from None
+        raise ConfigError(
+            "observe.traces needs the OpenTelemetry API (a dependency of llmrelay): "
+            + "pip install opentelemetry-api"
+        ) from None
     return Tracing.from_provider(provider, content=content, attempt_spans=attempt_spans)
 
 
