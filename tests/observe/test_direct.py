@@ -292,3 +292,19 @@ def test_otlp_endpoint_wins_over_traces_and_a_tracer_provider_over_both() -> Non
         ObserveSettings(otlp_endpoint=url), LabelBounds(), tracer_provider=provider
     )
     assert type(given.tracing) is Tracing and given.shutdown is None
+
+
+async def test_otlp_endpoint_in_the_settings_alone_turns_the_layers_on(
+    collector: tuple[str, list[ExportTraceServiceRequest]],
+) -> None:
+    import llmrelay
+    from llmrelay.settings import Settings
+
+    url, received = collector
+    settings = Settings.load(ledger={"enabled": False}, observe={"otlp_endpoint": url})
+    async with llmrelay.Client(settings, environ={}) as client:
+        await client.chat("hello")
+    names = sorted(
+        s.name for req in received for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans
+    )
+    assert len(names) == 2 and names[0].startswith("chat ")
