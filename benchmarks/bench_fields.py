@@ -9,30 +9,16 @@ from __future__ import annotations
 
 import os
 import platform
-import time
 from collections.abc import Callable
 from functools import partial
+
+from _support import TURN, best_us
 
 from llmrelay.catalog import Catalog
 from llmrelay.catalog.fit import fit_request
 from llmrelay.providers import anthropic_request, gemini_request, openai_request, openai_responses_request
 from llmrelay.types import ChatRequest, Message, PromptCache, Reasoning
 from llmrelay.wire import Endpoint
-
-TURN = (
-    "Could you summarise the attached quarterly report, focusing on revenue growth, "
-    "the main risks the board identified, and what changed since the last quarter? "
-)
-
-
-def best_us(fn: Callable[[], object], repeat: int = 5, number: int = 500) -> float:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - t0) / number * 1e6)
-    return min(runs)
 
 
 def main() -> None:
@@ -65,11 +51,11 @@ def main() -> None:
             fields = ChatRequest(
                 model="m", messages=messages, reasoning=Reasoning(effort="low"), prompt_cache=cache
             )
-            fit_us = best_us(partial(fit_request, fields, info, ep.provider, host))
+            fit_us = best_us(partial(fit_request, fields, info, ep.provider, host), number=500)
             fitted = fit_request(fields, info, ep.provider, host)
             build = builders[protocol]
-            plain_us = best_us(partial(build, plain, ep))
-            fields_us = best_us(partial(build, fitted, ep))
+            plain_us = best_us(partial(build, plain, ep), number=500)
+            fields_us = best_us(partial(build, fitted, ep), number=500)
             print(
                 f"{protocol:9} {label:11}: fit {fit_us:5.1f} µs; body plain {plain_us:6.1f} µs, "
                 f"with reasoning + prompt cache {fields_us:6.1f} µs"

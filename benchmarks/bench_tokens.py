@@ -6,26 +6,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+
+from _support import TURN, best_us
 
 from llmrelay.catalog import Catalog
 from llmrelay.tokens import count_request, encodings
 from llmrelay.types import ChatRequest, Message, Usage
-
-TURN = (
-    "Could you summarise the attached quarterly report, focusing on revenue growth, "
-    "the main risks the board identified, and what changed since the last quarter? "
-)
-
-
-def best_us(fn: Callable[[], object], repeat: int = 5, number: int = 200) -> float:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - t0) / number * 1e6)
-    return min(runs)
 
 
 def main() -> None:
