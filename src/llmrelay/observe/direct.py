@@ -132,16 +132,9 @@ class DirectTracing(Tracing):
         if type(span) is not OpenSpan:
             return
         attrs = genai.start_attributes(r)
-        attrs.update(genai.request_options(r))
-        attrs.update(genai.response_attributes(r))
-        if self.content:
-            attrs.update(genai.content_attributes(r))
-        for src, dst, reason in r.fallbacks:
-            span.event("llmrelay.fallback", {"from": src, "to": dst, "reason": reason})
-        for dep, old, new in r.circuit:
-            span.event("llmrelay.circuit", {"deployment": dep, "from": old, "to": new})
-        for kind, action, where in r.guards:
-            span.event("llmrelay.guard", {"kind": kind, "action": action, "where": where})
+        attrs.update(genai.closing_attributes(r, self.content))
+        for name, event in genai.call_events(r):
+            span.event(name, event)
         status = Status(StatusCode.ERROR, r.error_type) if r.outcome == "error" else _UNSET
         self._finish(span, attrs, status)
 
@@ -158,10 +151,7 @@ class DirectTracing(Tracing):
 
     def retried(self, call_span: Span | None, a: AttemptRecord) -> None:
         if type(call_span) is OpenSpan:
-            call_span.event(
-                "llmrelay.retry",
-                {"attempt": a.number, "deployment": a.deployment, "error.type": a.error_type or ""},
-            )
+            call_span.event("llmrelay.retry", genai.retry_event(a))
 
     def end_attempt(self, span: Span, a: AttemptRecord, response_model: str | None) -> None:
         if type(span) is not OpenSpan:

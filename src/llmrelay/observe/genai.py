@@ -114,6 +114,33 @@ def response_attributes(r: CallRecord) -> Attributes:
     return attrs
 
 
+def closing_attributes(r: CallRecord, content: bool) -> Attributes:
+    """What a call's span gets when it ends: the request's options, the answer, and the
+    captured bodies when ``content`` is on (the start's attributes are not repeated)."""
+    attrs = request_options(r)
+    attrs.update(response_attributes(r))
+    if content:
+        attrs.update(content_attributes(r))
+    return attrs
+
+
+def call_events(r: CallRecord) -> list[tuple[str, Attributes]]:
+    """The call span's events: fallbacks, circuit changes and guard decisions."""
+    if not (r.fallbacks or r.circuit or r.guards):  # most calls: no list to fill
+        return []
+    events: list[tuple[str, Attributes]] = [
+        ("llmrelay.fallback", {"from": src, "to": dst, "reason": reason}) for src, dst, reason in r.fallbacks
+    ]
+    events += [("llmrelay.circuit", {"deployment": d, "from": old, "to": new}) for d, old, new in r.circuit]
+    events += [("llmrelay.guard", {"kind": k, "action": act, "where": w}) for k, act, w in r.guards]
+    return events
+
+
+def retry_event(a: AttemptRecord) -> Attributes:
+    """The ``llmrelay.retry`` event's attributes: a failed attempt the call goes on from."""
+    return {"attempt": a.number, "deployment": a.deployment, "error.type": a.error_type or ""}
+
+
 def attempt_start_attributes(op: str, a: AttemptRecord) -> Attributes:
     """An attempt's span as it starts (the conventions' sampling-relevant attributes):
     the upstream request to one deployment."""

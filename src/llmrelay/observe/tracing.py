@@ -79,17 +79,9 @@ class Tracing:
         if not span.is_recording():  # sampled out: nothing to describe
             span.end()
             return
-        attrs = genai.request_options(r)
-        attrs.update(genai.response_attributes(r))
-        if self.content:
-            attrs.update(genai.content_attributes(r))
-        span.set_attributes(attrs)
-        for src, dst, reason in r.fallbacks:
-            span.add_event("llmrelay.fallback", {"from": src, "to": dst, "reason": reason})
-        for dep, old, new in r.circuit:
-            span.add_event("llmrelay.circuit", {"deployment": dep, "from": old, "to": new})
-        for kind, action, where in r.guards:
-            span.add_event("llmrelay.guard", {"kind": kind, "action": action, "where": where})
+        span.set_attributes(genai.closing_attributes(r, self.content))
+        for name, attrs in genai.call_events(r):
+            span.add_event(name, attrs)
         if r.outcome == "error":
             span.set_status(Status(StatusCode.ERROR, r.error_type))
         span.end()
@@ -106,10 +98,7 @@ class Tracing:
     def retried(self, call_span: Span | None, a: AttemptRecord) -> None:
         """A failed attempt that the call goes on from: an event on the call's span."""
         if call_span is not None and call_span.is_recording():
-            call_span.add_event(
-                "llmrelay.retry",
-                {"attempt": a.number, "deployment": a.deployment, "error.type": a.error_type or ""},
-            )
+            call_span.add_event("llmrelay.retry", genai.retry_event(a))
 
     def end_attempt(self, span: Span, a: AttemptRecord, response_model: str | None) -> None:
         if span.is_recording():
