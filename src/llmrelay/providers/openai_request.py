@@ -9,7 +9,13 @@ from typing import Any
 
 from llmrelay import errors
 from llmrelay.providers.openai_common import format_spec, tool_mode
-from llmrelay.providers.request_fields import openai_cache_params, refuse_set, unsupported, wants_logprobs
+from llmrelay.providers.request_fields import (
+    openai_cache_params,
+    openai_effort,
+    refuse_set,
+    unsupported,
+    wants_logprobs,
+)
 from llmrelay.types import (
     ChatRequest,
     ContentPart,
@@ -96,13 +102,7 @@ def _fields(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
     refuse_set(req, _NO_SUCH_FIELD, ep, PROTOCOL)
     r = req.reasoning
     if r is not None:
-        if r.budget_tokens is not None:
-            raise unsupported(
-                "reasoning.budget_tokens",
-                "OpenAI takes reasoning effort levels, not token budgets; use Reasoning(effort=...)",
-                ep,
-                PROTOCOL,
-            )
+        effort = openai_effort(r, ep, PROTOCOL)
         if r.summary_mode is not None:
             raise unsupported(
                 "reasoning.summary",
@@ -111,9 +111,7 @@ def _fields(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
                 ep,
                 PROTOCOL,
             )
-        if r.effort == "max":
-            raise unsupported("reasoning.effort", "OpenAI's highest effort is 'xhigh'", ep, PROTOCOL)
-        _put(body, "reasoning_effort", r.effort)
+        _put(body, "reasoning_effort", effort)
     openai_cache_params(body, req, ep, PROTOCOL)
     _put(body, "service_tier", req.service_tier)
     if wants_logprobs(req):

@@ -13,7 +13,7 @@ from typing import Any
 from llmrelay import errors
 from llmrelay.providers.openai_common import format_spec, tool_mode
 from llmrelay.providers.openai_responses_state import replay_items
-from llmrelay.providers.request_fields import openai_cache_params, refuse_set, unsupported, wants_logprobs
+from llmrelay.providers.request_fields import openai_cache_params, openai_effort, refuse_set, wants_logprobs
 from llmrelay.types import (
     ChatRequest,
     ContentPart,
@@ -99,17 +99,8 @@ def _fields(body: dict[str, Any], req: ChatRequest, ep: Endpoint) -> None:
     ``message.output_text.logprobs`` include with ``top_logprobs``)."""
     r = req.reasoning
     if r is not None:
-        if r.budget_tokens is not None:
-            raise unsupported(
-                "reasoning.budget_tokens",
-                "OpenAI takes reasoning effort levels, not token budgets; use Reasoning(effort=...)",
-                ep,
-                PROTOCOL,
-            )
-        if r.effort == "max":
-            raise unsupported("reasoning.effort", "OpenAI's highest effort is 'xhigh'", ep, PROTOCOL)
         reasoning: dict[str, Any] = {}
-        _put(reasoning, "effort", r.effort)
+        _put(reasoning, "effort", openai_effort(r, ep, PROTOCOL))
         _put(reasoning, "summary", r.summary_mode)
         if reasoning:
             body["reasoning"] = reasoning

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmrelay.errors import UnsupportedFeatureError
-from llmrelay.types import ChatRequest
+from llmrelay.types import ChatRequest, Reasoning
 from llmrelay.wire import Endpoint
 
 
@@ -44,6 +44,21 @@ def refuse_cache_fields(
 def wants_logprobs(req: ChatRequest) -> bool:
     """logprobs asked for: ``logprobs=True``, or ``top_logprobs`` given (which needs them)."""
     return bool(req.logprobs) or (req.logprobs is None and req.top_logprobs is not None)
+
+
+def openai_effort(r: Reasoning, ep: Endpoint, protocol: str) -> str | None:
+    """The effort level both OpenAI protocols send: they take levels, not token budgets,
+    and their highest level is ``xhigh``."""
+    if r.budget_tokens is not None:
+        raise unsupported(
+            "reasoning.budget_tokens",
+            "OpenAI takes reasoning effort levels, not token budgets; use Reasoning(effort=...)",
+            ep,
+            protocol,
+        )
+    if r.effort == "max":
+        raise unsupported("reasoning.effort", "OpenAI's highest effort is 'xhigh'", ep, protocol)
+    return r.effort
 
 
 def openai_cache_params(body: dict[str, Any], req: ChatRequest, ep: Endpoint, protocol: str) -> None:
