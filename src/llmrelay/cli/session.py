@@ -36,10 +36,8 @@ def chat_session(
     *,
     model: str | None,
     system: str | None,
-    temperature: float | None,
-    max_tokens: int | None,
+    params: dict[str, Any],
     session: str | None,
-    reasoning_effort: str | None = None,
     store: str | None,
     interactive: bool,
     as_json: bool,
@@ -47,16 +45,10 @@ def chat_session(
     config: Path | None,
     no_cache: bool = False,
 ) -> int:
-    """Run one turn of a saved session, or the REPL; returns the exit code."""
+    """Run one turn of a saved session, or the REPL; returns the exit code. ``params``:
+    the call options the command line gave (temperature, max_tokens, reasoning)."""
     from llmrelay.cli.main import _fail, _read_prompt
 
-    params: dict[str, Any] = {}
-    if temperature is not None:
-        params["temperature"] = temperature
-    if max_tokens is not None:
-        params["max_tokens"] = max_tokens
-    if reasoning_effort is not None:
-        params["reasoning"] = reasoning_effort
     if interactive or (prompt is None and sys.stdin.isatty()):
         if as_json:
             typer.echo("llmrelay: error: --json needs a prompt; it cannot be used interactively", err=True)
