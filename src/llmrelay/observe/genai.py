@@ -124,10 +124,10 @@ def closing_attributes(r: CallRecord, content: bool) -> Attributes:
     return attrs
 
 
-def call_events(r: CallRecord) -> list[tuple[str, Attributes]]:
+def call_events(r: CallRecord) -> Sequence[tuple[str, Attributes]]:
     """The call span's events: fallbacks, circuit changes and guard decisions."""
-    if not (r.fallbacks or r.circuit or r.guards):  # most calls: no list to fill
-        return []
+    if not (r.fallbacks or r.circuit or r.guards):  # most calls: nothing made
+        return ()
     events: list[tuple[str, Attributes]] = [
         ("llmrelay.fallback", {"from": src, "to": dst, "reason": reason}) for src, dst, reason in r.fallbacks
     ]
